@@ -1,0 +1,94 @@
+"""Every knob Durapay has, read from the environment with the prefix ``DURAPAY_``.
+
+The defaults describe the local dev stack (``make dev``) so a newcomer needs no configuration at all.
+Outside ``dev`` and ``test`` the settings refuse to load while any dev key or default secret is still
+in place: a production deployment that forgot a secret must not start, rather than start insecurely.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_STRIPE_API_KEY = "sk_test_durapay_dev"
+DEV_STRIPE_WEBHOOK_SECRET = "whsec_durapay_dev"
+DEV_CLIENT_KEY = "sk_dev_client"
+DEV_ADMIN_KEY = "sk_dev_admin"
+DEV_ACCOUNT_ID = "acct_dev"
+
+
+class Environment(StrEnum):
+    """Where the service runs; only ``production`` insists on real secrets."""
+
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Durapay configuration; see README "Configuration" for the table of variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DURAPAY_", extra="ignore")
+
+    environment: Environment = Environment.DEV
+    data_dir: Path = Path(".data")
+    database_url: str = "sqlite+aiosqlite:///.data/durapay.db"
+    log_level: str = "INFO"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = ""
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "durapay"
+
+    stripe_api_key: SecretStr = SecretStr(DEV_STRIPE_API_KEY)
+    stripe_api_base: str = "http://127.0.0.1:8420"
+    stripe_webhook_secret: SecretStr = SecretStr(DEV_STRIPE_WEBHOOK_SECRET)
+    localstripe_port: int = 8420
+
+    payment_settle_wait: timedelta = Field(default=timedelta(seconds=10))
+    action_timeout: timedelta = Field(default=timedelta(hours=1))
+    authorization_expiry: timedelta = Field(default=timedelta(days=7))
+    refund_window: timedelta = Field(default=timedelta(days=180))
+    provider_call_timeout: timedelta = Field(default=timedelta(seconds=30))
+
+    @property
+    def api_base_url(self) -> str:
+        """The address providers and clients reach the API at."""
+        return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def dev_keys_enabled(self) -> bool:
+        """Dev API keys exist only where nobody can reach real money."""
+        return self.environment is not Environment.PRODUCTION
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> Settings:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        defaults = {
+            "DURAPAY_STRIPE_API_KEY": self.stripe_api_key.get_secret_value() == DEV_STRIPE_API_KEY,
+            "DURAPAY_STRIPE_WEBHOOK_SECRET": (
+                self.stripe_webhook_secret.get_secret_value() == DEV_STRIPE_WEBHOOK_SECRET
+            ),
+        }
+        still_default = sorted(name for name, is_default in defaults.items() if is_default)
+        if still_default:
+            raise ValueError(
+                "refusing to start in production with dev secrets: " + ", ".join(still_default)
+            )
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,290 @@
+"""Every value that crosses a workflow boundary: inputs, results, state, updates, signals.
+
+Frozen dataclasses and StrEnums only, so Temporal's JSON converter round-trips them exactly and a
+workflow can never mutate a value it was handed. Money is always integer minor units plus an
+upper-case ISO 4217 code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class ProviderName(StrEnum):
+    STRIPE = "stripe"
+    PAYPAL = "paypal"
+
+
+class PaymentStatus(StrEnum):
+    """The public lifecycle of a payment (api-contract.md)."""
+
+    PROCESSING = "processing"
+    REQUIRES_ACTION = "requires_action"
+    REQUIRES_CAPTURE = "requires_capture"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    UNDER_REVIEW = "under_review"
+
+
+class CaptureMethod(StrEnum):
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ErrorType(StrEnum):
+    """``ApplicationError.type`` values raised by activities and handlers.
+
+    Retry policies name the non-retryable ones, so a retry can only ever repeat a call that might
+    succeed the second time.
+    """
+
+    PROVIDER_UNAVAILABLE = "ProviderUnavailable"
+    PROVIDER_RATE_LIMITED = "ProviderRateLimited"
+    PROVIDER_AUTH_FAILED = "ProviderAuthFailed"
+    PROVIDER_INVALID_REQUEST = "ProviderInvalidRequest"
+    IDEMPOTENCY_KEY_REUSED = "IdempotencyKeyReused"
+    INVALID_STATE = "InvalidState"
+    AMOUNT_EXCEEDS_CAPTURABLE = "AmountExceedsCapturable"
+    REFUND_EXCEEDS_AVAILABLE = "RefundExceedsAvailable"
+
+
+NON_RETRYABLE_PROVIDER_ERRORS: tuple[str, ...] = (
+    ErrorType.PROVIDER_AUTH_FAILED,
+    ErrorType.PROVIDER_INVALID_REQUEST,
+)
+
+
+class IntentStatus(StrEnum):
+    """A provider payment object's status, normalised across providers."""
+
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    REQUIRES_CAPTURE = "requires_capture"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True)
+class Decline:
+    """A provider's refusal: an expected business outcome, never an exception."""
+
+    code: str
+    message: str
+    decline_code: str | None = None
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    """What the provider holds for one payment object after a call."""
+
+    reference: str
+    status: IntentStatus
+    amount: int
+    amount_capturable: int = 0
+    client_secret: str | None = None
+    decline: Decline | None = None
+
+
+@dataclass(frozen=True)
+class CreateIntentRequest:
+    payment_id: str
+    amount: int
+    currency: str
+    capture_method: CaptureMethod
+    provider_customer_ref: str | None = None
+    payment_method_ref: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    reference: str
+    status: RefundStatus
+    amount: int
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    type: str
+    brand: str | None = None
+    last4: str | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+
+@dataclass(frozen=True)
+class AttachResult:
+    """Outcome of saving a payment method at the provider: card details or a refusal."""
+
+    details: CardDetails | None = None
+    decline: Decline | None = None
+    invalid: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Payment workflow
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentTimeouts:
+    """Durations the workflow waits; passed in so the workflow never reads settings itself."""
+
+    action: timedelta
+    authorization_expiry: timedelta
+    refund_window: timedelta
+    provider_call: timedelta
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    payment_id: str
+    account_id: str
+    request_hash: str
+    amount: int
+    currency: str
+    customer_id: str
+    provider: ProviderName
+    capture_method: CaptureMethod
+    timeouts: PaymentTimeouts
+    created_at: datetime
+    payment_method_id: str | None = None
+    provider_customer_ref: str | None = None
+    payment_method_ref: str | None = None
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    return_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+    retryable: bool
+    decline_code: str | None = None
+
+
+@dataclass(frozen=True)
+class NextAction:
+    type: str
+    client_secret: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundView:
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: RefundStatus
+    reason: str | None
+    created_at: datetime
+    provider_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """The payment as the workflow knows it; the database projection mirrors exactly this."""
+
+    id: str
+    account_id: str
+    request_hash: str
+    status: PaymentStatus
+    amount: int
+    currency: str
+    amount_capturable: int
+    amount_captured: int
+    amount_refunded: int
+    customer_id: str
+    payment_method_id: str | None
+    provider: ProviderName
+    provider_reference: str | None
+    capture_method: CaptureMethod
+    next_action: NextAction | None
+    failure: Failure | None
+    description: str | None
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class SettleRequest:
+    """Update sent by every ``POST /v1/payments``: wait until the payment leaves ``processing``."""
+
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    payment: PaymentView
+    created: bool
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    amount: int | None = None
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    refund_id: str
+    request_hash: str
+    amount: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A verified provider webhook, forwarded by the API as a signal."""
+
+    provider: ProviderName
+    event_id: str
+    event_type: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class PaymentTransition:
+    """One state change to persist: the new view plus the timeline entry explaining it."""
+
+    payment: PaymentView
+    event_type: str
+    detail: dict[str, str | int | None] = field(default_factory=dict)
+    refund: RefundView | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Payment methods
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachPaymentMethodInput:
+    payment_method_id: str
+    customer_id: str
+    provider: ProviderName
+    token: str
+    provider_call_timeout: timedelta
+
+
+@dataclass(frozen=True)
+class AttachPaymentMethodResult:
+    payment_method_id: str
+    attached: bool
+    decline: Decline | None = None
+    invalid: str | None = None
