@@ -1,8 +1,8 @@
 """Every knob Durapay has, read from the environment with the prefix ``DURAPAY_``.
 
-The defaults describe the local dev stack (``make dev``) so a newcomer needs no configuration at all.
-Outside ``dev`` and ``test`` the settings refuse to load while any dev key or default secret is still
-in place: a production deployment that forgot a secret must not start, rather than start insecurely.
+The defaults describe the local dev stack (``make dev``), so a newcomer configures nothing. In
+``production`` the settings refuse to load while a default secret is still in place: a deployment
+that forgot a secret must not start, rather than start insecurely.
 """
 
 from __future__ import annotations

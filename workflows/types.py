@@ -11,6 +11,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from temporalio.common import SearchAttributeKey
+
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+PAYMENT_STATUS = SearchAttributeKey.for_keyword("PaymentStatus")
+PROVIDER = SearchAttributeKey.for_keyword("Provider")
+AMOUNT_MINOR = SearchAttributeKey.for_int("AmountMinor")
+CURRENCY = SearchAttributeKey.for_keyword("Currency")
+SUBSCRIPTION_STATUS = SearchAttributeKey.for_keyword("SubscriptionStatus")
+SEARCH_ATTRIBUTES = (
+    CUSTOMER_ID,
+    PAYMENT_STATUS,
+    PROVIDER,
+    AMOUNT_MINOR,
+    CURRENCY,
+    SUBSCRIPTION_STATUS,
+)
+"""Durapay's custom search attributes: registered by ``make dev`` and by the test fixtures."""
+
 
 class ProviderName(StrEnum):
     STRIPE = "stripe"
@@ -109,6 +127,33 @@ class CreateIntentRequest:
 
 
 @dataclass(frozen=True)
+class CreateIntentCall:
+    provider: ProviderName
+    request: CreateIntentRequest
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class IntentCall:
+    """A call on a provider object the workflow already knows (confirm, capture, cancel, get)."""
+
+    provider: ProviderName
+    reference: str
+    idempotency_key: str = ""
+    amount: int | None = None
+    off_session: bool = True
+
+
+@dataclass(frozen=True)
+class RefundCall:
+    provider: ProviderName
+    reference: str
+    amount: int
+    idempotency_key: str
+    refund_id: str
+
+
+@dataclass(frozen=True)
 class RefundResult:
     reference: str
     status: RefundStatus
@@ -140,12 +185,29 @@ class AttachResult:
 
 @dataclass(frozen=True)
 class PaymentTimeouts:
-    """Durations the workflow waits; passed in so the workflow never reads settings itself."""
+    """Durations the workflow waits, in whole seconds (Temporal's JSON converter has no timedelta);
+    passed in so the workflow never reads settings itself."""
 
-    action: timedelta
-    authorization_expiry: timedelta
-    refund_window: timedelta
-    provider_call: timedelta
+    action_seconds: int
+    authorization_expiry_seconds: int
+    refund_window_seconds: int
+    provider_call_seconds: int
+
+    @property
+    def action(self) -> timedelta:
+        return timedelta(seconds=self.action_seconds)
+
+    @property
+    def authorization_expiry(self) -> timedelta:
+        return timedelta(seconds=self.authorization_expiry_seconds)
+
+    @property
+    def refund_window(self) -> timedelta:
+        return timedelta(seconds=self.refund_window_seconds)
+
+    @property
+    def provider_call(self) -> timedelta:
+        return timedelta(seconds=self.provider_call_seconds)
 
 
 @dataclass(frozen=True)
@@ -223,6 +285,15 @@ class PaymentView:
 
 
 @dataclass(frozen=True)
+class PaymentState:
+    """What the ``state`` query answers: the recorded payment and what the workflow is doing."""
+
+    payment: PaymentView
+    step: str
+    refunds: list[RefundView]
+
+
+@dataclass(frozen=True)
 class SettleRequest:
     """Update sent by every ``POST /v1/payments``: wait until the payment leaves ``processing``."""
 
@@ -237,7 +308,17 @@ class SettleResult:
 
 @dataclass(frozen=True)
 class CaptureRequest:
+    """``key`` stands for the caller's Idempotency-Key; the same key must carry the same body."""
+
+    key: str
+    request_hash: str
     amount: int | None = None
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    key: str
+    request_hash: str
 
 
 @dataclass(frozen=True)
@@ -277,9 +358,44 @@ class PaymentTransition:
 class AttachPaymentMethodInput:
     payment_method_id: str
     customer_id: str
+    customer_email: str
+    customer_name: str | None
+    provider_customer_ref: str | None
     provider: ProviderName
     token: str
-    provider_call_timeout: timedelta
+    provider_call_timeout_seconds: int
+
+    @property
+    def provider_call_timeout(self) -> timedelta:
+        return timedelta(seconds=self.provider_call_timeout_seconds)
+
+
+@dataclass(frozen=True)
+class ProviderCustomerCall:
+    provider: ProviderName
+    customer_id: str
+    email: str
+    name: str | None
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class AttachCall:
+    provider: ProviderName
+    provider_customer_ref: str
+    token: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class PaymentMethodRecord:
+    payment_method_id: str
+    customer_id: str
+    provider: ProviderName
+    provider_token: str
+    provider_customer_ref: str
+    details: CardDetails
+    created_at: datetime
 
 
 @dataclass(frozen=True)

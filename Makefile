@@ -1,0 +1,31 @@
+# Durapay: `make dev` runs the whole stack on localhost, `make test` runs every test.
+# uv is bootstrapped with pip if the machine lacks it; dependencies come from the committed uv.lock.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+PYTEST_ARGS ?=
+
+.PHONY: dev test lint fmt install bootstrap bench
+
+bootstrap:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+
+install: bootstrap
+	@$(UV) sync --frozen --quiet
+
+dev: install
+	$(UV) run --frozen python -m sandbox.devstack
+
+test: install lint
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy .
+
+fmt: install
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .

@@ -1,0 +1,173 @@
+"""The one error vocabulary of the public API, rendered as RFC 9457 problem+json.
+
+Every failure a client can see has a stable ``code``; nothing else (no stack trace, no echo of the
+submitted values, which might hold card data) ever reaches the response.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("durapay.api")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class AppError(Exception):
+    """A client-visible failure: HTTP status, stable code, human title and detail."""
+
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class BadRequest(AppError):
+    status, code, title = 400, "bad_request", "Bad request"
+
+
+class IdempotencyKeyRequired(AppError):
+    status, code, title = 400, "idempotency_key_required", "Idempotency-Key header required"
+
+
+class InvalidSignature(AppError):
+    status, code, title = 400, "invalid_signature", "Webhook signature invalid"
+
+
+class Unauthorized(AppError):
+    status, code, title = 401, "unauthorized", "Missing or invalid API key"
+
+
+class PaymentMethodDeclined(AppError):
+    status, code, title = 402, "payment_method_declined", "Payment method declined"
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "This API key may not do that"
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class InvalidState(AppError):
+    status, code, title = 409, "invalid_state", "Not allowed in the current state"
+
+
+class IdempotencyKeyReused(AppError):
+    status, code, title = 409, "idempotency_key_reused", "Idempotency-Key reused"
+
+
+class PayloadTooLarge(AppError):
+    status, code, title = 413, "payload_too_large", "Request body too large"
+
+
+class ValidationFailed(AppError):
+    status, code, title = 422, "validation_error", "Request validation failed"
+
+
+class RawCardDataForbidden(AppError):
+    status, code, title = 422, "raw_card_data_forbidden", "Raw card data is not accepted"
+
+
+class InvalidPaymentMethod(AppError):
+    status, code, title = 422, "invalid_payment_method", "Invalid payment method"
+
+
+class CustomerNotFound(AppError):
+    status, code, title = 422, "customer_not_found", "Customer not found"
+
+
+class PaymentMethodNotFound(AppError):
+    status, code, title = 422, "payment_method_not_found", "Payment method not found"
+
+
+class ProviderNotAvailable(AppError):
+    status, code, title = 422, "provider_not_available", "Provider not available"
+
+
+class AmountExceedsCapturable(AppError):
+    status, code, title = 422, "amount_exceeds_capturable", "Amount exceeds capturable"
+
+
+class RefundExceedsAvailable(AppError):
+    status, code, title = 422, "refund_exceeds_available", "Refund exceeds available amount"
+
+
+class ServiceUnavailable(AppError):
+    status, code, title = 503, "service_unavailable", "A dependency is unavailable"
+
+
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    415: "unsupported_media_type",
+}
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE)
+
+
+def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """Name the failing fields, never their values (which could be card data)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": [str(part) for part in error.get("loc", ())], "msg": error.get("msg", "invalid")}
+        for error in exc.errors()
+    ]
+    return problem(
+        422,
+        "validation_error",
+        "Request validation failed",
+        "Some fields are invalid.",
+        errors=errors,
+    )
+
+
+def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error(
+        "unhandled %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        exc_info=exc,
+    )
+    return problem(500, "internal_error", "Internal error", "Something went wrong on our side.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,320 @@
+"""Payments: create, read, capture, cancel, refund. Every change is a workflow update."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from api import commands, errors
+from api.deps import (
+    IdempotencyKeyDep,
+    OptionalIdempotencyKeyDep,
+    PrincipalDep,
+    ServicesDep,
+    SessionDep,
+)
+from api.idempotency import derive_id, random_id, request_hash
+from api.money import format_amount
+from api.schemas import (
+    CaptureCreate,
+    Page,
+    PaymentCreate,
+    PaymentEventOut,
+    PaymentOut,
+    RefundCreate,
+    RefundOut,
+)
+from api.views import (
+    event_out,
+    payment_from_row,
+    payment_from_view,
+    refund_from_row,
+    refund_from_view,
+)
+from db import repository
+from db.models import Payment
+from settings import Settings
+from workflows.types import (
+    CancelRequest,
+    CaptureMethod,
+    CaptureRequest,
+    PaymentInput,
+    PaymentStatus,
+    PaymentTimeouts,
+    PaymentView,
+    ProviderName,
+    RefundRequest,
+    RefundView,
+)
+
+router = APIRouter(prefix="/v1/payments", tags=["payments"])
+
+StatusFilter = Literal[
+    "processing",
+    "requires_action",
+    "requires_capture",
+    "succeeded",
+    "failed",
+    "canceled",
+    "under_review",
+]
+
+
+def _timeouts(settings: Settings) -> PaymentTimeouts:
+    return PaymentTimeouts(
+        action_seconds=int(settings.action_timeout.total_seconds()),
+        authorization_expiry_seconds=int(settings.authorization_expiry.total_seconds()),
+        refund_window_seconds=int(settings.refund_window.total_seconds()),
+        provider_call_seconds=int(settings.provider_call_timeout.total_seconds()),
+    )
+
+
+async def _own_payment(session: SessionDep, principal: PrincipalDep, payment_id: str) -> Payment:
+    payment = await repository.get_payment(session, payment_id, principal.account_id)
+    if payment is None:
+        raise errors.NotFound(f"No payment {payment_id}.")
+    return payment
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={202: {"model": PaymentOut}})
+async def create_payment(
+    body: PaymentCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKeyDep,
+    response: Response,
+) -> PaymentOut:
+    """Start the payment's workflow (or find it again) and wait a bounded time for it to settle."""
+    payment_id = derive_id("pay_", principal.account_id, "payment", idempotency_key)
+    fingerprint = request_hash(body.model_dump())
+    recorded = await repository.get_payment(session, payment_id)
+    if recorded is not None:
+        if recorded.request_hash != fingerprint:
+            raise errors.IdempotencyKeyReused(
+                "This Idempotency-Key was already used with a different request body."
+            )
+        if recorded.status in {
+            PaymentStatus.SUCCEEDED,
+            PaymentStatus.FAILED,
+            PaymentStatus.CANCELED,
+        }:
+            response.status_code = status.HTTP_200_OK
+            return payment_from_row(recorded)
+    payment = await _payment_input(
+        session, principal, services.settings, body, payment_id, fingerprint
+    )
+    await session.rollback()
+    summary = (
+        f"{'Card payment' if payment.payment_method_id else 'Checkout'} "
+        f"{format_amount(payment.amount, payment.currency)} {payment.currency} "
+        f"for {payment.customer_id}"
+    )
+    outcome = await commands.start_payment(
+        services.client,
+        services.settings.task_queue,
+        payment,
+        summary,
+        services.settings.payment_settle_wait.total_seconds(),
+    )
+    if outcome.payment is None:
+        return await _replayed_from_database(session, payment_id, fingerprint, response)
+    view: PaymentView = outcome.payment
+    if view.status is PaymentStatus.PROCESSING:
+        response.status_code = status.HTTP_202_ACCEPTED
+    elif not outcome.created:
+        response.status_code = status.HTTP_200_OK
+    services.metrics.payments.labels(view.status.value).inc()
+    return payment_from_view(view)
+
+
+async def _payment_input(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: Settings,
+    body: PaymentCreate,
+    payment_id: str,
+    fingerprint: str,
+) -> PaymentInput:
+    customer = await repository.get_customer(session, body.customer_id, principal.account_id)
+    if customer is None:
+        raise errors.CustomerNotFound(f"No customer {body.customer_id}.")
+    provider = ProviderName(body.provider or ProviderName.STRIPE)
+    method_ref: str | None = None
+    if body.payment_method_id is not None:
+        method = await repository.get_payment_method(session, body.payment_method_id)
+        if method is None or method.customer_id != customer.id or method.deleted_at is not None:
+            raise errors.PaymentMethodNotFound(
+                f"No usable payment method {body.payment_method_id} for {customer.id}."
+            )
+        if body.provider is not None and body.provider != method.provider:
+            raise errors.ProviderNotAvailable(
+                f"Payment method {method.id} belongs to {method.provider}, not {body.provider}."
+            )
+        provider = ProviderName(method.provider)
+        method_ref = method.provider_token
+    if provider is not ProviderName.STRIPE:
+        raise errors.ProviderNotAvailable(f"Provider {provider} is not enabled yet.")
+    return PaymentInput(
+        payment_id=payment_id,
+        account_id=principal.account_id,
+        request_hash=fingerprint,
+        amount=body.amount,
+        currency=body.currency,
+        customer_id=customer.id,
+        provider=provider,
+        capture_method=CaptureMethod(body.capture_method),
+        timeouts=_timeouts(settings),
+        created_at=datetime.now(UTC),
+        payment_method_id=body.payment_method_id,
+        provider_customer_ref=customer.stripe_customer_id,
+        payment_method_ref=method_ref,
+        description=body.description,
+        metadata=body.metadata,
+        return_url=body.return_url,
+    )
+
+
+async def _replayed_from_database(
+    session: SessionDep, payment_id: str, fingerprint: str, response: Response
+) -> PaymentOut:
+    """The workflow has closed: the projection it wrote is the final answer."""
+    recorded = await repository.get_payment(session, payment_id)
+    if recorded is None:
+        raise errors.ServiceUnavailable("The payment is not readable yet; retry later.")
+    if recorded.request_hash != fingerprint:
+        raise errors.IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request body."
+        )
+    response.status_code = status.HTTP_200_OK
+    return payment_from_row(recorded)
+
+
+@router.get("")
+async def list_payments(
+    session: SessionDep,
+    principal: PrincipalDep,
+    customer_id: str | None = None,
+    status_filter: Annotated[StatusFilter | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: str | None = None,
+) -> Page[PaymentOut]:
+    rows, has_more = await repository.list_payments(
+        session,
+        account_id=principal.account_id,
+        customer_id=customer_id,
+        status=status_filter,
+        limit=limit,
+        starting_after=starting_after,
+    )
+    return Page[PaymentOut](data=[payment_from_row(row) for row in rows], has_more=has_more)
+
+
+@router.get("/{payment_id}")
+async def get_payment(payment_id: str, session: SessionDep, principal: PrincipalDep) -> PaymentOut:
+    return payment_from_row(await _own_payment(session, principal, payment_id))
+
+
+@router.post("/{payment_id}/capture")
+async def capture_payment(
+    payment_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: CaptureCreate | None = None,
+) -> PaymentOut:
+    """Capture all (no amount) or part of an authorized payment."""
+    await _own_payment(session, principal, payment_id)
+    await session.rollback()
+    capture = body or CaptureCreate()
+    key = derive_id("capture_", principal.account_id, payment_id, idempotency_key)
+    fingerprint = request_hash(capture.model_dump())
+    view = await commands.update_workflow(
+        services.client,
+        payment_id,
+        "capture",
+        CaptureRequest(key=key, request_hash=fingerprint, amount=capture.amount),
+        f"{key}:{fingerprint[:16]}",
+        PaymentView,
+    )
+    return payment_from_view(view)
+
+
+@router.post("/{payment_id}/cancel")
+async def cancel_payment(
+    payment_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: OptionalIdempotencyKeyDep,
+) -> PaymentOut:
+    await _own_payment(session, principal, payment_id)
+    key = (
+        derive_id("cancel_", principal.account_id, payment_id, idempotency_key)
+        if idempotency_key
+        else random_id("cancel_")
+    )
+    view = await commands.update_workflow(
+        services.client,
+        payment_id,
+        "cancel",
+        CancelRequest(key=key, request_hash=""),
+        key,
+        PaymentView,
+    )
+    return payment_from_view(view)
+
+
+@router.post("/{payment_id}/refunds", status_code=status.HTTP_201_CREATED)
+async def create_refund(
+    payment_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKeyDep,
+    response: Response,
+    body: RefundCreate | None = None,
+) -> RefundOut:
+    """Refund all that remains (no amount) or part of it; never more than was captured."""
+    await _own_payment(session, principal, payment_id)
+    refund = body or RefundCreate()
+    refund_id = derive_id("re_", principal.account_id, payment_id, idempotency_key)
+    fingerprint = request_hash(refund.model_dump())
+    if await repository.get_refund(session, refund_id) is not None:
+        response.status_code = status.HTTP_200_OK
+    await session.rollback()
+    view = await commands.update_workflow(
+        services.client,
+        payment_id,
+        "refund",
+        RefundRequest(
+            refund_id=refund_id,
+            request_hash=fingerprint,
+            amount=refund.amount,
+            reason=refund.reason,
+        ),
+        f"{refund_id}:{fingerprint[:16]}",
+        RefundView,
+    )
+    return refund_from_view(view)
+
+
+@router.get("/{payment_id}/refunds")
+async def list_refunds(
+    payment_id: str, session: SessionDep, principal: PrincipalDep
+) -> Page[RefundOut]:
+    await _own_payment(session, principal, payment_id)
+    rows = await repository.list_refunds(session, payment_id)
+    return Page[RefundOut](data=[refund_from_row(row) for row in rows], has_more=False)
+
+
+@router.get("/{payment_id}/events")
+async def list_events(
+    payment_id: str, session: SessionDep, principal: PrincipalDep
+) -> Page[PaymentEventOut]:
+    await _own_payment(session, principal, payment_id)
+    rows = await repository.list_payment_events(session, payment_id)
+    return Page[PaymentEventOut](data=[event_out(row) for row in rows], has_more=False)

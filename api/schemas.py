@@ -1,0 +1,152 @@
+"""Request and response models: the public API shape (api-contract.md).
+
+Kept apart from workflow types so the wire format can evolve without touching running workflows.
+Amounts are ``StrictInt``: ``49.99`` or ``"4999"`` is a validation error, never a rounding.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+
+from api.money import ISO_4217, MAX_AMOUNT
+
+T = TypeVar("T")
+
+Metadata = Annotated[
+    dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=500)]],
+    Field(max_length=50),
+]
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
+ProviderLiteral = Literal["stripe", "paypal"]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    has_more: bool
+
+
+# ------------------------------------------------------------------ customers
+
+
+class CustomerCreate(Request):
+    email: Annotated[
+        str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ]
+    name: Annotated[str, Field(max_length=200)] | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class CustomerOut(BaseModel):
+    id: str
+    email: str
+    name: str | None
+    metadata: dict[str, str]
+    created_at: datetime
+
+
+class PaymentMethodCreate(Request):
+    provider: ProviderLiteral
+    token: Annotated[str, Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class PaymentMethodOut(BaseModel):
+    id: str
+    provider: str
+    type: str
+    brand: str | None
+    last4: str | None
+    exp_month: int | None
+    exp_year: int | None
+    is_default: bool
+    created_at: datetime
+
+
+# ------------------------------------------------------------------ payments
+
+
+class PaymentCreate(Request):
+    amount: Amount
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    payment_method_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    provider: ProviderLiteral | None = None
+    capture_method: Literal["automatic", "manual"] = "automatic"
+    description: Annotated[str, Field(max_length=500)] | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    return_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        code = value.upper()
+        if code not in ISO_4217:
+            raise ValueError("must be an ISO 4217 currency code")
+        return code
+
+
+class CaptureCreate(Request):
+    amount: Amount | None = None
+
+
+class RefundCreate(Request):
+    amount: Amount | None = None
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+
+
+class NextActionOut(BaseModel):
+    type: str
+    client_secret: str | None = None
+    url: str | None = None
+
+
+class FailureOut(BaseModel):
+    code: str
+    decline_code: str | None = None
+    message: str
+    retryable: bool
+
+
+class PaymentOut(BaseModel):
+    id: str
+    status: str
+    amount: int
+    currency: str
+    amount_capturable: int
+    amount_captured: int
+    amount_refunded: int
+    customer_id: str
+    payment_method_id: str | None
+    provider: str
+    provider_reference: str | None
+    capture_method: str
+    next_action: NextActionOut | None
+    failure: FailureOut | None
+    risk: dict[str, Any] | None
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    metadata: dict[str, str]
+
+
+class RefundOut(BaseModel):
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: str
+    reason: str | None
+    created_at: datetime
+
+
+class PaymentEventOut(BaseModel):
+    seq: int
+    type: str
+    data: dict[str, Any]
+    created_at: datetime

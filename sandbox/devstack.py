@@ -1,0 +1,249 @@
+"""``make dev``: the whole Durapay stack on localhost, stopped cleanly by Ctrl-C.
+
+Starts, in order: the Temporal dev server (file-backed under the data dir, Durapay's search
+attributes registered), localstripe, database migrations, the worker and the API; then registers
+the API's Stripe webhook endpoint with localstripe and prints where everything is. Every child
+runs in its own session with a parent-death signal, so nothing outlives this process, and a second
+``make dev`` reuses the data dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from db.migrate import upgrade_to_head
+from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Settings
+from workflows.types import SEARCH_ATTRIBUTES
+
+log = logging.getLogger("durapay.devstack")
+
+BIN = Path(sys.executable).parent
+STOP_GRACE_SECONDS = 10.0
+START_TIMEOUT_SECONDS = 60.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in each child before exec: own session, and SIGTERM if the launcher dies."""
+    os.setsid()
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def spawn(self, name: str, argv: Sequence[str], log_file: Path) -> None:
+        handle = log_file.open("ab")
+        process = subprocess.Popen(
+            list(argv),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        self.children.append((name, process))
+        log.info("started %s (pid %s), log: %s", name, process.pid, log_file)
+
+    def first_exited(self) -> str | None:
+        for name, process in self.children:
+            if process.poll() is not None:
+                return f"{name} exited with code {process.returncode}"
+        return None
+
+    def stop(self) -> None:
+        """SIGTERM in reverse start order, then SIGKILL whatever is left after the grace period."""
+        for _, process in reversed(self.children):
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, process in reversed(self.children):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in time; killing it", name)
+                process.kill()
+                process.wait()
+        self.children.clear()
+
+
+def temporal_argv(settings: Settings, host: str, port: int) -> list[str]:
+    argv = [
+        str(BIN / "temporal"),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(settings.data_dir / "temporal.db"),
+        "--ip",
+        host,
+        "--port",
+        str(port),
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--namespace",
+        settings.temporal_namespace,
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--log-level",
+        "warn",
+    ]
+    for key in SEARCH_ATTRIBUTES:
+        kind = "Int" if key.indexed_value_type.name == "INT" else "Keyword"
+        argv += ["--search-attribute", f"{key.name}={kind}"]
+    return argv
+
+
+def wait_for_port(host: str, port: int, name: str, stack: Stack) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        exited = stack.first_exited()
+        if exited:
+            raise RuntimeError(exited)
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not open {host}:{port} within {START_TIMEOUT_SECONDS:.0f}s")
+
+
+def wait_for_health(url: str, stack: Stack) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        exited = stack.first_exited()
+        if exited:
+            raise RuntimeError(exited)
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the API at {url} did not become healthy")
+
+
+def register_stripe_webhook(settings: Settings) -> None:
+    """Tell localstripe where to deliver events, as a Stripe dashboard endpoint would."""
+    response = httpx.post(
+        f"{settings.stripe_api_base}/_config/webhooks/durapay",
+        data={
+            "url": f"{settings.api_base_url}/v1/webhooks/stripe",
+            "secret": settings.stripe_webhook_secret.get_secret_value(),
+        },
+        headers={"Authorization": f"Bearer {settings.stripe_api_key.get_secret_value()}"},
+        timeout=5,
+    )
+    response.raise_for_status()
+
+
+def banner(settings: Settings) -> str:
+    host = settings.temporal_address.rpartition(":")[0]
+    return "\n".join(
+        [
+            "",
+            "Durapay dev stack is up:",
+            f"  API            {settings.api_base_url}   (docs: {settings.api_base_url}/docs)",
+            f"  Temporal       {settings.temporal_address}",
+            f"  Temporal UI    http://{host}:{settings.temporal_ui_port}",
+            f"  localstripe    {settings.stripe_api_base}",
+            f"  data dir       {settings.data_dir.resolve()}",
+            "  API keys       client: " + DEV_CLIENT_KEY + "   admin: " + DEV_ADMIN_KEY,
+            f"  Stripe key     {settings.stripe_api_key.get_secret_value()}"
+            " (localstripe accepts any sk_test_ key)",
+            "Press Ctrl-C to stop everything.",
+            "",
+        ]
+    )
+
+
+def run(settings: Settings) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logs = settings.data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    stack = Stack(settings)
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    temporal_host, _, temporal_port = settings.temporal_address.rpartition(":")
+    stripe_port = int(settings.stripe_api_base.rsplit(":", 1)[1])
+    try:
+        stack.spawn(
+            "temporal",
+            temporal_argv(settings, temporal_host, int(temporal_port)),
+            logs / "temporal.log",
+        )
+        stack.spawn(
+            "localstripe",
+            [
+                sys.executable,
+                "-m",
+                "sandbox.localstripe",
+                "--port",
+                str(stripe_port),
+                "--state-file",
+                str(settings.data_dir / "localstripe.pickle"),
+            ],
+            logs / "localstripe.log",
+        )
+        asyncio.run(upgrade_to_head(settings.database_url))
+        wait_for_port(temporal_host, int(temporal_port), "temporal", stack)
+        wait_for_port("127.0.0.1", stripe_port, "localstripe", stack)
+        stack.spawn("worker", [sys.executable, "-m", "worker"], logs / "worker.log")
+        stack.spawn(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:create_app",
+                "--factory",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+                "--no-access-log",
+            ],
+            logs / "api.log",
+        )
+        wait_for_health(settings.api_base_url, stack)
+        register_stripe_webhook(settings)
+        sys.stdout.write(banner(settings) + "\n")
+        sys.stdout.flush()
+        while not stopping:
+            exited = stack.first_exited()
+            if exited:
+                log.error("%s; stopping the stack (see %s)", exited, logs)
+                return 1
+            time.sleep(0.3)
+        return 0
+    except Exception as error:
+        log.error("dev stack failed to start: %s (logs in %s)", error, logs)
+        return 1
+    finally:
+        stack.stop()
+        log.info("dev stack stopped")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    sys.exit(run(Settings()))

@@ -1,0 +1,57 @@
+"""Pure helpers of the API: card detection, money formatting, derived IDs."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.card_guard import contains_card_number
+from api.idempotency import derive_id, request_hash
+from api.money import format_amount
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4242424242424242",
+        "4242 4242 4242 4242",
+        "card: 4000-0566-5566-5556",
+        '{"x": 378282246310005}',
+    ],
+)
+def test_card_numbers_are_detected(text: str) -> None:
+    assert contains_card_number(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4242424242424241",
+        "pi_4242424242424242abc",
+        "1700000000",
+        "order 12345",
+        "2026-11-23T07:00:00Z",
+    ],
+)
+def test_other_numbers_are_not_card_numbers(text: str) -> None:
+    assert not contains_card_number(text)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [(4999, "USD", "49.99"), (5, "EUR", "0.05"), (500, "JPY", "500"), (1234, "KWD", "1.234")],
+)
+def test_format_amount_is_exact(amount: int, currency: str, text: str) -> None:
+    assert format_amount(amount, currency) == text
+
+
+def test_ids_are_scoped_by_every_part() -> None:
+    mine = derive_id("pay_", "acct_a", "payment", "key-1")
+    assert mine == derive_id("pay_", "acct_a", "payment", "key-1")
+    assert mine != derive_id("pay_", "acct_b", "payment", "key-1")
+    assert derive_id("pay_", "a", "bc") != derive_id("pay_", "ab", "c")
+    assert mine.startswith("pay_")
+
+
+def test_request_hash_ignores_key_order() -> None:
+    assert request_hash({"a": 1, "b": 2}) == request_hash({"b": 2, "a": 1})
+    assert request_hash({"a": 1}) != request_hash({"a": 2})

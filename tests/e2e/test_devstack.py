@@ -1,0 +1,102 @@
+"""``make dev`` on free ports: the README's example requests work, the payment is searchable in
+Temporal by CustomerId, and Ctrl-C stops every child process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from temporalio.client import Client
+
+from tests.support.net import free_port, port_is_closed
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = "Durapay dev stack is up"
+
+
+def read_until(
+    process: subprocess.Popen[str], marker: str, timeout: float, sink: list[str]
+) -> None:
+    found = threading.Event()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            sink.append(line)
+            if marker in line:
+                found.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not found.wait(timeout):
+        raise AssertionError("make dev did not come up:\n" + "".join(sink[-40:]))
+
+
+async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("api", "temporal", "ui", "stripe")}
+    env = {
+        **os.environ,
+        "DURAPAY_DATA_DIR": str(tmp_path / "data"),
+        "DURAPAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'data' / 'durapay.db'}",
+        "DURAPAY_API_PORT": str(ports["api"]),
+        "DURAPAY_TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
+        "DURAPAY_TEMPORAL_UI_PORT": str(ports["ui"]),
+        "DURAPAY_STRIPE_API_BASE": f"http://127.0.0.1:{ports['stripe']}",
+    }
+    output: list[str] = []
+    stack = subprocess.Popen(
+        ["make", "--no-print-directory", "dev"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        read_until(stack, READY, 180, output)
+        example = subprocess.run(
+            ["bash", "examples/quickstart.sh"],
+            cwd=ROOT,
+            env={
+                **env,
+                "DURAPAY_API": f"http://127.0.0.1:{ports['api']}",
+                "DURAPAY_STRIPE": f"http://127.0.0.1:{ports['stripe']}",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert example.returncode == 0, example.stdout + example.stderr
+        assert "captured: succeeded" in example.stdout
+        assert "refund: succeeded" in example.stdout
+        assert "amount_refunded: 1000" in example.stdout
+        customer = re.search(r"customer (cus_\w+)", example.stdout)
+        payment = re.search(r"payment (pay_\w+)", example.stdout)
+        assert customer and payment
+
+        client = await Client.connect(f"127.0.0.1:{ports['temporal']}")
+        found: list[str] = []
+        deadline = time.monotonic() + 30
+        while not found and time.monotonic() < deadline:
+            found = [
+                execution.id
+                async for execution in client.list_workflows(f'CustomerId = "{customer.group(1)}"')
+            ]
+            await asyncio.sleep(0.5)
+        assert payment.group(1) in found
+    finally:
+        os.killpg(stack.pid, signal.SIGINT)
+        stack.wait(timeout=60)
+    for name, port in ports.items():
+        assert port_is_closed(port), f"{name} still listening on {port} after Ctrl-C"
+    leftovers = subprocess.run(
+        ["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert leftovers == []

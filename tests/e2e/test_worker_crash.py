@@ -1,0 +1,109 @@
+"""A worker SIGKILLed between creating the PaymentIntent and confirming it: after a restart the
+payment finishes, with exactly one charge."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from db import repository
+from sandbox.faults.proxy import FaultProxy
+from tests.conftest import Stack
+from tests.support.flows import CARD_OK, card_customer
+from tests.support.localstripe import intent_statuses
+from tests.support.net import free_port
+from workflows.types import (
+    CaptureMethod,
+    PaymentInput,
+    PaymentStatus,
+    PaymentTimeouts,
+    ProviderName,
+    SettleRequest,
+    SettleResult,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def proxy(stack: Stack) -> AsyncIterator[FaultProxy]:
+    fault_proxy = FaultProxy(stack.stripe_url)
+    await fault_proxy.start(free_port())
+    yield fault_proxy
+    await fault_proxy.stop()
+
+
+def start_worker(stack: Stack, stripe_url: str, task_queue: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DURAPAY_ENVIRONMENT": "test",
+        "DURAPAY_DATABASE_URL": stack.settings.database_url,
+        "DURAPAY_TEMPORAL_ADDRESS": stack.settings.temporal_address,
+        "DURAPAY_TASK_QUEUE": task_queue,
+        "DURAPAY_STRIPE_API_BASE": stripe_url,
+        "DURAPAY_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env)
+
+
+async def test_worker_killed_between_create_and_confirm_charges_once(
+    api: httpx.AsyncClient, stack: Stack, proxy: FaultProxy
+) -> None:
+    customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
+    async with stack.sessions() as session:
+        customer = await repository.get_customer(session, customer_id)
+        method = await repository.get_payment_method(session, method_id)
+    assert customer is not None and method is not None
+    task_queue = f"crash-{uuid.uuid4().hex[:8]}"
+    payment = PaymentInput(
+        payment_id=f"pay_crash_{uuid.uuid4().hex[:12]}",
+        account_id="acct_dev",
+        request_hash="crash",
+        amount=7700,
+        currency="USD",
+        customer_id=customer_id,
+        provider=ProviderName.STRIPE,
+        capture_method=CaptureMethod.AUTOMATIC,
+        timeouts=PaymentTimeouts(
+            action_seconds=3600,
+            authorization_expiry_seconds=3600,
+            refund_window_seconds=3600,
+            provider_call_seconds=3,
+        ),
+        created_at=datetime.now(UTC),
+        payment_method_id=method_id,
+        provider_customer_ref=customer.stripe_customer_id,
+        payment_method_ref=method.provider_token,
+    )
+    confirm = proxy.hold("POST", r"/v1/payment_intents/[^/]+/confirm")
+    worker = start_worker(stack, proxy.url, task_queue)
+    try:
+        handle = await stack.client.start_workflow(
+            "PaymentWorkflow", payment, id=payment.payment_id, task_queue=task_queue
+        )
+        await asyncio.wait_for(confirm.held.wait(), timeout=60)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        proxy.release_all()
+        worker = start_worker(stack, proxy.url, task_queue)
+
+        result = await asyncio.wait_for(
+            handle.execute_update("settle", SettleRequest("crash"), result_type=SettleResult),
+            timeout=90,
+        )
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+
+    assert result.payment.status is PaymentStatus.SUCCEEDED
+    assert intent_statuses(stack.stripe_url, payment.payment_id) == ["succeeded"]

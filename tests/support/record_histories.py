@@ -1,0 +1,71 @@
+"""Record workflow histories for the replay tests from a running dev stack (``make dev``).
+
+Runs one payment per interesting path through the public API, then saves each workflow's history
+to ``tests/histories/<name>.json``. Re-record only when the recorded behaviour itself is meant to
+change; otherwise a failing replay test is telling you a change needs ``workflow.patched``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from settings import DEV_CLIENT_KEY, Settings
+from tests.support.flows import CARD_3DS, CARD_DECLINED, CARD_OK, card_customer, pay
+from tests.support.localstripe import authenticate_3ds
+
+OUT = Path(__file__).resolve().parents[1] / "histories"
+
+
+async def record(settings: Settings) -> None:
+    client = await Client.connect(settings.temporal_address)
+    async with httpx.AsyncClient(
+        base_url=settings.api_base_url,
+        headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
+        timeout=30,
+    ) as api:
+        runs: dict[str, str] = {}
+        cases: list[tuple[str, str, dict[str, Any]]] = [
+            ("card_succeeded", CARD_OK, {}),
+            ("card_declined", CARD_DECLINED, {}),
+            ("manual_capture", CARD_OK, {"capture_method": "manual"}),
+            ("three_d_secure", CARD_3DS, {}),
+        ]
+        for name, card, extra in cases:
+            customer_id, method_id = await card_customer(api, settings.stripe_api_base, card)
+            payment = (
+                await pay(api, customer_id, method_id, key=str(uuid.uuid4()), **extra)
+            ).json()
+            runs[name] = payment["id"]
+            if name == "manual_capture":
+                await api.post(
+                    f"/v1/payments/{payment['id']}/capture",
+                    json={"amount": 1000},
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
+                )
+                await api.post(
+                    f"/v1/payments/{payment['id']}/refunds",
+                    json={"amount": 400},
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
+                )
+            if name == "three_d_secure":
+                authenticate_3ds(
+                    settings.stripe_api_base,
+                    payment["provider_reference"],
+                    payment["next_action"]["client_secret"],
+                    success=True,
+                )
+                await asyncio.sleep(3)
+    OUT.mkdir(exist_ok=True)
+    for name, workflow_id in runs.items():
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        (OUT / f"{name}.json").write_text(history.to_json())
+
+
+if __name__ == "__main__":
+    asyncio.run(record(Settings()))

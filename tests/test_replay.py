@@ -1,0 +1,30 @@
+"""Replay committed workflow histories against today's workflow code.
+
+A change that would make a running payment's history non-deterministic fails here, before it can
+reach a worker; such changes must go behind ``workflow.patched``. Histories are recorded from a
+running dev stack with ``python -m tests.support.record_histories``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows.payment import PaymentWorkflow
+from workflows.payment_method import AttachPaymentMethodWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_there_are_committed_histories() -> None:
+    assert len(HISTORIES) >= 3
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=[PaymentWorkflow, AttachPaymentMethodWorkflow])
+    await replayer.replay_workflow(history)

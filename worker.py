@@ -1,0 +1,88 @@
+"""Builds and runs Durapay's Temporal worker: one task queue, every workflow, every activity.
+
+Dependencies (provider clients, the database session factory) are built once here and injected
+into activity classes, so tests can build the same worker against their own servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Mapping
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.payments import PaymentActivities
+from activities.providers.base import Provider
+from activities.providers.stripe import StripeProvider
+from activities.records import RecordActivities
+from db.session import create_engine, create_session_factory
+from settings import Settings, get_settings
+from workflows.payment import PaymentWorkflow
+from workflows.payment_method import AttachPaymentMethodWorkflow
+from workflows.types import ProviderName
+
+log = logging.getLogger("durapay.worker")
+
+
+def build_providers(settings: Settings) -> dict[ProviderName, Provider]:
+    return {
+        ProviderName.STRIPE: StripeProvider(
+            api_key=settings.stripe_api_key.get_secret_value(), api_base=settings.stripe_api_base
+        ),
+    }
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    providers: Mapping[ProviderName, Provider] | None = None,
+) -> Worker:
+    """The worker with every workflow and activity Durapay runs."""
+    payments = PaymentActivities(providers or build_providers(settings))
+    records = RecordActivities(sessions)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[PaymentWorkflow, AttachPaymentMethodWorkflow],
+        activities=[
+            payments.create_intent,
+            payments.confirm_intent,
+            payments.retrieve_intent,
+            payments.capture_intent,
+            payments.cancel_intent,
+            payments.refund,
+            payments.ensure_provider_customer,
+            payments.attach_payment_method,
+            records.record_payment_transition,
+            records.record_provider_customer,
+            records.record_payment_method,
+        ],
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then let in-flight tasks finish (Temporal retries the rest)."""
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    engine = create_engine(settings.database_url)
+    worker = build_worker(client, settings, create_session_factory(engine))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+    async with worker:
+        await stop.wait()
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    current = get_settings()
+    logging.basicConfig(
+        level=current.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    asyncio.run(run_worker(current))

@@ -1,0 +1,504 @@
+"""PaymentWorkflow: the single writer of one payment, from the first provider call to the end of
+its refund window.
+
+Money moves only through calls this workflow makes, one at a time under ``_money_lock``: the charge
+(create an intent, record its id, confirm that recorded id), captures, cancels and refunds. Every
+state change is persisted by an activity *before* it becomes visible to updates and queries, so an
+API response can never show a state the database does not hold yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments import PaymentActivities
+    from activities.records import RecordActivities
+    from workflows.policies import (
+        PROVIDER_RETRY_POLICY,
+        RECORD_RETRY_POLICY,
+        failure_from_decline,
+    )
+    from workflows.types import (
+        PAYMENT_STATUS,
+        CancelRequest,
+        CaptureRequest,
+        CreateIntentCall,
+        CreateIntentRequest,
+        ErrorType,
+        Failure,
+        IntentCall,
+        IntentResult,
+        IntentStatus,
+        NextAction,
+        PaymentInput,
+        PaymentState,
+        PaymentStatus,
+        PaymentTransition,
+        PaymentView,
+        ProviderEvent,
+        RefundCall,
+        RefundRequest,
+        RefundStatus,
+        RefundView,
+        SettleRequest,
+        SettleResult,
+    )
+
+CANCELABLE_STATUSES = frozenset(
+    {
+        PaymentStatus.REQUIRES_ACTION,
+        PaymentStatus.REQUIRES_CAPTURE,
+        PaymentStatus.UNDER_REVIEW,
+        PaymentStatus.PROCESSING,
+    }
+)
+RECORD_TIMEOUT = timedelta(seconds=10)
+
+
+@workflow.defn
+class PaymentWorkflow:
+    """One payment; workflow ID = payment ID."""
+
+    @workflow.init
+    def __init__(self, payment: PaymentInput) -> None:
+        self._input = payment
+        self._view = PaymentView(
+            id=payment.payment_id,
+            account_id=payment.account_id,
+            request_hash=payment.request_hash,
+            status=PaymentStatus.PROCESSING,
+            amount=payment.amount,
+            currency=payment.currency,
+            amount_capturable=0,
+            amount_captured=0,
+            amount_refunded=0,
+            customer_id=payment.customer_id,
+            payment_method_id=payment.payment_method_id,
+            provider=payment.provider,
+            provider_reference=None,
+            capture_method=payment.capture_method,
+            next_action=None,
+            failure=None,
+            description=payment.description,
+            metadata=dict(payment.metadata),
+            created_at=payment.created_at,
+            updated_at=payment.created_at,
+            version=0,
+        )
+        self._recorded: PaymentView | None = None
+        self._step = "starting"
+        self._settle_calls = 0
+        self._events: list[ProviderEvent] = []
+        self._seen_event_ids: set[str] = set()
+        self._refunds: dict[str, RefundView] = {}
+        self._keyed_requests: dict[str, str] = {}
+        self._money_lock = asyncio.Lock()
+        self._closing = False
+
+    # ------------------------------------------------------------------ main flow
+
+    @workflow.run
+    async def run(self, payment: PaymentInput) -> PaymentView:
+        await self._transition("payment.created")
+        async with self._money_lock:
+            await self._charge()
+        if self._view.status is PaymentStatus.REQUIRES_ACTION:
+            await self._await_customer_action()
+        if self._view.status is PaymentStatus.REQUIRES_CAPTURE:
+            await self._await_capture()
+        if self._view.status is PaymentStatus.SUCCEEDED:
+            self._set_step(
+                f"open for refunds until {workflow.now() + payment.timeouts.refund_window}"
+            )
+            await workflow.sleep(payment.timeouts.refund_window)
+        self._closing = True
+        self._set_step("closing")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view
+
+    async def _charge(self) -> None:
+        """Create the provider object, record its id, and only then confirm that recorded id."""
+        payment = self._input
+        self._set_step(f"creating the payment at {payment.provider}")
+        intent = await self._provider(
+            PaymentActivities.create_intent,
+            CreateIntentCall(
+                provider=payment.provider,
+                request=CreateIntentRequest(
+                    payment_id=payment.payment_id,
+                    amount=payment.amount,
+                    currency=payment.currency,
+                    capture_method=payment.capture_method,
+                    provider_customer_ref=payment.provider_customer_ref,
+                    payment_method_ref=payment.payment_method_ref,
+                    description=payment.description,
+                ),
+                idempotency_key=self._key("create"),
+            ),
+        )
+        self._view = replace(self._view, provider_reference=intent.reference)
+        await self._transition("provider.intent_created", {"reference": intent.reference})
+        if payment.payment_method_ref is None:
+            await self._apply_intent(intent, "checkout.started")
+            return
+        self._set_step(f"confirming {intent.reference} at {payment.provider}")
+        confirmed = await self._provider(
+            PaymentActivities.confirm_intent,
+            self._call(self._key("confirm")),
+        )
+        await self._apply_intent(confirmed, "provider.confirmed")
+
+    async def _await_customer_action(self) -> None:
+        """Wait for the provider's webhook; poll once before giving up, then cancel."""
+        deadline = workflow.now() + self._input.timeouts.action
+        self._set_step(f"waiting for customer authentication until {deadline}")
+        while self._view.status is PaymentStatus.REQUIRES_ACTION:
+            remaining = deadline - workflow.now()
+            if remaining <= timedelta(0):
+                break
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        bool(self._events) or self._view.status is not PaymentStatus.REQUIRES_ACTION
+                    ),
+                    timeout=remaining,
+                )
+            except TimeoutError:
+                break
+            self._events.clear()
+            async with self._money_lock:
+                if self._view.status is PaymentStatus.REQUIRES_ACTION:
+                    await self._refresh_from_provider("provider.webhook")
+        async with self._money_lock:
+            if self._view.status is not PaymentStatus.REQUIRES_ACTION:
+                return
+            await self._refresh_from_provider("provider.polled")
+            if self._view.status is PaymentStatus.REQUIRES_ACTION:
+                await self._cancel_at_provider("action.timed_out", self._key("cancel_action"))
+
+    async def _await_capture(self) -> None:
+        """Hold the authorization until captured or canceled; void it when it expires."""
+        expiry = self._input.timeouts.authorization_expiry
+        self._set_step(f"authorized; waiting for capture until {workflow.now() + expiry}")
+        try:
+            await workflow.wait_condition(
+                lambda: self._view.status is not PaymentStatus.REQUIRES_CAPTURE, timeout=expiry
+            )
+        except TimeoutError:
+            async with self._money_lock:
+                if self._view.status is PaymentStatus.REQUIRES_CAPTURE:
+                    await self._cancel_at_provider(
+                        "authorization.expired", self._key("void_expired")
+                    )
+
+    async def _refresh_from_provider(self, event_type: str) -> None:
+        intent = await self._provider(PaymentActivities.retrieve_intent, self._call(""))
+        await self._apply_intent(intent, event_type)
+
+    async def _cancel_at_provider(self, event_type: str, idempotency_key: str) -> None:
+        self._set_step("canceling at the provider")
+        intent = await self._provider(PaymentActivities.cancel_intent, self._call(idempotency_key))
+        await self._apply_intent(intent, event_type)
+
+    # ------------------------------------------------------------------ provider results
+
+    async def _apply_intent(
+        self, intent: IntentResult, event_type: str, captured: int | None = None
+    ) -> None:
+        """Map the provider's view of the payment object onto the public payment status.
+
+        ``captured`` is the amount a capture call asked for: providers report partial captures
+        inconsistently, so the workflow keeps its own figure.
+        """
+        view = self._view
+        status = intent.status
+        detail: dict[str, str | int | None] = {"provider_status": status.value}
+        if status is IntentStatus.SUCCEEDED:
+            view = replace(
+                view,
+                status=PaymentStatus.SUCCEEDED,
+                amount_captured=captured if captured is not None else view.amount,
+                amount_capturable=0,
+                next_action=None,
+            )
+        elif status is IntentStatus.REQUIRES_CAPTURE:
+            view = replace(
+                view,
+                status=PaymentStatus.REQUIRES_CAPTURE,
+                amount_capturable=intent.amount_capturable or view.amount,
+                next_action=None,
+            )
+        elif status is IntentStatus.REQUIRES_ACTION or (
+            status is IntentStatus.REQUIRES_PAYMENT_METHOD and self._is_checkout
+        ):
+            view = replace(
+                view,
+                status=PaymentStatus.REQUIRES_ACTION,
+                next_action=NextAction(type="stripe_sdk", client_secret=intent.client_secret),
+            )
+        elif status is IntentStatus.DECLINED and intent.decline is not None:
+            view = replace(
+                view, status=PaymentStatus.FAILED, failure=failure_from_decline(intent.decline)
+            )
+            detail["decline_code"] = intent.decline.decline_code
+        elif status is IntentStatus.REQUIRES_PAYMENT_METHOD:
+            view = replace(
+                view,
+                status=PaymentStatus.FAILED,
+                next_action=None,
+                failure=Failure(
+                    code="authentication_failed",
+                    message="The customer did not complete authentication.",
+                    retryable=True,
+                ),
+            )
+        elif status is IntentStatus.CANCELED:
+            view = replace(
+                view, status=PaymentStatus.CANCELED, amount_capturable=0, next_action=None
+            )
+        self._view = view
+        await self._transition(event_type, detail)
+
+    @property
+    def _is_checkout(self) -> bool:
+        return self._input.payment_method_ref is None
+
+    # ------------------------------------------------------------------ updates
+
+    @workflow.update
+    async def settle(self, request: SettleRequest) -> SettleResult:
+        """Answer ``POST /v1/payments``: returns once the payment has left ``processing``."""
+        created = self._settle_calls == 0
+        self._settle_calls += 1
+        await workflow.wait_condition(
+            lambda: (
+                self._recorded is not None and self._recorded.status is not PaymentStatus.PROCESSING
+            )
+        )
+        assert self._recorded is not None
+        return SettleResult(payment=self._recorded, created=created)
+
+    @settle.validator
+    def _validate_settle(self, request: SettleRequest) -> None:
+        if request.request_hash != self._input.request_hash:
+            raise ApplicationError(
+                "This Idempotency-Key was already used with a different request body.",
+                type=ErrorType.IDEMPOTENCY_KEY_REUSED,
+            )
+
+    @workflow.update
+    async def capture(self, request: CaptureRequest) -> PaymentView:
+        """Capture all or part of an authorization; the remainder is released by the provider."""
+        async with self._money_lock:
+            if request.key in self._keyed_requests:
+                return self._view
+            self._require_status(PaymentStatus.REQUIRES_CAPTURE)
+            amount = request.amount if request.amount is not None else self._view.amount_capturable
+            self._require_capturable(amount)
+            intent = await self._provider(
+                PaymentActivities.capture_intent,
+                self._call(self._key("capture"), amount=amount),
+            )
+            await self._apply_intent(intent, "payment.captured", captured=amount)
+            self._keyed_requests[request.key] = request.request_hash
+            return self._view
+
+    @capture.validator
+    def _validate_capture(self, request: CaptureRequest) -> None:
+        if self._seen_key(request.key, request.request_hash):
+            return
+        self._require_status(PaymentStatus.REQUIRES_CAPTURE)
+        amount = request.amount if request.amount is not None else self._view.amount_capturable
+        self._require_capturable(amount)
+
+    @workflow.update
+    async def cancel(self, request: CancelRequest) -> PaymentView:
+        """Cancel before money moved; waits out an in-flight charge step first."""
+        await workflow.wait_condition(lambda: self._view.status is not PaymentStatus.PROCESSING)
+        async with self._money_lock:
+            if request.key in self._keyed_requests:
+                return self._view
+            if self._view.status not in CANCELABLE_STATUSES:
+                raise _invalid_state(f"The payment became {self._view.status} before the cancel.")
+            await self._cancel_at_provider("payment.canceled", self._key("cancel"))
+            self._keyed_requests[request.key] = request.request_hash
+            return self._view
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        if self._seen_key(request.key, request.request_hash):
+            return
+        if self._view.status not in CANCELABLE_STATUSES:
+            raise _invalid_state(f"A {self._view.status} payment cannot be canceled.")
+
+    @workflow.update
+    async def refund(self, request: RefundRequest) -> RefundView:
+        """Refund part or all of what remains; refunds run one at a time so they never overlap."""
+        async with self._money_lock:
+            existing = self._refunds.get(request.refund_id)
+            if existing is not None:
+                return existing
+            self._require_refundable(request.amount)
+            amount = request.amount if request.amount is not None else self._refundable
+            self._set_step(f"refunding {amount}")
+            result = await self._provider(
+                PaymentActivities.refund,
+                RefundCall(
+                    provider=self._view.provider,
+                    reference=self._reference,
+                    amount=amount,
+                    idempotency_key=self._key(f"refund:{request.refund_id}"),
+                    refund_id=request.refund_id,
+                ),
+            )
+            refund = RefundView(
+                id=request.refund_id,
+                payment_id=self._view.id,
+                amount=amount,
+                currency=self._view.currency,
+                status=result.status,
+                reason=request.reason,
+                created_at=workflow.now(),
+                provider_reference=result.reference,
+            )
+            if result.status is not RefundStatus.FAILED:
+                self._view = replace(
+                    self._view, amount_refunded=self._view.amount_refunded + amount
+                )
+            self._refunds[refund.id] = refund
+            self._keyed_requests[refund.id] = request.request_hash
+            await self._transition(
+                "refund." + result.status.value, {"refund_id": refund.id}, refund
+            )
+            self._set_step("open for refunds")
+            return refund
+
+    @refund.validator
+    def _validate_refund(self, request: RefundRequest) -> None:
+        if self._seen_key(request.refund_id, request.request_hash):
+            return
+        self._require_refundable(request.amount)
+
+    # ------------------------------------------------------------------ signals and queries
+
+    @workflow.signal
+    def provider_event(self, event: ProviderEvent) -> None:
+        """A verified webhook; the workflow re-reads the provider rather than trusting its order."""
+        if event.event_id in self._seen_event_ids:
+            return
+        self._seen_event_ids.add(event.event_id)
+        self._events.append(event)
+
+    @workflow.query
+    def state(self) -> PaymentState:
+        """The recorded payment, its refunds, and what the workflow is doing right now."""
+        return PaymentState(
+            payment=self._recorded or self._view,
+            step=self._step,
+            refunds=list(self._refunds.values()),
+        )
+
+    # ------------------------------------------------------------------ guards
+
+    def _seen_key(self, key: str, request_hash: str) -> bool:
+        """True when this Idempotency-Key was already handled with the same body; a different
+        body under the same key is refused before anything happens."""
+        known = self._keyed_requests.get(key)
+        if known is None:
+            return False
+        if known != request_hash:
+            raise ApplicationError(
+                "This Idempotency-Key was already used with a different request body.",
+                type=ErrorType.IDEMPOTENCY_KEY_REUSED,
+            )
+        return True
+
+    def _require_status(self, status: PaymentStatus) -> None:
+        if self._view.status is not status:
+            raise _invalid_state(f"The payment is {self._view.status}, not {status}.")
+
+    def _require_capturable(self, amount: int) -> None:
+        if amount <= 0 or amount > self._view.amount_capturable:
+            raise ApplicationError(
+                f"Capture amount must be between 1 and {self._view.amount_capturable}.",
+                type=ErrorType.AMOUNT_EXCEEDS_CAPTURABLE,
+            )
+
+    @property
+    def _refundable(self) -> int:
+        return self._view.amount_captured - self._view.amount_refunded
+
+    def _require_refundable(self, amount: int | None) -> None:
+        if self._closing:
+            raise _invalid_state("The refund window of this payment has closed.")
+        if self._view.status is not PaymentStatus.SUCCEEDED:
+            raise _invalid_state(f"A {self._view.status} payment has nothing captured to refund.")
+        wanted = amount if amount is not None else self._refundable
+        if wanted <= 0 or wanted > self._refundable:
+            raise ApplicationError(
+                f"At most {self._refundable} {self._view.currency} minor units can be refunded.",
+                {"available": self._refundable},
+                type=ErrorType.REFUND_EXCEEDS_AVAILABLE,
+            )
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def _reference(self) -> str:
+        assert self._view.provider_reference is not None
+        return self._view.provider_reference
+
+    def _key(self, step: str) -> str:
+        """Provider idempotency key: stable across retries, crashes and replays."""
+        return f"{self._input.payment_id}:{step}"
+
+    def _call(self, idempotency_key: str, amount: int | None = None) -> IntentCall:
+        return IntentCall(
+            provider=self._view.provider,
+            reference=self._reference,
+            idempotency_key=idempotency_key,
+            amount=amount,
+        )
+
+    def _set_step(self, step: str) -> None:
+        self._step = step
+        workflow.set_current_details(step)
+
+    async def _provider(self, activity: Any, call: Any) -> Any:
+        return await workflow.execute_activity_method(
+            activity,
+            call,
+            start_to_close_timeout=self._input.timeouts.provider_call,
+            retry_policy=PROVIDER_RETRY_POLICY,
+        )
+
+    async def _transition(
+        self,
+        event_type: str,
+        detail: dict[str, str | int | None] | None = None,
+        refund: RefundView | None = None,
+    ) -> None:
+        """Persist the new state, then make it visible to updates, queries and search."""
+        self._view = replace(self._view, version=self._view.version + 1, updated_at=workflow.now())
+        await workflow.execute_local_activity_method(
+            RecordActivities.record_payment_transition,
+            PaymentTransition(
+                payment=self._view, event_type=event_type, detail=detail or {}, refund=refund
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY_POLICY,
+        )
+        if self._recorded is None or self._recorded.status is not self._view.status:
+            workflow.upsert_search_attributes([PAYMENT_STATUS.value_set(self._view.status.value)])
+        self._recorded = self._view
+
+
+def _invalid_state(message: str) -> ApplicationError:
+    return ApplicationError(message, type=ErrorType.INVALID_STATE)
