@@ -7,7 +7,7 @@ set -euo pipefail
 API=${DURAPAY_API:-http://127.0.0.1:8000}
 STRIPE=${DURAPAY_STRIPE:-http://127.0.0.1:8420}
 KEY=${DURAPAY_KEY:-sk_dev_client}
-RUN=$(date +%s%N)
+RUN=$(python3 -c "import uuid; print(uuid.uuid4().hex)")
 
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 api() { curl -sS --fail-with-body -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$@"; }
