@@ -246,4 +246,5 @@ def run(settings: Settings) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     sys.exit(run(Settings()))
