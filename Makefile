@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint fmt install bootstrap bench
+.PHONY: dev test lint fmt install bootstrap check-compose
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -29,3 +29,8 @@ lint: install
 fmt: install
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
+
+# Validates docker-compose.yml without a Docker engine (Debian's docker-compose: apt-get install docker-compose).
+check-compose:
+	POSTGRES_PASSWORD=check STRIPE_API_KEY=check STRIPE_WEBHOOK_SECRET=check \
+		DURAPAY_PUBLIC_BASE_URL=https://durapay.example docker-compose -f docker-compose.yml config -q

@@ -1,0 +1,20 @@
+# Production image for the Durapay API and worker (same image, different command).
+FROM python:3.11-slim AS runtime
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/app/.venv
+RUN pip install --no-cache-dir uv && useradd --create-home --uid 10001 durapay
+WORKDIR /app
+
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+COPY settings.py worker.py ./
+COPY api ./api
+COPY activities ./activities
+COPY workflows ./workflows
+COPY db ./db
+
+USER durapay
+ENV PATH=/app/.venv/bin:$PATH DURAPAY_ENVIRONMENT=production
+EXPOSE 8000
+CMD ["uvicorn", "api.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
