@@ -51,6 +51,8 @@ _ERRORS_BY_TYPE: dict[str, type[errors.AppError]] = {
     ErrorType.INVALID_STATE: errors.InvalidState,
     ErrorType.AMOUNT_EXCEEDS_CAPTURABLE: errors.AmountExceedsCapturable,
     ErrorType.REFUND_EXCEEDS_AVAILABLE: errors.RefundExceedsAvailable,
+    ErrorType.PROVIDER_INVALID_REQUEST: errors.ProviderError,
+    ErrorType.PROVIDER_AUTH_FAILED: errors.ProviderError,
 }
 
 

@@ -104,6 +104,10 @@ class RefundExceedsAvailable(AppError):
     status, code, title = 422, "refund_exceeds_available", "Refund exceeds available amount"
 
 
+class ProviderError(AppError):
+    status, code, title = 502, "provider_error", "The payment provider refused the request"
+
+
 class ServiceUnavailable(AppError):
     status, code, title = 503, "service_unavailable", "A dependency is unavailable"
 

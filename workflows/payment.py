@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         failure_from_decline,
     )
     from workflows.types import (
+        NON_RETRYABLE_PROVIDER_ERRORS,
         PAYMENT_STATUS,
         CancelRequest,
         CaptureRequest,
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         ProviderEvent,
         RefundCall,
         RefundRequest,
+        RefundResult,
         RefundStatus,
         RefundView,
         SettleRequest,
@@ -108,7 +110,13 @@ class PaymentWorkflow:
     async def run(self, payment: PaymentInput) -> PaymentView:
         await self._transition("payment.created")
         async with self._money_lock:
-            await self._charge()
+            try:
+                await self._charge()
+            except ActivityError as error:
+                refusal = _provider_refusal(error)
+                if refusal is None:
+                    raise
+                await self._fail_refused(refusal)
         if self._view.status is PaymentStatus.REQUIRES_ACTION:
             await self._await_customer_action()
         if self._view.status is PaymentStatus.REQUIRES_CAPTURE:
@@ -154,6 +162,16 @@ class PaymentWorkflow:
             self._call(self._key("confirm")),
         )
         await self._apply_intent(confirmed, "provider.confirmed")
+
+    async def _fail_refused(self, refusal: ApplicationError) -> None:
+        """The provider refused the request outright: nothing was charged, the payment failed."""
+        self._view = replace(
+            self._view,
+            status=PaymentStatus.FAILED,
+            next_action=None,
+            failure=Failure(code="provider_rejected", message=refusal.message, retryable=False),
+        )
+        await self._transition("provider.rejected", {"error_type": refusal.type})
 
     async def _await_customer_action(self) -> None:
         """Wait for the provider's webhook; poll once before giving up, then cancel."""
@@ -348,16 +366,19 @@ class PaymentWorkflow:
             self._require_refundable(request.amount)
             amount = request.amount if request.amount is not None else self._refundable
             self._set_step(f"refunding {amount}")
-            result = await self._provider(
-                PaymentActivities.refund,
-                RefundCall(
-                    provider=self._view.provider,
-                    reference=self._reference,
-                    amount=amount,
-                    idempotency_key=self._key(f"refund:{request.refund_id}"),
-                    refund_id=request.refund_id,
-                ),
+            call = RefundCall(
+                provider=self._view.provider,
+                reference=self._reference,
+                amount=amount,
+                idempotency_key=self._key(f"refund:{request.refund_id}"),
+                refund_id=request.refund_id,
             )
+            try:
+                result: RefundResult = await self._provider(PaymentActivities.refund, call)
+            except ActivityError as error:
+                if _provider_refusal(error) is None:
+                    raise
+                result = RefundResult(reference="", status=RefundStatus.FAILED, amount=amount)
             refund = RefundView(
                 id=request.refund_id,
                 payment_id=self._view.id,
@@ -366,7 +387,7 @@ class PaymentWorkflow:
                 status=result.status,
                 reason=request.reason,
                 created_at=workflow.now(),
-                provider_reference=result.reference,
+                provider_reference=result.reference or None,
             )
             if result.status is not RefundStatus.FAILED:
                 self._view = replace(
@@ -498,6 +519,14 @@ class PaymentWorkflow:
         if self._recorded is None or self._recorded.status is not self._view.status:
             workflow.upsert_search_attributes([PAYMENT_STATUS.value_set(self._view.status.value)])
         self._recorded = self._view
+
+
+def _provider_refusal(error: ActivityError) -> ApplicationError | None:
+    """The provider's non-retryable refusal behind an activity failure, if that is what it was."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE_PROVIDER_ERRORS:
+        return cause
+    return None
 
 
 def _invalid_state(message: str) -> ApplicationError:
