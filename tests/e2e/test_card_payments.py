@@ -244,3 +244,20 @@ async def test_concurrent_refunds_never_exceed_the_captured_amount(
     stripe = StripeClient("sk_test_x", base_addresses={"api": stack.stripe_url})
     refunds = stripe.v1.refunds.list({"payment_intent": payment["provider_reference"]})
     assert sum(r.amount for r in refunds.data) == 10000
+
+
+async def test_payment_without_saved_method_is_a_checkout(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
+    """No saved method: the client collects the card with Stripe.js using the client secret."""
+    customer_id = await new_customer(api)
+
+    response = await pay(api, customer_id, None, amount=2000, currency="eur")
+
+    assert response.status_code == 201, response.text
+    payment = response.json()
+    assert payment["status"] == "requires_action"
+    assert payment["next_action"]["type"] == "stripe_sdk"
+    assert payment["next_action"]["client_secret"].startswith(payment["provider_reference"])
+    canceled = await api.post(f"/v1/payments/{payment['id']}/cancel")
+    assert canceled.json()["status"] == "canceled"
