@@ -283,22 +283,28 @@ async def create_refund(
     refund = body or RefundCreate()
     refund_id = derive_id("re_", principal.account_id, payment_id, idempotency_key)
     fingerprint = request_hash(refund.model_dump())
-    if await repository.get_refund(session, refund_id) is not None:
+    recorded = await repository.get_refund(session, refund_id)
+    if recorded is not None:
         response.status_code = status.HTTP_200_OK
     await session.rollback()
-    view = await commands.update_workflow(
-        services.client,
-        payment_id,
-        "refund",
-        RefundRequest(
-            refund_id=refund_id,
-            request_hash=fingerprint,
-            amount=refund.amount,
-            reason=refund.reason,
-        ),
-        f"{refund_id}:{fingerprint[:16]}",
-        RefundView,
-    )
+    try:
+        view = await commands.update_workflow(
+            services.client,
+            payment_id,
+            "refund",
+            RefundRequest(
+                refund_id=refund_id,
+                request_hash=fingerprint,
+                amount=refund.amount,
+                reason=refund.reason,
+            ),
+            f"{refund_id}:{fingerprint[:16]}",
+            RefundView,
+        )
+    except errors.InvalidState:
+        if recorded is None:
+            raise
+        return refund_from_row(recorded)
     return refund_from_view(view)
 
 
