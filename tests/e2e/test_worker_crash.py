@@ -10,24 +10,20 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from db import repository
 from sandbox.faults.proxy import FaultProxy
 from tests.conftest import Stack
-from tests.support.flows import CARD_OK, card_customer
+from tests.support.direct import saved_card_payment
+from tests.support.flows import CARD_OK
 from tests.support.localstripe import intent_statuses
 from tests.support.net import free_port
 from workflows.types import (
-    CaptureMethod,
-    PaymentInput,
     PaymentStatus,
     PaymentTimeouts,
-    ProviderName,
     SettleRequest,
     SettleResult,
 )
@@ -59,32 +55,16 @@ def start_worker(stack: Stack, stripe_url: str, task_queue: str) -> subprocess.P
 async def test_worker_killed_between_create_and_confirm_charges_once(
     api: httpx.AsyncClient, stack: Stack, proxy: FaultProxy
 ) -> None:
-    customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
-    async with stack.sessions() as session:
-        customer = await repository.get_customer(session, customer_id)
-        method = await repository.get_payment_method(session, method_id)
-    assert customer is not None and method is not None
-    task_queue = f"crash-{uuid.uuid4().hex[:8]}"
-    payment = PaymentInput(
-        payment_id=f"pay_crash_{uuid.uuid4().hex[:12]}",
-        account_id="acct_dev",
-        request_hash="crash",
+    payment = await saved_card_payment(
+        api,
+        stack.sessions,
+        stack.stripe_url,
+        CARD_OK,
+        timeouts=PaymentTimeouts(3600, 3600, 3600, provider_call_seconds=3),
         amount=7700,
         currency="USD",
-        customer_id=customer_id,
-        provider=ProviderName.STRIPE,
-        capture_method=CaptureMethod.AUTOMATIC,
-        timeouts=PaymentTimeouts(
-            action_seconds=3600,
-            authorization_expiry_seconds=3600,
-            refund_window_seconds=3600,
-            provider_call_seconds=3,
-        ),
-        created_at=datetime.now(UTC),
-        payment_method_id=method_id,
-        provider_customer_ref=customer.stripe_customer_id,
-        payment_method_ref=method.provider_token,
     )
+    task_queue = f"crash-{uuid.uuid4().hex[:8]}"
     confirm = proxy.hold("POST", r"/v1/payment_intents/[^/]+/confirm")
     worker = start_worker(stack, proxy.url, task_queue)
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -19,7 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from db import repository
 from settings import Settings
 from tests.conftest import Stack
-from tests.support.flows import CARD_3DS, CARD_OK, card_customer
+from tests.support.direct import saved_card_payment
+from tests.support.flows import CARD_3DS, CARD_OK
 from tests.support.paths import TEMPORAL_TEST_SERVER
 from worker import build_worker
 from workflows.payment import PaymentWorkflow
@@ -30,7 +30,6 @@ from workflows.types import (
     PaymentStatus,
     PaymentTimeouts,
     PaymentView,
-    ProviderName,
     RefundRequest,
     RefundView,
     SettleRequest,
@@ -72,30 +71,19 @@ async def timeskip(stack: Stack) -> AsyncIterator[TimeSkipping]:
 async def payment_input(
     api: httpx.AsyncClient, stack: Stack, card: str, capture_method: CaptureMethod
 ) -> PaymentInput:
-    customer_id, method_id = await card_customer(api, stack.stripe_url, card)
-    async with stack.sessions() as session:
-        customer = await repository.get_customer(session, customer_id)
-        method = await repository.get_payment_method(session, method_id)
-    assert customer is not None and method is not None
-    return PaymentInput(
-        payment_id=f"pay_ts_{uuid.uuid4().hex[:12]}",
-        account_id="acct_dev",
-        request_hash="timeskip",
-        amount=2500,
-        currency="EUR",
-        customer_id=customer_id,
-        provider=ProviderName.STRIPE,
+    timeouts = PaymentTimeouts(
+        action_seconds=3600,
+        authorization_expiry_seconds=7 * DAY,
+        refund_window_seconds=180 * DAY,
+        provider_call_seconds=10,
+    )
+    return await saved_card_payment(
+        api,
+        stack.sessions,
+        stack.stripe_url,
+        card,
+        timeouts=timeouts,
         capture_method=capture_method,
-        timeouts=PaymentTimeouts(
-            action_seconds=3600,
-            authorization_expiry_seconds=7 * DAY,
-            refund_window_seconds=180 * DAY,
-            provider_call_seconds=10,
-        ),
-        created_at=datetime.now(UTC),
-        payment_method_id=method_id,
-        provider_customer_ref=customer.stripe_customer_id,
-        payment_method_ref=method.provider_token,
     )
 
 

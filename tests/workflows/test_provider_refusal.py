@@ -4,18 +4,15 @@ with a clear code instead of leaving it stuck in ``processing`` or retrying fore
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 
 from activities.providers.stripe import StripeProvider
-from db import repository
 from tests.conftest import Stack
-from tests.support.flows import CARD_OK, card_customer
+from tests.support.direct import saved_card_payment
+from tests.support.flows import CARD_OK
 from worker import build_worker
 from workflows.types import (
-    CaptureMethod,
-    PaymentInput,
     PaymentStatus,
     PaymentTimeouts,
     PaymentView,
@@ -24,28 +21,11 @@ from workflows.types import (
 
 
 async def test_refused_credentials_fail_the_payment(api: httpx.AsyncClient, stack: Stack) -> None:
-    customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
-    async with stack.sessions() as session:
-        customer = await repository.get_customer(session, customer_id)
-        method = await repository.get_payment_method(session, method_id)
-    assert customer is not None and method is not None
+    payment = await saved_card_payment(
+        api, stack.sessions, stack.stripe_url, CARD_OK, timeouts=PaymentTimeouts(60, 60, 60, 10)
+    )
     settings = stack.settings.model_copy(update={"task_queue": f"refusal-{uuid.uuid4().hex[:8]}"})
     refusing = {ProviderName.STRIPE: StripeProvider("pk_live_not_a_secret_key", stack.stripe_url)}
-    payment = PaymentInput(
-        payment_id=f"pay_refused_{uuid.uuid4().hex[:12]}",
-        account_id="acct_dev",
-        request_hash="refused",
-        amount=1500,
-        currency="USD",
-        customer_id=customer_id,
-        provider=ProviderName.STRIPE,
-        capture_method=CaptureMethod.AUTOMATIC,
-        timeouts=PaymentTimeouts(60, 60, 60, 10),
-        created_at=datetime.now(UTC),
-        payment_method_id=method_id,
-        provider_customer_ref=customer.stripe_customer_id,
-        payment_method_ref=method.provider_token,
-    )
 
     async with build_worker(stack.client, settings, stack.sessions, providers=refusing):
         final: PaymentView = await stack.client.execute_workflow(
