@@ -78,7 +78,9 @@ async def test_worker_killed_between_create_and_confirm_charges_once(
         worker = start_worker(stack, proxy.url, task_queue)
 
         result = await asyncio.wait_for(
-            handle.execute_update("settle", SettleRequest("crash"), result_type=SettleResult),
+            handle.execute_update(
+                "settle", SettleRequest(payment.request_hash), result_type=SettleResult
+            ),
             timeout=90,
         )
     finally:

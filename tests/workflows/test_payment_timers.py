@@ -134,7 +134,9 @@ async def test_refund_window_closes_the_workflow(
     handle = await timeskip.client.start_workflow(
         PaymentWorkflow.run, payment, id=payment.payment_id, task_queue=timeskip.settings.task_queue
     )
-    settled = await handle.execute_update(PaymentWorkflow.settle, SettleRequest("timeskip"))
+    settled = await handle.execute_update(
+        PaymentWorkflow.settle, SettleRequest(payment.request_hash)
+    )
     assert settled.payment.status is PaymentStatus.SUCCEEDED
     refund: RefundView = await handle.execute_update(
         PaymentWorkflow.refund,
