@@ -26,6 +26,23 @@ from db.models import (
 # ------------------------------------------------------------------ API keys
 
 
+async def add_api_key(
+    session: AsyncSession, *, key_id: str, account_id: str, role: str, key_hash: str, label: str
+) -> None:
+    """Issue a key; a hash that is already taken raises IntegrityError rather than share a key."""
+    session.add(
+        ApiKey(
+            id=key_id,
+            account_id=account_id,
+            role=role,
+            key_hash=key_hash,
+            label=label,
+            created_at=datetime.now(UTC),
+        )
+    )
+    await session.flush()
+
+
 async def ensure_api_key(
     session: AsyncSession, *, key_id: str, account_id: str, role: str, key_hash: str, label: str
 ) -> None:
@@ -54,6 +71,7 @@ async def find_active_api_key(session: AsyncSession, key_hash: str) -> ApiKey | 
 
 
 async def any_api_key_with_hash(session: AsyncSession, hashes: Collection[str]) -> bool:
+    """Whether any of these keys still opens the door; a revoked key does not count."""
     found = await session.scalar(
         select(ApiKey.id).where(ApiKey.key_hash.in_(list(hashes)), ApiKey.revoked_at.is_(None))
     )
@@ -97,8 +115,7 @@ async def save_payment_method(session: AsyncSession, method: PaymentMethod) -> P
     if existing is not None:
         return existing
     live = await list_payment_methods(session, method.customer_id)
-    method.is_default = not live
-    await _insert_once(session, PaymentMethod, _values(method))
+    await _insert_once(session, PaymentMethod, {**_values(method), "is_default": not live})
     saved = await get_payment_method(session, method.id)
     assert saved is not None
     return saved
@@ -337,7 +354,9 @@ async def count_webhook_events(session: AsyncSession, provider: str) -> int:
 async def _insert_once(session: AsyncSession, model: type[Base], values: Mapping[str, Any]) -> bool:
     """``INSERT … ON CONFLICT DO NOTHING``: True if this call inserted the row, False if a row
     with the same key (primary or unique) already existed — including one a racing writer just
-    committed. No savepoints, so it behaves the same on SQLite and PostgreSQL."""
+    committed. Not a SAVEPOINT around a plain INSERT: under SQLite's driver, a savepoint opened
+    before the transaction's first write starts the transaction itself, and releasing it commits
+    the caller's work early (test_caller_rollback_undoes_every_write fails that way)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
     result = await session.execute(statement)
@@ -345,6 +364,11 @@ async def _insert_once(session: AsyncSession, model: type[Base], values: Mapping
 
 
 def _values(row: Base) -> dict[str, Any]:
-    """Column values of an ORM instance, by attribute name."""
-    mapper = inspect(type(row))
-    return {attr.key: getattr(row, attr.key) for attr in mapper.column_attrs}
+    """Column values of an unsaved ORM instance, by attribute name. An attribute left unset is
+    left out when its column has a default, so the default applies as it would on ``add()``."""
+    values: dict[str, Any] = {}
+    for attr in inspect(type(row)).column_attrs:
+        value = getattr(row, attr.key)
+        if value is not None or attr.columns[0].default is None:
+            values[attr.key] = value
+    return values

@@ -24,6 +24,7 @@ _SQLITE_PRAGMAS = (
 
 
 def create_engine(database_url: str) -> AsyncEngine:
+    """The URL is a parameter, not read from settings, so tests and migrations can aim anywhere."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
@@ -42,4 +43,5 @@ def create_engine(database_url: str) -> AsyncEngine:
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Rows stay readable after commit: responses are built once the transaction has ended."""
     return async_sessionmaker(engine, expire_on_commit=False)
