@@ -14,7 +14,7 @@ from api.deps import Services
 from api.errors import install_error_handlers
 from api.idempotency import hash_api_key
 from api.observability import AccessLogMiddleware, Metrics
-from api.routes import customers, health, payments, webhooks
+from api.routes import admin, customers, health, payments, webhooks
 from db import repository
 from db.session import create_engine, create_session_factory
 from settings import DEV_ACCOUNT_ID, DEV_ADMIN_KEY, DEV_CLIENT_KEY, Settings, get_settings
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (payments.router, customers.router, webhooks.router, health.router):
+    for router in (payments.router, customers.router, webhooks.router, admin.router, health.router):
         app.include_router(router)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     app.add_middleware(CardGuardMiddleware)

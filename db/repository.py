@@ -372,3 +372,20 @@ def _values(row: Base) -> dict[str, Any]:
         if value is not None or attr.columns[0].default is None:
             values[attr.key] = value
     return values
+
+
+async def payment_totals(session: AsyncSession) -> list[tuple[str, str, int, int, int, int]]:
+    """Per (status, currency): payment count, amount, amount captured, amount refunded."""
+    rows = await session.execute(
+        select(
+            Payment.status,
+            Payment.currency,
+            func.count(),
+            func.coalesce(func.sum(Payment.amount), 0),
+            func.coalesce(func.sum(Payment.amount_captured), 0),
+            func.coalesce(func.sum(Payment.amount_refunded), 0),
+        )
+        .group_by(Payment.status, Payment.currency)
+        .order_by(Payment.status, Payment.currency)
+    )
+    return [(s, c, int(n), int(a), int(cap), int(ref)) for s, c, n, a, cap, ref in rows.all()]
