@@ -6,6 +6,7 @@ replay and get the same answer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
@@ -81,3 +82,80 @@ RECORD_RETRY_POLICY = RetryPolicy(
 )
 """Database writes are idempotent (versioned upserts, unique event keys), so they retry forever:
 a database outage delays the projection but never loses a state change."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Proration
+# ---------------------------------------------------------------------------------------------
+
+
+def consumed(amount: int, period_seconds: int, elapsed_seconds: int) -> int:
+    """How much of a period's ``amount`` has been used after ``elapsed_seconds``.
+
+    Rounding rule: always ``floor(amount * elapsed / period)`` of the *cumulative* time. Every
+    proration below is a difference of two such values, so the pieces of a period always add up to
+    the whole amount: no cent is created or lost, however many times the plan changes.
+    """
+    if period_seconds <= 0:
+        raise ValueError("a billing period must have a positive length")
+    elapsed = min(max(elapsed_seconds, 0), period_seconds)
+    return amount * elapsed // period_seconds
+
+
+@dataclass(frozen=True)
+class Proration:
+    """A mid-period plan change: credit for the old plan's unused rest, charge for the new one's."""
+
+    credit: int
+    charge: int
+
+    @property
+    def net(self) -> int:
+        """Positive: charge now (upgrade). Negative: credit the next invoice (downgrade)."""
+        return self.charge - self.credit
+
+
+def prorate(
+    old_amount: int, new_amount: int, period_seconds: int, elapsed_seconds: int
+) -> Proration:
+    """Switch plans ``elapsed_seconds`` into a period of ``period_seconds``."""
+    return Proration(
+        credit=old_amount - consumed(old_amount, period_seconds, elapsed_seconds),
+        charge=new_amount - consumed(new_amount, period_seconds, elapsed_seconds),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Dunning
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_RETRY_DAYS: tuple[int, ...] = (3, 7, 14)
+"""Days after the first failed renewal on which the invoice is tried again."""
+
+
+@dataclass(frozen=True)
+class DunningStep:
+    """What to do after a failed attempt: retry on a given day, or wait for a new method."""
+
+    retry_on_day: int | None
+    method_usable: bool
+
+
+def next_dunning_step(
+    failures: int, decline: Decline, schedule: tuple[int, ...] = DEFAULT_RETRY_DAYS
+) -> DunningStep:
+    """``failures`` counts failed attempts so far, the first renewal included.
+
+    A hard decline (or a low-cap soft one past its cap) never retries the same method: the case
+    waits for a new payment method. Otherwise the next day of the schedule, or none when exhausted.
+    """
+    reason = decline.decline_code or decline.code
+    hard = classify_decline(decline) is DeclineKind.HARD or (
+        reason in LOW_CAP_SOFT_DECLINE_CODES and failures >= LOW_CAP_RETRY_LIMIT
+    )
+    if hard:
+        return DunningStep(retry_on_day=None, method_usable=False)
+    retried = failures - 1
+    if retried >= len(schedule):
+        return DunningStep(retry_on_day=None, method_usable=True)
+    return DunningStep(retry_on_day=schedule[retried], method_usable=True)
