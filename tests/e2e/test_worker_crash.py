@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.faults.proxy import FaultProxy
+from sandbox.faults.proxy import Fault, FaultProxy
 from tests.conftest import Stack
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_OK
@@ -65,13 +65,13 @@ async def test_worker_killed_between_create_and_confirm_charges_once(
         currency="USD",
     )
     task_queue = f"crash-{uuid.uuid4().hex[:8]}"
-    confirm = proxy.hold("POST", r"/v1/payment_intents/[^/]+/confirm")
+    confirm = proxy.add(Fault.HOLD, "POST", r"/v1/payment_intents/[^/]+/confirm")
     worker = start_worker(stack, proxy.url, task_queue)
     try:
         handle = await stack.client.start_workflow(
             "PaymentWorkflow", payment, id=payment.payment_id, task_queue=task_queue
         )
-        await asyncio.wait_for(confirm.held.wait(), timeout=60)
+        await asyncio.wait_for(confirm.matched.wait(), timeout=60)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         proxy.release_all()
