@@ -11,7 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from api.money import ISO_4217, MAX_AMOUNT
+from money import ISO_4217, MAX_AMOUNT
 
 T = TypeVar("T")
 

@@ -113,6 +113,8 @@ class IntentResult:
     amount_capturable: int = 0
     client_secret: str | None = None
     decline: Decline | None = None
+    action_url: str | None = None
+    """Where the buyer must go to approve (PayPal's approve / payer-action link)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ class CreateIntentRequest:
     provider_customer_ref: str | None = None
     payment_method_ref: str | None = None
     description: str | None = None
+    return_url: str | None = None
+    """Where a redirect-based provider sends the buyer back after approving or canceling."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,9 @@ class AttachResult:
     details: CardDetails | None = None
     decline: Decline | None = None
     invalid: str | None = None
+    reference: str | None = None
+    """The reusable provider reference to charge later, when it differs from the token sent
+    (PayPal exchanges an approved setup token for a vault payment token)."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from api.deps import (
     SessionDep,
 )
 from api.idempotency import derive_id, random_id, request_hash
-from api.money import format_amount
 from api.schemas import (
     CaptureCreate,
     Page,
@@ -35,6 +34,7 @@ from api.views import (
 )
 from db import repository
 from db.models import Payment
+from money import format_amount
 from settings import Settings
 from workflows.types import (
     CancelRequest,

@@ -1,4 +1,8 @@
-"""Currencies and their minor units: amounts are integers, the exponent says where the point is."""
+"""Currencies and their minor units: amounts are integers, the exponent says where the point is.
+
+A leaf module (like ``settings``): the API validates and formats with it, providers that speak
+decimal strings (PayPal) convert with it, and nothing here ever touches a float.
+"""
 
 from __future__ import annotations
 
@@ -30,10 +34,22 @@ def minor_unit_exponent(currency: str) -> int:
 
 
 def format_amount(amount: int, currency: str) -> str:
-    """``4999, "USD"`` → ``"49.99"``; ``500, "JPY"`` → ``"500"``. Exact: no float ever."""
+    """``4999, "USD"`` → ``"49.99"``; ``500, "JPY"`` → ``"500"``. Exact: no float ever. Also the
+    decimal string that providers such as PayPal expect."""
     exponent = minor_unit_exponent(currency)
     if exponent == 0:
         return str(amount)
     whole, fraction = divmod(abs(amount), 10**exponent)
     sign = "-" if amount < 0 else ""
     return f"{sign}{whole}.{fraction:0{exponent}d}"
+
+
+def from_decimal_string(value: str, currency: str) -> int:
+    """A provider's decimal string back to minor units, refusing anything it cannot represent."""
+    exponent = minor_unit_exponent(currency)
+    whole, _, fraction = value.strip().partition(".")
+    if len(fraction) > exponent or not (whole.lstrip("-") + fraction).isdigit():
+        raise ValueError(f"{value!r} is not an exact {currency} amount")
+    sign = -1 if whole.startswith("-") else 1
+    scale: int = 10**exponent
+    return sign * (abs(int(whole or "0")) * scale + int(fraction.ljust(exponent, "0") or "0"))
