@@ -6,7 +6,7 @@ import pytest
 
 from api.card_guard import contains_card_number
 from api.idempotency import derive_id, request_hash
-from api.money import format_amount
+from money import format_amount, from_decimal_string
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,16 @@ def test_ids_are_scoped_by_every_part() -> None:
 def test_request_hash_ignores_key_order() -> None:
     assert request_hash({"a": 1, "b": 2}) == request_hash({"b": 2, "a": 1})
     assert request_hash({"a": 1}) != request_hash({"a": 2})
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"), [(4999, "USD"), (5, "EUR"), (500, "JPY"), (1234, "KWD"), (0, "USD")]
+)
+def test_decimal_strings_round_trip_exactly(amount: int, currency: str) -> None:
+    assert from_decimal_string(format_amount(amount, currency), currency) == amount
+
+
+@pytest.mark.parametrize(("value", "currency"), [("1.005", "USD"), ("1.5", "JPY"), ("1e3", "USD")])
+def test_inexact_decimal_strings_are_refused(value: str, currency: str) -> None:
+    with pytest.raises(ValueError, match="not an exact"):
+        from_decimal_string(value, currency)
