@@ -11,12 +11,14 @@ from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_STRIPE_API_KEY = "sk_test_durapay_dev"
 DEV_STRIPE_WEBHOOK_SECRET = "whsec_durapay_dev"
+DEV_PAYPAL_CLIENT_SECRET = "sandbox-client-secret"
 DEV_CLIENT_KEY = "sk_dev_client"
 DEV_ADMIN_KEY = "sk_dev_admin"
 DEV_ACCOUNT_ID = "acct_dev"
@@ -54,6 +56,11 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr = SecretStr(DEV_STRIPE_WEBHOOK_SECRET)
     localstripe_port: int = 8420
 
+    paypal_client_id: str = "sandbox-client-id"
+    paypal_client_secret: SecretStr = SecretStr(DEV_PAYPAL_CLIENT_SECRET)
+    paypal_api_base: str = "http://127.0.0.1:8421"
+    paypal_webhook_id: str = "WH-DURAPAY-DEV"
+
     payment_settle_wait: timedelta = Field(default=timedelta(seconds=10))
     action_timeout: timedelta = Field(default=timedelta(hours=1))
     authorization_expiry: timedelta = Field(default=timedelta(days=7))
@@ -64,6 +71,17 @@ class Settings(BaseSettings):
     def api_base_url(self) -> str:
         """The address providers and clients reach the API at."""
         return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+    def paypal_certificate_allowed(self, url: str) -> bool:
+        """Where PayPal webhook certificates may come from: PayPal's own hosts over https in
+        production, our sandbox elsewhere. Anything else is a forgery attempt."""
+        parsed = urlsplit(url)
+        if self.environment is Environment.PRODUCTION:
+            host = parsed.hostname or ""
+            return parsed.scheme == "https" and (
+                host == "paypal.com" or host.endswith(".paypal.com")
+            )
+        return url.startswith(self.paypal_api_base.rstrip("/") + "/")
 
     @property
     def dev_keys_enabled(self) -> bool:
@@ -78,6 +96,9 @@ class Settings(BaseSettings):
             "DURAPAY_STRIPE_API_KEY": self.stripe_api_key.get_secret_value() == DEV_STRIPE_API_KEY,
             "DURAPAY_STRIPE_WEBHOOK_SECRET": (
                 self.stripe_webhook_secret.get_secret_value() == DEV_STRIPE_WEBHOOK_SECRET
+            ),
+            "DURAPAY_PAYPAL_CLIENT_SECRET": (
+                self.paypal_client_secret.get_secret_value() == DEV_PAYPAL_CLIENT_SECRET
             ),
         }
         still_default = sorted(name for name, is_default in defaults.items() if is_default)

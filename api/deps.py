@@ -14,6 +14,7 @@ from temporalio.client import Client
 from api.errors import BadRequest, Forbidden, IdempotencyKeyRequired, Unauthorized
 from api.idempotency import hash_api_key
 from api.observability import Metrics
+from api.paypal_signature import CertificateCache
 from db import repository
 from settings import Settings
 
@@ -28,6 +29,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     client: Client
     metrics: Metrics
+    paypal_certs: CertificateCache
 
 
 @dataclass(frozen=True)

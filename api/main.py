@@ -14,6 +14,7 @@ from api.deps import Services
 from api.errors import install_error_handlers
 from api.idempotency import hash_api_key
 from api.observability import AccessLogMiddleware, Metrics
+from api.paypal_signature import CertificateCache
 from api.routes import admin, customers, health, payments, webhooks
 from db import repository
 from db.session import create_engine, create_session_factory
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             sessions=create_session_factory(engine),
             client=temporal,
             metrics=metrics,
+            paypal_certs=CertificateCache(settings.paypal_certificate_allowed),
         )
         await _prepare_keys(services)
         app.state.services = services

@@ -147,6 +147,7 @@ class PaymentWorkflow:
                     provider_customer_ref=payment.provider_customer_ref,
                     payment_method_ref=payment.payment_method_ref,
                     description=payment.description,
+                    return_url=payment.return_url,
                 ),
                 idempotency_key=self._key("create"),
             ),
@@ -176,7 +177,7 @@ class PaymentWorkflow:
     async def _await_customer_action(self) -> None:
         """Wait for the provider's webhook; poll once before giving up, then cancel."""
         deadline = workflow.now() + self._input.timeouts.action
-        self._set_step(f"waiting for customer authentication until {deadline}")
+        self._set_step(f"waiting for the customer (authentication or approval) until {deadline}")
         while self._view.status is PaymentStatus.REQUIRES_ACTION:
             remaining = deadline - workflow.now()
             if remaining <= timedelta(0):
@@ -217,7 +218,13 @@ class PaymentWorkflow:
                     )
 
     async def _refresh_from_provider(self, event_type: str) -> None:
+        """Re-read the provider; a buyer-approved order (PayPal) is then confirmed at once."""
         intent = await self._provider(PaymentActivities.retrieve_intent, self._call(""))
+        if intent.status is IntentStatus.REQUIRES_CONFIRMATION:
+            self._set_step(f"approved by the buyer; confirming {intent.reference}")
+            intent = await self._provider(
+                PaymentActivities.confirm_intent, self._call(self._key("confirm"))
+            )
         await self._apply_intent(intent, event_type)
 
     async def _cancel_at_provider(self, event_type: str, idempotency_key: str) -> None:
@@ -257,9 +264,7 @@ class PaymentWorkflow:
             status is IntentStatus.REQUIRES_PAYMENT_METHOD and self._is_checkout
         ):
             view = replace(
-                view,
-                status=PaymentStatus.REQUIRES_ACTION,
-                next_action=NextAction(type="stripe_sdk", client_secret=intent.client_secret),
+                view, status=PaymentStatus.REQUIRES_ACTION, next_action=_next_action(intent)
             )
         elif status is IntentStatus.DECLINED and intent.decline is not None:
             view = replace(
@@ -519,6 +524,13 @@ class PaymentWorkflow:
         if self._recorded is None or self._recorded.status is not self._view.status:
             workflow.upsert_search_attributes([PAYMENT_STATUS.value_set(self._view.status.value)])
         self._recorded = self._view
+
+
+def _next_action(intent: IntentResult) -> NextAction:
+    """Redirect providers (PayPal) send the buyer to a page; Stripe hands the client a secret."""
+    if intent.action_url is not None:
+        return NextAction(type="redirect_to_url", url=intent.action_url)
+    return NextAction(type="stripe_sdk", client_secret=intent.client_secret)
 
 
 def _provider_refusal(error: ActivityError) -> ApplicationError | None:

@@ -2,21 +2,23 @@
 
 The event is stored before the signal and marked after it, so a crash in between is repaired by
 the provider's redelivery (a stored but unprocessed event is signalled again); the workflow itself
-ignores an event id it has already seen, so a repeat never has a second effect.
+ignores an event id it has already seen, and re-reads the provider rather than trusting the
+event, so a repeat or a reordering never has a second effect.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import stripe
 from fastapi import APIRouter, Header, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import commands, errors
 from api.deps import ServicesDep, SessionDep
+from api.paypal_signature import UnverifiableWebhook, verify
 from db import repository
 from workflows.types import ProviderEvent, ProviderName
 
@@ -43,59 +45,115 @@ async def stripe_webhook(
         raise errors.InvalidSignature("The Stripe-Signature does not match this body.") from None
     data = event.to_dict()
     obj: dict[str, Any] = data.get("data", {}).get("object", {}) or {}
+    is_intent = obj.get("object") == "payment_intent"
+    return await _receive(
+        session,
+        services,
+        ProviderEvent(
+            provider=ProviderName.STRIPE,
+            event_id=event.id,
+            event_type=event.type,
+            reference=str(obj.get("id", "")) if is_intent else "",
+        ),
+        data,
+        payment_id=(obj.get("metadata") or {}).get("durapay_payment_id") if is_intent else None,
+    )
+
+
+@router.post("/paypal")
+async def paypal_webhook(
+    request: Request, session: SessionDep, services: ServicesDep
+) -> dict[str, Any]:
+    payload = await request.body()
+    try:
+        await verify(
+            request.headers, payload, services.settings.paypal_webhook_id, services.paypal_certs
+        )
+    except UnverifiableWebhook as error:
+        raise errors.InvalidSignature(
+            f"The PayPal signature could not be verified: {error}."
+        ) from None
+    data: dict[str, Any] = json.loads(payload)
+    resource: dict[str, Any] = data.get("resource") or {}
+    return await _receive(
+        session,
+        services,
+        ProviderEvent(
+            provider=ProviderName.PAYPAL,
+            event_id=str(data.get("id", "")),
+            event_type=str(data.get("event_type", "")),
+            reference=_paypal_order_id(resource),
+        ),
+        data,
+        payment_id=_paypal_custom_id(resource),
+    )
+
+
+def _paypal_order_id(resource: dict[str, Any]) -> str:
+    """Orders are the payment object Durapay records; captures name their order."""
+    related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
+    if related.get("order_id"):
+        return str(related["order_id"])
+    return str(resource.get("id", "")) if "purchase_units" in resource else ""
+
+
+def _paypal_custom_id(resource: dict[str, Any]) -> str | None:
+    """Durapay puts the payment id in ``custom_id`` on every order's purchase unit."""
+    if resource.get("custom_id"):
+        return str(resource["custom_id"])
+    units = resource.get("purchase_units") or [{}]
+    custom = units[0].get("custom_id")
+    return str(custom) if custom else None
+
+
+async def _receive(
+    session: SessionDep,
+    services: ServicesDep,
+    event: ProviderEvent,
+    payload: dict[str, Any],
+    payment_id: str | None,
+) -> dict[str, Any]:
+    """Store once, deliver, record the outcome; a processed duplicate is acknowledged only."""
+    if not event.event_id:
+        raise errors.BadRequest("The event has no id.")
+    provider = event.provider.value
     stored, new = await repository.store_webhook_event(
         session,
-        provider=ProviderName.STRIPE.value,
-        event_id=event.id,
-        type=event.type,
-        payload=data,
+        provider=provider,
+        event_id=event.event_id,
+        type=event.event_type,
+        payload=payload,
         received_at=datetime.now(UTC),
     )
     await session.commit()
     if not new and stored.processed_at is not None:
-        services.metrics.webhooks.labels("stripe", "duplicate").inc()
+        services.metrics.webhooks.labels(provider, "duplicate").inc()
         return {"received": True, "duplicate": True}
-    outcome = await _deliver(session, services, event.id, event.type, obj)
+    outcome = await _deliver(session, services, event, payment_id)
     await repository.mark_webhook_event(
         session,
-        provider=ProviderName.STRIPE.value,
-        event_id=event.id,
+        provider=provider,
+        event_id=event.event_id,
         outcome=outcome,
         processed_at=datetime.now(UTC),
     )
     await session.commit()
-    services.metrics.webhooks.labels("stripe", outcome).inc()
+    services.metrics.webhooks.labels(provider, outcome).inc()
     return {"received": True, "duplicate": not new}
 
 
 async def _deliver(
-    session: AsyncSession,
-    services: ServicesDep,
-    event_id: str,
-    event_type: str,
-    obj: dict[str, Any],
+    session: SessionDep, services: ServicesDep, event: ProviderEvent, payment_id: str | None
 ) -> str:
     """Signal the workflow the event belongs to; the outcome is kept for reconciliation."""
-    if obj.get("object") != "payment_intent":
+    if not event.reference:
         return "ignored"
-    reference = str(obj.get("id", ""))
-    payment_id = (obj.get("metadata") or {}).get("durapay_payment_id")
     if not payment_id:
         payment = await repository.find_payment_by_provider_reference(
-            session, ProviderName.STRIPE.value, reference
+            session, event.provider.value, event.reference
         )
         payment_id = payment.id if payment else None
     if not payment_id:
         return "unmatched"
-    delivered = await commands.signal_workflow(
-        services.client,
-        payment_id,
-        "provider_event",
-        ProviderEvent(
-            provider=ProviderName.STRIPE,
-            event_id=event_id,
-            event_type=event_type,
-            reference=reference,
-        ),
-    )
+    delivered = await commands.signal_workflow(services.client, payment_id, "provider_event", event)
     return "signaled" if delivered else "workflow_closed"
