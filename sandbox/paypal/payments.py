@@ -122,6 +122,20 @@ def new_authorization(sandbox: Sandbox, unit: Resource, order_id: str) -> Resour
     return authorization
 
 
+def _list_on_order(sandbox: Sandbox, order_id: str, kind: str, item: Resource, parent: str) -> None:
+    """PayPal shows an order's later captures and refunds under ``purchase_units[].payments``
+    too, next to the authorization or capture (``parent``) they came from."""
+    order = sandbox.store.orders.get(order_id)
+    if order is None:
+        return
+    for unit in order.get("purchase_units", []):
+        payments = unit.get("payments") or {}
+        if any(p["id"] == parent for group in payments.values() for p in group):
+            payments.setdefault(kind, []).append(item)
+            unit["payments"] = payments
+            return
+
+
 def _requested(body: Resource, currency: str, remaining: Decimal) -> Decimal:
     """The amount a capture or refund body asks for; the whole remainder when it names none."""
     if "amount" not in body:
@@ -188,6 +202,7 @@ async def capture_authorization(
             sandbox, source, money(currency, asked), related, final=final, denied=denied
         )
         sandbox.store.captures_of[authorization_id].append(capture["id"])
+        _list_on_order(sandbox, related["order_id"], "captures", capture, authorization_id)
         if not denied:
             authorization["status"] = "CAPTURED" if final else "PARTIALLY_CAPTURED"
             authorization["update_time"] = timestamp()
@@ -277,6 +292,8 @@ async def refund_capture(request: Request, sandbox: SandboxDep, capture_id: str)
         }
         sandbox.store.refunds[refund_id] = refund
         refund_ids.append(refund_id)
+        order_id = capture["supplementary_data"]["related_ids"].get("order_id", "")
+        _list_on_order(sandbox, order_id, "refunds", refund, capture_id)
         capture["status"] = "REFUNDED" if asked == remaining else "PARTIALLY_REFUNDED"
         capture["update_time"] = now
         sandbox.webhooks.emit(
