@@ -1,0 +1,113 @@
+"""The PayPal sandbox for tests, and helpers that do what the buyer's browser would do to it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from sandbox.paypal import SandboxConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+_DEFAULTS = SandboxConfig()
+CLIENT_ID = _DEFAULTS.client_id
+CLIENT_SECRET = _DEFAULTS.client_secret
+_STARTUP_TIMEOUT = 30.0
+
+
+@contextmanager
+def running_paypal_sandbox(
+    port: int, webhook_url: str | None = None, webhook_id: str | None = None
+) -> Iterator[str]:
+    """A fresh, empty PayPal sandbox process on 127.0.0.1:``port``; yields its base URL."""
+    base_url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "sandbox.paypal", "--host", "127.0.0.1", "--port", str(port)]
+    if webhook_url is not None:
+        command += ["--webhook-url", webhook_url]
+    if webhook_id is not None:
+        command += ["--webhook-id", webhook_id]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            _wait_until_answering(process, base_url, log)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_answering(process: subprocess.Popen[bytes], base_url: str, log: IO[bytes]) -> None:
+    deadline = time.monotonic() + _STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            output = log.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"the PayPal sandbox exited with {process.returncode}:\n{output}")
+        try:
+            access_token(base_url)
+        except httpx.TransportError:
+            time.sleep(0.05)
+        else:
+            return
+    raise TimeoutError(
+        f"the PayPal sandbox did not answer at {base_url} within {_STARTUP_TIMEOUT}s"
+    )
+
+
+def access_token(base_url: str) -> str:
+    """A bearer token for the sandbox's dev credentials, as the merchant's server would get."""
+    response = httpx.post(
+        f"{base_url}/v1/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=1,
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+def buyer_clicks(action_url: str, action: str) -> str:
+    """The buyer clicking ``approve`` or ``cancel`` on PayPal's page; returns where PayPal sends
+    them back (the redirect is not followed)."""
+    response = httpx.get(f"{action_url}&action={action}", follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return response.headers["location"]
+
+
+def approved_setup_token(base_url: str) -> str:
+    """What the merchant's front end and the buyer do to save a wallet: a vault setup token with a
+    return URL, approved by the buyer; its id is the token Durapay's attach receives."""
+    response = httpx.post(
+        f"{base_url}/v3/vault/setup-tokens",
+        json={
+            "payment_source": {
+                "paypal": {
+                    "usage_type": "MERCHANT",
+                    "usage_pattern": "IMMEDIATE",
+                    "experience_context": {
+                        "return_url": "https://shop.example/wallet/saved",
+                        "cancel_url": "https://shop.example/wallet/canceled",
+                    },
+                },
+            },
+        },
+        headers={"Authorization": f"Bearer {access_token(base_url)}"},
+    )
+    response.raise_for_status()
+    setup_token = response.json()
+    approve = next(link["href"] for link in setup_token["links"] if link["rel"] == "approve")
+    buyer_clicks(approve, "approve")
+    token_id: str = setup_token["id"]
+    return token_id
