@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
+from activities.providers.paypal import PayPalProvider
 from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
 from db.session import create_engine, create_session_factory
@@ -32,6 +33,11 @@ def build_providers(settings: Settings) -> dict[ProviderName, Provider]:
     return {
         ProviderName.STRIPE: StripeProvider(
             api_key=settings.stripe_api_key.get_secret_value(), api_base=settings.stripe_api_base
+        ),
+        ProviderName.PAYPAL: PayPalProvider(
+            client_id=settings.paypal_client_id,
+            client_secret=settings.paypal_client_secret.get_secret_value(),
+            api_base=settings.paypal_api_base,
         ),
     }
 

@@ -92,6 +92,10 @@ class PaymentMethodNotFound(AppError):
     status, code, title = 422, "payment_method_not_found", "Payment method not found"
 
 
+class ReturnUrlRequired(AppError):
+    status, code, title = 422, "return_url_required", "return_url required"
+
+
 class ProviderNotAvailable(AppError):
     status, code, title = 422, "provider_not_available", "Provider not available"
 

@@ -1,8 +1,9 @@
 """``make dev``: the whole Durapay stack on localhost, stopped cleanly by Ctrl-C.
 
 Starts, in order: the Temporal dev server (file-backed under the data dir, Durapay's search
-attributes registered), localstripe, database migrations, the worker and the API; then registers
-the API's Stripe webhook endpoint with localstripe and prints where everything is. Every child
+attributes registered), localstripe, the PayPal sandbox (delivering webhooks to the API), database
+migrations, the worker and the API; then registers the API's Stripe webhook endpoint with
+localstripe and prints where everything is. Every child
 runs in its own session with a parent-death signal, so nothing outlives this process, and a second
 ``make dev`` reuses the data dir.
 """
@@ -161,6 +162,7 @@ def banner(settings: Settings) -> str:
             f"  Temporal       {settings.temporal_address}",
             f"  Temporal UI    http://{host}:{settings.temporal_ui_port}",
             f"  localstripe    {settings.stripe_api_base}",
+            f"  PayPal sandbox {settings.paypal_api_base}   (client: {settings.paypal_client_id})",
             f"  data dir       {settings.data_dir.resolve()}",
             "  API keys       client: " + DEV_CLIENT_KEY + "   admin: " + DEV_ADMIN_KEY,
             f"  Stripe key     {settings.stripe_api_key.get_secret_value()}"
@@ -205,9 +207,28 @@ def run(settings: Settings) -> int:
             ],
             logs / "localstripe.log",
         )
+        paypal_port = int(settings.paypal_api_base.rsplit(":", 1)[1])
+        stack.spawn(
+            "paypal-sandbox",
+            [
+                sys.executable,
+                "-m",
+                "sandbox.paypal",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(paypal_port),
+                "--webhook-url",
+                f"{settings.api_base_url}/v1/webhooks/paypal",
+                "--webhook-id",
+                settings.paypal_webhook_id,
+            ],
+            logs / "paypal-sandbox.log",
+        )
         asyncio.run(upgrade_to_head(settings.database_url))
         wait_for_port(temporal_host, int(temporal_port), "temporal", stack)
         wait_for_port("127.0.0.1", stripe_port, "localstripe", stack)
+        wait_for_port("127.0.0.1", paypal_port, "paypal sandbox", stack)
         stack.spawn("worker", [sys.executable, "-m", "worker"], logs / "worker.log")
         stack.spawn(
             "api",

@@ -1,6 +1,7 @@
-"""Session-wide real services for the test suite: a Temporal dev server, localstripe, a migrated
-SQLite database, the Durapay worker and the API served over HTTP on a free port (localstripe
-delivers webhooks to it). Each is started here and stopped when the session ends."""
+"""Session-wide real services for the test suite: a Temporal dev server, localstripe, the PayPal
+sandbox, a migrated SQLite database, the Durapay worker and the API served over HTTP on a free port
+(both provider stand-ins deliver webhooks to it). Each is started here and stopped when the
+session ends."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from settings import DEV_CLIENT_KEY, Environment, Settings
 from tests.support.localstripe import register_webhook, running_localstripe
 from tests.support.net import free_port
 from tests.support.paths import TEMPORAL_CLI
+from tests.support.paypal import running_paypal_sandbox
 from worker import build_worker
 from workflows.types import SEARCH_ATTRIBUTES
 
@@ -37,6 +39,7 @@ class Stack:
     sessions: async_sessionmaker[AsyncSession]
     api_url: str
     stripe_url: str
+    paypal_url: str
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +78,7 @@ def make_settings(
         "temporal_address": temporal_address,
         "task_queue": f"durapay-test-{uuid.uuid4().hex[:8]}",
         "stripe_api_base": stripe_url,
+        "paypal_api_base": f"http://127.0.0.1:{free_port()}",
         "api_port": free_port(),
         "provider_call_timeout": 10,
     }
@@ -92,7 +96,6 @@ async def stack(
     await upgrade_to_head(settings.database_url)
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
-    worker = build_worker(temporal_env.client, settings, sessions)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, client=temporal_env.client),
@@ -102,29 +105,36 @@ async def stack(
             access_log=False,
         )
     )
-    async with worker:
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            if serving.done():
-                serving.result()
-            await asyncio.sleep(0.02)
-        register_webhook(
-            localstripe_url,
-            "durapay-tests",
-            f"{settings.api_base_url}/v1/webhooks/stripe",
-            settings.stripe_webhook_secret.get_secret_value(),
-        )
-        try:
-            yield Stack(
-                settings=settings,
-                client=temporal_env.client,
-                sessions=sessions,
-                api_url=settings.api_base_url,
-                stripe_url=localstripe_url,
+    paypal = running_paypal_sandbox(
+        int(settings.paypal_api_base.rsplit(":", 1)[1]),
+        f"{settings.api_base_url}/v1/webhooks/paypal",
+        settings.paypal_webhook_id,
+    )
+    with paypal as paypal_url:
+        async with build_worker(temporal_env.client, settings, sessions):
+            serving = asyncio.create_task(server.serve())
+            while not server.started:
+                if serving.done():
+                    serving.result()
+                await asyncio.sleep(0.02)
+            register_webhook(
+                localstripe_url,
+                "durapay-tests",
+                f"{settings.api_base_url}/v1/webhooks/stripe",
+                settings.stripe_webhook_secret.get_secret_value(),
             )
-        finally:
-            server.should_exit = True
-            await serving
+            try:
+                yield Stack(
+                    settings=settings,
+                    client=temporal_env.client,
+                    sessions=sessions,
+                    api_url=settings.api_base_url,
+                    stripe_url=localstripe_url,
+                    paypal_url=paypal_url,
+                )
+            finally:
+                server.should_exit = True
+                await serving
     await engine.dispose()
 
 

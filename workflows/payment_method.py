@@ -77,7 +77,7 @@ class AttachPaymentMethodWorkflow:
                 payment_method_id=request.payment_method_id,
                 customer_id=request.customer_id,
                 provider=request.provider,
-                provider_token=request.token,
+                provider_token=attached.reference or request.token,
                 provider_customer_ref=customer_ref,
                 details=attached.details,
                 created_at=workflow.now(),

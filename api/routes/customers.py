@@ -21,6 +21,14 @@ from workflows.types import AttachPaymentMethodInput, AttachPaymentMethodResult,
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
+def provider_customer_ref(customer: Customer, provider: ProviderName) -> str | None:
+    """Stripe keeps its own customer object (created on first use); PayPal's vault is keyed by
+    our customer id."""
+    if provider is ProviderName.STRIPE:
+        return customer.stripe_customer_id
+    return customer.id
+
+
 async def _own_customer(session: SessionDep, principal: PrincipalDep, customer_id: str) -> Customer:
     customer = await repository.get_customer(session, customer_id, principal.account_id)
     if customer is None:
@@ -82,8 +90,7 @@ async def attach_payment_method(
 ) -> PaymentMethodOut:
     """Save a provider token; the provider checks it (and may decline it) before we keep it."""
     customer = await _own_customer(session, principal, customer_id)
-    if body.provider != "stripe":
-        raise errors.ProviderNotAvailable(f"Provider {body.provider} is not enabled yet.")
+    provider = ProviderName(body.provider)
     method_id = derive_id("pm_", customer.id, body.provider, body.token)
     existing = await repository.get_payment_method(session, method_id)
     if existing is not None and existing.deleted_at is None:
@@ -98,8 +105,8 @@ async def attach_payment_method(
                 customer_id=customer.id,
                 customer_email=customer.email,
                 customer_name=customer.name,
-                provider_customer_ref=customer.stripe_customer_id,
-                provider=ProviderName(body.provider),
+                provider_customer_ref=provider_customer_ref(customer, provider),
+                provider=provider,
                 token=body.token,
                 provider_call_timeout_seconds=int(settings.provider_call_timeout.total_seconds()),
             ),

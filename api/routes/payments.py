@@ -16,6 +16,7 @@ from api.deps import (
     SessionDep,
 )
 from api.idempotency import derive_id, random_id, request_hash
+from api.routes.customers import provider_customer_ref
 from api.schemas import (
     CaptureCreate,
     Page,
@@ -155,8 +156,10 @@ async def _payment_input(
             )
         provider = ProviderName(method.provider)
         method_ref = method.provider_token
-    if provider is not ProviderName.STRIPE:
-        raise errors.ProviderNotAvailable(f"Provider {provider} is not enabled yet.")
+    if provider is ProviderName.PAYPAL and method_ref is None and body.return_url is None:
+        raise errors.ReturnUrlRequired(
+            "A PayPal checkout sends the buyer to PayPal and back: send return_url."
+        )
     return PaymentInput(
         payment_id=payment_id,
         account_id=principal.account_id,
@@ -169,7 +172,7 @@ async def _payment_input(
         timeouts=_timeouts(settings),
         created_at=datetime.now(UTC),
         payment_method_id=body.payment_method_id,
-        provider_customer_ref=customer.stripe_customer_id,
+        provider_customer_ref=provider_customer_ref(customer, provider),
         payment_method_ref=method_ref,
         description=body.description,
         metadata=body.metadata,

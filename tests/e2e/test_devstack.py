@@ -38,7 +38,7 @@ def read_until(
 
 
 async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("api", "temporal", "ui", "stripe")}
+    ports = {name: free_port() for name in ("api", "temporal", "ui", "stripe", "paypal")}
     env = {
         **os.environ,
         "DURAPAY_DATA_DIR": str(tmp_path / "data"),
@@ -47,6 +47,7 @@ async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
         "DURAPAY_TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
         "DURAPAY_TEMPORAL_UI_PORT": str(ports["ui"]),
         "DURAPAY_STRIPE_API_BASE": f"http://127.0.0.1:{ports['stripe']}",
+        "DURAPAY_PAYPAL_API_BASE": f"http://127.0.0.1:{ports['paypal']}",
     }
     output: list[str] = []
     stack = subprocess.Popen(
