@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from activities.providers.paypal import PayPalProvider
 from api.main import create_app
 from settings import DEV_CLIENT_KEY
 from tests.conftest import Stack
@@ -17,6 +19,17 @@ from tests.sandbox.helpers import Receiver, serving
 from tests.support.flows import new_customer, new_key, pay, wait_for_status
 from tests.support.net import free_port
 from tests.support.paypal import approved_setup_token, buyer_clicks
+from worker import build_worker
+from workflows.types import (
+    CaptureMethod,
+    PaymentInput,
+    PaymentStatus,
+    PaymentTimeouts,
+    PaymentView,
+    ProviderName,
+    SettleRequest,
+    SettleResult,
+)
 
 SHOP = "https://shop.example/orders/1001"
 
@@ -206,3 +219,50 @@ async def test_duplicate_paypal_webhook_has_one_effect(
     await wait_for_status(api, str(payment["id"]), "succeeded")
     events = (await api.get(f"/v1/payments/{payment['id']}/events")).json()["data"]
     assert [e["type"] for e in events].count("provider.webhook") == 1
+
+
+async def test_decline_at_capture_fails_the_payment(api: httpx.AsyncClient, stack: Stack) -> None:
+    """PayPal denies the capture after the buyer approved (the sandbox's CAPTURE_DENIED trigger):
+    a failed payment with a clear code, nothing captured."""
+    declining = {
+        ProviderName.PAYPAL: PayPalProvider(
+            stack.settings.paypal_client_id,
+            stack.settings.paypal_client_secret.get_secret_value(),
+            stack.paypal_url,
+            mock_response=json.dumps({"mock_application_codes": "CAPTURE_DENIED"}),
+        )
+    }
+    settings = stack.settings.model_copy(update={"task_queue": f"declines-{uuid.uuid4().hex[:8]}"})
+    customer_id = await new_customer(api)
+    payment = PaymentInput(
+        payment_id=f"pay_declined_{uuid.uuid4().hex[:12]}",
+        account_id="acct_dev",
+        request_hash="declined",
+        amount=4200,
+        currency="USD",
+        customer_id=customer_id,
+        provider=ProviderName.PAYPAL,
+        capture_method=CaptureMethod.AUTOMATIC,
+        timeouts=PaymentTimeouts(60, 60, 60, 10),
+        created_at=datetime.now(UTC),
+        return_url=SHOP,
+    )
+    async with build_worker(stack.client, settings, stack.sessions, providers=declining):
+        handle = await stack.client.start_workflow(
+            "PaymentWorkflow",
+            payment,
+            id=payment.payment_id,
+            task_queue=settings.task_queue,
+            result_type=PaymentView,
+        )
+        started = await handle.execute_update(
+            "settle", SettleRequest(payment.request_hash), result_type=SettleResult
+        )
+        assert started.payment.next_action is not None
+        buyer_clicks(str(started.payment.next_action.url), "approve")
+        final: PaymentView = await handle.result()
+
+    assert final.status is PaymentStatus.FAILED
+    assert final.failure is not None
+    assert final.failure.code == "instrument_declined"
+    assert final.amount_captured == 0
