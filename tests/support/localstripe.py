@@ -8,25 +8,19 @@ which binds 127.0.0.1 and keeps the store in memory only.
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import IO
 
 import httpx
 from stripe import StripeClient
 
 from tests.support.net import free_port
+from tests.support.processes import running_process
 
-ROOT = Path(__file__).resolve().parents[2]
 TEST_API_KEY = "sk_test_tests"
 """localstripe accepts any ``sk_test_`` key, but refuses requests without one."""
 _AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
-_STARTUP_TIMEOUT = 30.0
 
 
 @contextmanager
@@ -34,47 +28,21 @@ def running_localstripe() -> Iterator[str]:
     """A fresh, empty localstripe on a free 127.0.0.1 port; yields its base URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sandbox.localstripe",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        try:
-            _wait_until_answering(process, base_url, log)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_answering(process: subprocess.Popen[bytes], base_url: str, log: IO[bytes]) -> None:
-    deadline = time.monotonic() + _STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            output = log.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"localstripe exited with {process.returncode}:\n{output}")
-        try:
-            httpx.get(f"{base_url}/v1/balance", headers=_AUTH, timeout=1)
-        except httpx.TransportError:
-            time.sleep(0.05)
-        else:
-            return
-    raise TimeoutError(f"localstripe did not answer at {base_url} within {_STARTUP_TIMEOUT}s")
+    command = [
+        sys.executable,
+        "-m",
+        "sandbox.localstripe",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with running_process(
+        "localstripe",
+        command,
+        lambda: httpx.get(f"{base_url}/v1/balance", headers=_AUTH, timeout=1),
+    ):
+        yield base_url
 
 
 def _client(base_url: str) -> StripeClient:

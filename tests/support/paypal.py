@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import IO
 
 import httpx
 
 from sandbox.paypal import SandboxConfig
+from tests.support.processes import running_process
 
-ROOT = Path(__file__).resolve().parents[2]
 _DEFAULTS = SandboxConfig()
 CLIENT_ID = _DEFAULTS.client_id
 CLIENT_SECRET = _DEFAULTS.client_secret
-_STARTUP_TIMEOUT = 30.0
 
 
 @contextmanager
@@ -33,36 +27,8 @@ def running_paypal_sandbox(
         command += ["--webhook-url", webhook_url]
     if webhook_id is not None:
         command += ["--webhook-id", webhook_id]
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-        try:
-            _wait_until_answering(process, base_url, log)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_answering(process: subprocess.Popen[bytes], base_url: str, log: IO[bytes]) -> None:
-    deadline = time.monotonic() + _STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            output = log.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"the PayPal sandbox exited with {process.returncode}:\n{output}")
-        try:
-            access_token(base_url)
-        except httpx.TransportError:
-            time.sleep(0.05)
-        else:
-            return
-    raise TimeoutError(
-        f"the PayPal sandbox did not answer at {base_url} within {_STARTUP_TIMEOUT}s"
-    )
+    with running_process("the PayPal sandbox", command, lambda: access_token(base_url)):
+        yield base_url
 
 
 def access_token(base_url: str) -> str:
