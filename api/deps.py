@@ -62,14 +62,14 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 async def authenticate(
-    services: ServicesDep,
+    session: SessionDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
+    """Uses the request's own session (FastAPI resolves a dependency once per request)."""
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    async with services.sessions() as session:
-        found = await repository.find_active_api_key(session, hash_api_key(key.strip()))
+    found = await repository.find_active_api_key(session, hash_api_key(key.strip()))
     if found is None:
         raise Unauthorized("The API key is unknown or revoked.")
     return Principal(account_id=found.account_id, role=found.role, key_id=found.id)
