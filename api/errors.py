@@ -67,6 +67,11 @@ class InvalidState(AppError):
 class IdempotencyKeyReused(AppError):
     status, code, title = 409, "idempotency_key_reused", "Idempotency-Key reused"
 
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail or "This Idempotency-Key was already used with a different request body."
+        )
+
 
 class PayloadTooLarge(AppError):
     status, code, title = 413, "payload_too_large", "Request body too large"

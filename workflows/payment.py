@@ -311,10 +311,7 @@ class PaymentWorkflow:
     @settle.validator
     def _validate_settle(self, request: SettleRequest) -> None:
         if request.request_hash != self._input.request_hash:
-            raise ApplicationError(
-                "This Idempotency-Key was already used with a different request body.",
-                type=ErrorType.IDEMPOTENCY_KEY_REUSED,
-            )
+            raise _key_reused()
 
     @workflow.update
     async def capture(self, request: CaptureRequest) -> PaymentView:
@@ -440,10 +437,7 @@ class PaymentWorkflow:
         if known is None:
             return False
         if known != request_hash:
-            raise ApplicationError(
-                "This Idempotency-Key was already used with a different request body.",
-                type=ErrorType.IDEMPOTENCY_KEY_REUSED,
-            )
+            raise _key_reused()
         return True
 
     def _require_status(self, status: PaymentStatus) -> None:
@@ -539,6 +533,13 @@ def _provider_refusal(error: ActivityError) -> ApplicationError | None:
     if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE_PROVIDER_ERRORS:
         return cause
     return None
+
+
+def _key_reused() -> ApplicationError:
+    return ApplicationError(
+        "This Idempotency-Key was already used with a different request body.",
+        type=ErrorType.IDEMPOTENCY_KEY_REUSED,
+    )
 
 
 def _invalid_state(message: str) -> ApplicationError:

@@ -94,9 +94,7 @@ async def create_payment(
     recorded = await repository.get_payment(session, payment_id)
     if recorded is not None:
         if recorded.request_hash != fingerprint:
-            raise errors.IdempotencyKeyReused(
-                "This Idempotency-Key was already used with a different request body."
-            )
+            raise errors.IdempotencyKeyReused()
         if recorded.status in {
             PaymentStatus.SUCCEEDED,
             PaymentStatus.FAILED,
@@ -188,9 +186,7 @@ async def _replayed_from_database(
     if recorded is None:
         raise errors.ServiceUnavailable("The payment is not readable yet; retry later.")
     if recorded.request_hash != fingerprint:
-        raise errors.IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request body."
-        )
+        raise errors.IdempotencyKeyReused()
     response.status_code = status.HTTP_200_OK
     return payment_from_row(recorded)
 
