@@ -42,27 +42,8 @@ def payment_method_out(row: PaymentMethod) -> PaymentMethodOut:
 
 
 def payment_from_view(view: PaymentView) -> PaymentOut:
-    return PaymentOut(
-        id=view.id,
-        status=view.status.value,
-        amount=view.amount,
-        currency=view.currency,
-        amount_capturable=view.amount_capturable,
-        amount_captured=view.amount_captured,
-        amount_refunded=view.amount_refunded,
-        customer_id=view.customer_id,
-        payment_method_id=view.payment_method_id,
-        provider=view.provider.value,
-        provider_reference=view.provider_reference,
-        capture_method=view.capture_method.value,
-        next_action=NextActionOut(**asdict(view.next_action)) if view.next_action else None,
-        failure=FailureOut(**asdict(view.failure)) if view.failure else None,
-        risk=None,
-        description=view.description,
-        created_at=view.created_at,
-        updated_at=view.updated_at,
-        metadata=dict(view.metadata),
-    )
+    """Every public field has the same name in the workflow view; internal ones are dropped."""
+    return PaymentOut.model_validate({**asdict(view), "risk": None})
 
 
 def payment_from_row(row: Payment) -> PaymentOut:
@@ -90,15 +71,7 @@ def payment_from_row(row: Payment) -> PaymentOut:
 
 
 def refund_from_view(view: RefundView) -> RefundOut:
-    return RefundOut(
-        id=view.id,
-        payment_id=view.payment_id,
-        amount=view.amount,
-        currency=view.currency,
-        status=view.status.value,
-        reason=view.reason,
-        created_at=view.created_at,
-    )
+    return RefundOut.model_validate(asdict(view))
 
 
 def refund_from_row(row: Refund) -> RefundOut:
