@@ -109,6 +109,7 @@ class Payment(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     request_hash: Mapped[str] = mapped_column(String(64))
+    routing_rule: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -138,6 +139,20 @@ class PaymentEvent(Base):
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
+
+
+class ProviderHealth(Base):
+    """Circuit state per provider, shared by every worker and read by ``/health`` and ``/metrics``."""
+
+    __tablename__ = "provider_health"
+
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer)
+    open_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
 
 
 class WebhookEvent(Base):

@@ -11,17 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import repository
-from db.migrate import upgrade_to_head
+from db.migrate import ALEMBIC_INI, upgrade_to_head
 from db.models import Base, Customer
 from db.session import create_engine
 from tests.db.test_repository import customer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head()
+    assert head is not None
+    return head
 
 
 def _schema(connection: Connection) -> dict[str, list[str]]:
@@ -49,7 +57,7 @@ async def test_upgrading_twice_changes_nothing(
         async with engine.connect() as connection:
             assert await connection.run_sync(_schema) == before
             versions = await connection.execute(text("SELECT version_num FROM alembic_version"))
-            assert versions.scalars().all() == ["0001"]
+            assert versions.scalars().all() == [_head()]
     finally:
         await engine.dispose()
     async with sessions() as session:
@@ -79,5 +87,5 @@ def test_module_entry_point_migrates_the_configured_database(tmp_path: Path) -> 
         versions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     connection.close()
-    assert versions == [("0001",)]
+    assert versions == [(_head(),)]
     assert {"payments", "webhook_events", "payment_events", "api_keys"} <= tables
