@@ -11,11 +11,19 @@ from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from money import ISO_4217
+
+# PayPal's REST API takes payments only in these (developer.paypal.com, "Currency codes").
+PAYPAL_CURRENCIES = frozenset(
+    "AUD BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF ILS JPY MXN MYR NOK NZD PHP PLN SEK SGD THB "
+    "TWD USD".split()
+)
 DEV_STRIPE_API_KEY = "sk_test_durapay_dev"
 DEV_STRIPE_WEBHOOK_SECRET = "whsec_durapay_dev"
 DEV_PAYPAL_CLIENT_SECRET = "sandbox-client-secret"
@@ -61,11 +69,30 @@ class Settings(BaseSettings):
     paypal_api_base: str = "http://127.0.0.1:8421"
     paypal_webhook_id: str = "WH-DURAPAY-DEV"
 
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8425
+    mail_from: str = "billing@durapay.localhost"
+    plan_catalog_path: Path = Path("db/catalog/plans.v1.json")
+    tax_rate_basis_points: int = Field(default=0, ge=0, le=10_000)
+    grace_period: timedelta = Field(default=timedelta(days=7))
+    dunning_retry_days: tuple[int, ...] = (3, 7, 14)
+    dunning_retry_days_by_plan: dict[str, tuple[int, ...]] = Field(default_factory=dict)
+    dunning_final_status: Literal["canceled", "unpaid"] = "canceled"
+    incomplete_expiry: timedelta = Field(default=timedelta(hours=23))
+
     payment_settle_wait: timedelta = Field(default=timedelta(seconds=10))
     action_timeout: timedelta = Field(default=timedelta(hours=1))
     authorization_expiry: timedelta = Field(default=timedelta(days=7))
     refund_window: timedelta = Field(default=timedelta(days=180))
     provider_call_timeout: timedelta = Field(default=timedelta(seconds=30))
+
+    routing_priority: tuple[Literal["stripe", "paypal"], ...] = ("stripe", "paypal")
+    stripe_currencies: frozenset[str] = ISO_4217
+    paypal_currencies: frozenset[str] = PAYPAL_CURRENCIES
+    provider_fallback_after: timedelta = Field(default=timedelta(seconds=10))
+    provider_outage_limit: timedelta = Field(default=timedelta(hours=24))
+    circuit_failure_threshold: int = Field(default=5, ge=1)
+    circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
 
     @property
     def api_base_url(self) -> str:
@@ -82,6 +109,11 @@ class Settings(BaseSettings):
                 host == "paypal.com" or host.endswith(".paypal.com")
             )
         return url.startswith(self.paypal_api_base.rstrip("/") + "/")
+
+    def provider_currencies(self, provider: str) -> frozenset[str]:
+        """The currencies ``provider`` takes payments in, upper case."""
+        codes = self.paypal_currencies if provider == "paypal" else self.stripe_currencies
+        return frozenset(code.upper() for code in codes)
 
     @property
     def dev_keys_enabled(self) -> bool:

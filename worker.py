@@ -17,7 +17,9 @@ from temporalio.worker import Worker
 
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
+from activities.providers.circuit import CircuitBreaker
 from activities.providers.paypal import PayPalProvider
+from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
 from db.session import create_engine, create_session_factory
@@ -49,7 +51,11 @@ def build_worker(
     providers: Mapping[ProviderName, Provider] | None = None,
 ) -> Worker:
     """The worker with every workflow and activity Durapay runs."""
-    payments = PaymentActivities(providers or build_providers(settings))
+    circuits = CircuitBreaker(
+        sessions, settings.circuit_failure_threshold, settings.circuit_cool_down
+    )
+    payments = PaymentActivities(providers or build_providers(settings), circuits)
+    routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
     records = RecordActivities(sessions)
     return Worker(
         client,
@@ -64,6 +70,7 @@ def build_worker(
             payments.refund,
             payments.ensure_provider_customer,
             payments.attach_payment_method,
+            routing.route_payment,
             records.record_payment_transition,
             records.record_provider_customer,
             records.record_payment_method,

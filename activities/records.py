@@ -19,6 +19,7 @@ from workflows.types import PaymentMethodRecord, PaymentTransition, PaymentView,
 
 def payment_values(view: PaymentView) -> dict[str, Any]:
     """Column values of the ``payments`` projection for one workflow view."""
+    assert view.provider is not None, "a payment is recorded only once routed"
     return {
         "id": view.id,
         "account_id": view.account_id,
@@ -39,6 +40,7 @@ def payment_values(view: PaymentView) -> dict[str, Any]:
         "description": view.description,
         "metadata_": dict(view.metadata),
         "request_hash": view.request_hash,
+        "routing_rule": view.routing_rule,
         "version": view.version,
         "created_at": view.created_at,
         "updated_at": view.updated_at,

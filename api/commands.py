@@ -84,15 +84,16 @@ def rpc_error(error: RPCError) -> errors.AppError:
 
 
 def _search_attributes(payment: PaymentInput) -> TypedSearchAttributes:
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(CUSTOMER_ID, payment.customer_id),
-            SearchAttributePair(PAYMENT_STATUS, PaymentStatus.PROCESSING.value),
-            SearchAttributePair(PROVIDER, payment.provider.value),
-            SearchAttributePair(AMOUNT_MINOR, payment.amount),
-            SearchAttributePair(CURRENCY, payment.currency),
-        ]
-    )
+    """Provider is known up front unless routing places the payment; the workflow sets it then."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(CUSTOMER_ID, payment.customer_id),
+        SearchAttributePair(PAYMENT_STATUS, PaymentStatus.PROCESSING.value),
+        SearchAttributePair(AMOUNT_MINOR, payment.amount),
+        SearchAttributePair(CURRENCY, payment.currency),
+    ]
+    if payment.provider is not None:
+        pairs.append(SearchAttributePair(PROVIDER, payment.provider.value))
+    return TypedSearchAttributes(pairs)
 
 
 async def start_payment(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("durapay.access")
@@ -36,6 +36,18 @@ class Metrics:
             "durapay_payments_total",
             "Payment creation responses by resulting status.",
             ["status"],
+            registry=self.registry,
+        )
+        self.circuit_open = Gauge(
+            "durapay_provider_circuit_open",
+            "1 while the provider's circuit is open (consecutive transport failures).",
+            ["provider"],
+            registry=self.registry,
+        )
+        self.consecutive_failures = Gauge(
+            "durapay_provider_consecutive_failures",
+            "Transport failures in a row at the provider, as the workers recorded them.",
+            ["provider"],
             registry=self.registry,
         )
         self.webhooks = Counter(

@@ -123,8 +123,9 @@ class PaymentOut(BaseModel):
     amount_refunded: int
     customer_id: str
     payment_method_id: str | None
-    provider: str
+    provider: str | None
     provider_reference: str | None
+    routing_rule: str | None = None
     capture_method: str
     next_action: NextActionOut | None
     failure: FailureOut | None

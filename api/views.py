@@ -59,6 +59,7 @@ def payment_from_row(row: Payment) -> PaymentOut:
         payment_method_id=row.payment_method_id,
         provider=row.provider,
         provider_reference=row.provider_reference,
+        routing_rule=row.routing_rule,
         capture_method=row.capture_method,
         next_action=NextActionOut(**row.next_action) if row.next_action else None,
         failure=FailureOut(**row.failure) if row.failure else None,

@@ -19,6 +19,7 @@ from db.models import (
     Payment,
     PaymentEvent,
     PaymentMethod,
+    ProviderHealth,
     Refund,
     WebhookEvent,
 )
@@ -346,6 +347,25 @@ async def count_webhook_events(session: AsyncSession, provider: str) -> int:
         select(func.count()).select_from(WebhookEvent).where(WebhookEvent.provider == provider)
     )
     return int(count or 0)
+
+
+# ------------------------------------------------------------------ provider health
+
+
+async def save_provider_health(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Insert or overwrite one provider's circuit record (the writer holds the latest state)."""
+    if await _insert_once(session, ProviderHealth, values):
+        return
+    await session.execute(
+        update(ProviderHealth)
+        .where(ProviderHealth.provider == values["provider"])
+        .values(**{k: v for k, v in values.items() if k != "provider"})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def list_provider_health(session: AsyncSession) -> list[ProviderHealth]:
+    return list(await session.scalars(select(ProviderHealth).order_by(ProviderHealth.provider)))
 
 
 # ------------------------------------------------------------------ helpers

@@ -15,10 +15,16 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
+    from activities.providers.routing import (
+        RoutingActivities,
+        charges_on_create,
+        fallback_is_safe,
+    )
     from activities.records import RecordActivities
     from workflows.policies import (
         PROVIDER_RETRY_POLICY,
@@ -28,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import (
         NON_RETRYABLE_PROVIDER_ERRORS,
         PAYMENT_STATUS,
+        PROVIDER,
         CancelRequest,
         CaptureRequest,
         CreateIntentCall,
@@ -44,11 +51,13 @@ with workflow.unsafe.imports_passed_through():
         PaymentTransition,
         PaymentView,
         ProviderEvent,
+        ProviderName,
         RefundCall,
         RefundRequest,
         RefundResult,
         RefundStatus,
         RefundView,
+        RouteRequest,
         SettleRequest,
         SettleResult,
     )
@@ -93,6 +102,7 @@ class PaymentWorkflow:
             created_at=payment.created_at,
             updated_at=payment.created_at,
             version=0,
+            routing_rule=_fixed_route(payment),
         )
         self._recorded: PaymentView | None = None
         self._step = "starting"
@@ -108,15 +118,19 @@ class PaymentWorkflow:
 
     @workflow.run
     async def run(self, payment: PaymentInput) -> PaymentView:
+        candidates = await self._route() if payment.provider is None else [payment.provider]
         await self._transition("payment.created")
         async with self._money_lock:
             try:
-                await self._charge()
+                await self._charge(candidates)
             except ActivityError as error:
                 refusal = _provider_refusal(error)
-                if refusal is None:
+                if refusal is not None:
+                    await self._fail_refused(refusal)
+                elif _outlasted(error):
+                    await self._give_up_on_provider()
+                else:
                     raise
-                await self._fail_refused(refusal)
         if self._view.status is PaymentStatus.REQUIRES_ACTION:
             await self._await_customer_action()
         if self._view.status is PaymentStatus.REQUIRES_CAPTURE:
@@ -131,38 +145,147 @@ class PaymentWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view
 
-    async def _charge(self) -> None:
-        """Create the provider object, record its id, and only then confirm that recorded id."""
+    async def _route(self) -> list[ProviderName]:
+        """Let the routing rules place a checkout; the choice is recorded with the payment."""
         payment = self._input
-        self._set_step(f"creating the payment at {payment.provider}")
-        intent = await self._provider(
-            PaymentActivities.create_intent,
-            CreateIntentCall(
-                provider=payment.provider,
-                request=CreateIntentRequest(
-                    payment_id=payment.payment_id,
-                    amount=payment.amount,
-                    currency=payment.currency,
-                    capture_method=payment.capture_method,
-                    provider_customer_ref=payment.provider_customer_ref,
-                    payment_method_ref=payment.payment_method_ref,
-                    description=payment.description,
-                    return_url=payment.return_url,
-                ),
-                idempotency_key=self._key("create"),
-            ),
+        self._set_step("choosing a provider")
+        plan = await workflow.execute_local_activity_method(
+            RoutingActivities.route_payment,
+            RouteRequest(currency=payment.currency, has_return_url=payment.return_url is not None),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY_POLICY,
         )
+        if not plan.candidates:
+            raise ApplicationError(
+                f"No provider can take this checkout ({plan.rule}).",
+                type=ErrorType.PROVIDER_NOT_AVAILABLE,
+                non_retryable=True,
+            )
+        self._use_provider(plan.candidates[0], plan.rule)
+        return plan.candidates
+
+    def _use_provider(self, provider: ProviderName, rule: str) -> None:
+        self._view = replace(self._view, provider=provider, routing_rule=rule)
+        workflow.upsert_search_attributes([PROVIDER.value_set(provider.value)])
+
+    async def _charge(self, candidates: list[ProviderName]) -> None:
+        """Create the provider object, record its id, and only then confirm that recorded id."""
+        intent = await self._create_intent(candidates)
         self._view = replace(self._view, provider_reference=intent.reference)
         await self._transition("provider.intent_created", {"reference": intent.reference})
-        if payment.payment_method_ref is None:
+        if self._is_checkout:
             await self._apply_intent(intent, "checkout.started")
             return
-        self._set_step(f"confirming {intent.reference} at {payment.provider}")
+        self._set_step(f"confirming {intent.reference} at {self._view.provider}")
         confirmed = await self._provider(
             PaymentActivities.confirm_intent,
             self._call(self._key("confirm")),
+            give_up_after=self._input.timeouts.provider_outage,
         )
         await self._apply_intent(confirmed, "provider.confirmed")
+
+    async def _create_intent(self, candidates: list[ProviderName]) -> IntentResult:
+        """Create at the first provider; fall back to the next only when the failure provably
+        moved no money (``fallback_is_safe``). The last one is waited for, up to the outage
+        limit, while the payment stays ``processing``."""
+        timeouts = self._input.timeouts
+        for index, provider in enumerate(candidates):
+            alternative = candidates[index + 1] if index + 1 < len(candidates) else None
+            request = self._create_request(provider)
+            self._set_step(f"creating the payment at {provider}")
+            try:
+                result: IntentResult = await self._provider(
+                    PaymentActivities.create_intent,
+                    CreateIntentCall(
+                        provider=provider, request=request, idempotency_key=self._key("create")
+                    ),
+                    give_up_after=(
+                        timeouts.fallback_after
+                        if alternative is not None
+                        else timeouts.provider_outage
+                    ),
+                )
+            except ActivityError as error:
+                if alternative is None or not fallback_is_safe(request, error):
+                    raise
+                reason = _failure_type(error)
+                self._use_provider(
+                    alternative, f"fallback from {provider} ({reason}); {self._view.routing_rule}"
+                )
+                await self._transition(
+                    "routing.fallback",
+                    {"from": provider.value, "to": alternative.value, "reason": reason},
+                )
+                continue
+            return result
+        raise AssertionError("the last candidate either returns or raises")
+
+    def _create_request(self, provider: ProviderName) -> CreateIntentRequest:
+        payment = self._input
+        return CreateIntentRequest(
+            payment_id=payment.payment_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            capture_method=payment.capture_method,
+            provider_customer_ref=(
+                payment.provider_customer_ref or payment.provider_customer_refs.get(provider.value)
+            ),
+            payment_method_ref=payment.payment_method_ref,
+            description=payment.description,
+            return_url=payment.return_url,
+        )
+
+    async def _give_up_on_provider(self) -> None:
+        """The provider stayed unreachable past the outage limit. Fail the payment only when
+        that is provably harmless: a create that never confirms moved nothing. A confirm, or a
+        create that pays on the spot, may have reached the provider, so the workflow first
+        waits for the provider's own answer (canceling the intent if it is still cancelable,
+        replaying the create by its idempotency key otherwise) and believes that."""
+        provider = self._view.provider
+        assert provider is not None
+        reference = self._view.provider_reference
+        if reference is None and not charges_on_create(provider, self._input.payment_method_ref):
+            await self._fail_unreachable()
+            return
+        self._set_step(
+            f"{provider} unreachable past the outage limit; waiting for it to say whether "
+            "money moved"
+        )
+        if reference is None:
+            intent: IntentResult = await self._provider(
+                PaymentActivities.create_intent,
+                CreateIntentCall(
+                    provider=provider,
+                    request=self._create_request(provider),
+                    idempotency_key=self._key("create"),
+                ),
+            )
+            self._view = replace(self._view, provider_reference=intent.reference)
+            await self._apply_intent(intent, "provider.answered_late")
+            return
+        intent = await self._provider(
+            PaymentActivities.cancel_intent, self._call(self._key("cancel_unreachable"))
+        )
+        if intent.status is IntentStatus.CANCELED:
+            await self._fail_unreachable()
+        else:
+            await self._apply_intent(intent, "provider.answered_late")
+
+    async def _fail_unreachable(self) -> None:
+        self._view = replace(
+            self._view,
+            status=PaymentStatus.FAILED,
+            next_action=None,
+            failure=Failure(
+                code="provider_unavailable",
+                message=(
+                    f"{self._view.provider} could not be reached within "
+                    f"{self._input.timeouts.provider_outage}; nothing was charged."
+                ),
+                retryable=True,
+            ),
+        )
+        await self._transition("provider.unreachable")
 
     async def _fail_refused(self, refusal: ApplicationError) -> None:
         """The provider refused the request outright: nothing was charged, the payment failed."""
@@ -368,6 +491,7 @@ class PaymentWorkflow:
             self._require_refundable(request.amount)
             amount = request.amount if request.amount is not None else self._refundable
             self._set_step(f"refunding {amount}")
+            assert self._view.provider is not None
             call = RefundCall(
                 provider=self._view.provider,
                 reference=self._reference,
@@ -480,6 +604,7 @@ class PaymentWorkflow:
         return f"{self._input.payment_id}:{step}"
 
     def _call(self, idempotency_key: str, amount: int | None = None) -> IntentCall:
+        assert self._view.provider is not None
         return IntentCall(
             provider=self._view.provider,
             reference=self._reference,
@@ -491,11 +616,16 @@ class PaymentWorkflow:
         self._step = step
         workflow.set_current_details(step)
 
-    async def _provider(self, activity: Any, call: Any) -> Any:
+    async def _provider(
+        self, activity: Any, call: Any, give_up_after: timedelta | None = None
+    ) -> Any:
+        """One provider call, retried while it fails retryably; ``give_up_after`` bounds the
+        retries (Temporal's schedule-to-close), otherwise they last as long as the outage."""
         return await workflow.execute_activity_method(
             activity,
             call,
             start_to_close_timeout=self._input.timeouts.provider_call,
+            schedule_to_close_timeout=give_up_after,
             retry_policy=PROVIDER_RETRY_POLICY,
         )
 
@@ -525,6 +655,32 @@ def _next_action(intent: IntentResult) -> NextAction:
     if intent.action_url is not None:
         return NextAction(type="redirect_to_url", url=intent.action_url)
     return NextAction(type="stripe_sdk", client_secret=intent.client_secret)
+
+
+def _fixed_route(payment: PaymentInput) -> str | None:
+    """Why a payment that routing does not place goes where it goes."""
+    if payment.provider is None:
+        return None
+    if payment.payment_method_ref is not None:
+        return f"saved payment method at {payment.provider}"
+    return f"requested by the client: {payment.provider}"
+
+
+def _outlasted(error: ActivityError) -> bool:
+    """The provider kept failing retryably until the workflow's bound ran out."""
+    cause = error.cause
+    return isinstance(cause, ActivityTimeoutError) and cause.type is TimeoutType.SCHEDULE_TO_CLOSE
+
+
+def _failure_type(error: ActivityError) -> str:
+    """The kind of failure behind an activity error, for the timeline and the routing rule."""
+    cause = error.cause
+    if isinstance(cause, ActivityTimeoutError):
+        last = cause.cause
+        return last.type if isinstance(last, ApplicationError) and last.type else "timeout"
+    if isinstance(cause, ApplicationError) and cause.type:
+        return cause.type
+    return type(cause).__name__
 
 
 def _provider_refusal(error: ActivityError) -> ApplicationError | None:

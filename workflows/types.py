@@ -69,6 +69,7 @@ class ErrorType(StrEnum):
     PROVIDER_RATE_LIMITED = "ProviderRateLimited"
     PROVIDER_AUTH_FAILED = "ProviderAuthFailed"
     PROVIDER_INVALID_REQUEST = "ProviderInvalidRequest"
+    PROVIDER_NOT_AVAILABLE = "ProviderNotAvailable"
     IDEMPOTENCY_KEY_REUSED = "IdempotencyKeyReused"
     INVALID_STATE = "InvalidState"
     AMOUNT_EXCEEDS_CAPTURABLE = "AmountExceedsCapturable"
@@ -185,6 +186,22 @@ class AttachResult:
     (PayPal exchanges an approved setup token for a vault payment token)."""
 
 
+@dataclass(frozen=True)
+class RouteRequest:
+    """What routing needs to know about a checkout."""
+
+    currency: str
+    has_return_url: bool
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """Providers to try for a checkout, best first, and the rule that ordered them."""
+
+    candidates: list[ProviderName]
+    rule: str
+
+
 # ---------------------------------------------------------------------------------------------
 # Payment workflow
 # ---------------------------------------------------------------------------------------------
@@ -199,6 +216,10 @@ class PaymentTimeouts:
     authorization_expiry_seconds: int
     refund_window_seconds: int
     provider_call_seconds: int
+    provider_outage_seconds: int = 24 * 3600
+    """How long a payment waits in ``processing`` for an unreachable provider before failing."""
+    fallback_after_seconds: int = 10
+    """How long a checkout's create call is retried before the next provider is tried."""
 
     @property
     def action(self) -> timedelta:
@@ -216,6 +237,14 @@ class PaymentTimeouts:
     def provider_call(self) -> timedelta:
         return timedelta(seconds=self.provider_call_seconds)
 
+    @property
+    def provider_outage(self) -> timedelta:
+        return timedelta(seconds=self.provider_outage_seconds)
+
+    @property
+    def fallback_after(self) -> timedelta:
+        return timedelta(seconds=self.fallback_after_seconds)
+
 
 @dataclass(frozen=True)
 class PaymentInput:
@@ -225,7 +254,8 @@ class PaymentInput:
     amount: int
     currency: str
     customer_id: str
-    provider: ProviderName
+    provider: ProviderName | None
+    """``None`` for a checkout the routing rules place (see ``activities/providers/routing.py``)."""
     capture_method: CaptureMethod
     timeouts: PaymentTimeouts
     created_at: datetime
@@ -235,6 +265,8 @@ class PaymentInput:
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     return_url: str | None = None
+    provider_customer_refs: dict[str, str] = field(default_factory=dict)
+    """The customer's reference at each provider routing may choose, by provider name."""
 
 
 @dataclass(frozen=True)
@@ -279,7 +311,8 @@ class PaymentView:
     amount_refunded: int
     customer_id: str
     payment_method_id: str | None
-    provider: ProviderName
+    provider: ProviderName | None
+    """``None`` only before routing has chosen; never recorded that way."""
     provider_reference: str | None
     capture_method: CaptureMethod
     next_action: NextAction | None
@@ -289,6 +322,8 @@ class PaymentView:
     created_at: datetime
     updated_at: datetime
     version: int
+    routing_rule: str | None = None
+    """Why ``provider`` was chosen, in words an operator can check against the settings."""
 
 
 @dataclass(frozen=True)
@@ -411,3 +446,33 @@ class AttachPaymentMethodResult:
     attached: bool
     decline: Decline | None = None
     invalid: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Mail
+# ---------------------------------------------------------------------------------------------
+
+
+class MailTemplate(StrEnum):
+    """The dunning mails, one per stage; each names a template pair under ``templates/mail/``."""
+
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_FAILED_AGAIN = "payment_failed_again"
+    FINAL_NOTICE = "final_notice"
+    SUBSCRIPTION_CANCELED = "subscription_canceled"
+    PAYMENT_RECOVERED = "payment_recovered"
+
+
+@dataclass(frozen=True)
+class MailRequest:
+    """One mail to send at most once per ``key``, the outbox dedupe key the workflow chooses
+    (``<workflow id>:<stage>``), so a retried or replayed send never mails twice.
+
+    ``context`` fills the template: ``plan_name``, ``amount`` (integer minor units, as a string),
+    ``currency`` and ``update_payment_method_url``.
+    """
+
+    key: str
+    to: str
+    template: MailTemplate
+    context: dict[str, str]

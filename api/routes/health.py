@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -11,6 +13,8 @@ from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from api.deps import ServicesDep
+from db import repository
+from workflows.types import ProviderName
 
 router = APIRouter(tags=["operations"])
 
@@ -35,27 +39,67 @@ async def _temporal_ok(services: ServicesDep) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class ProviderCheck:
+    status: str
+    consecutive_failures: int
+    open_until: datetime | None
+
+
+async def _provider_checks(services: ServicesDep) -> dict[str, ProviderCheck] | None:
+    """Each provider's circuit as the workers last recorded it; a provider never seen failing
+    is ``ok``. ``None`` when the database cannot say."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), services.sessions() as session:
+            rows = await repository.list_provider_health(session)
+    except Exception:
+        return None
+    now = datetime.now(UTC)
+    checks = {name.value: ProviderCheck("ok", 0, None) for name in ProviderName}
+    for row in rows:
+        is_open = row.open_until is not None and row.open_until > now
+        checks[row.provider] = ProviderCheck(
+            "circuit_open" if is_open else "ok",
+            row.consecutive_failures,
+            row.open_until if is_open else None,
+        )
+    return checks
+
+
 @router.get("/health")
 async def health(services: ServicesDep) -> JSONResponse:
-    """200 when the required dependencies answer, 503 naming the one that does not.
+    """200 when Durapay can take payments, 503 naming what stops it.
 
-    Providers are called only by the worker; here they are reported as configured, and their
-    reachability shows in payments staying ``processing`` while an outage lasts.
+    The database and Temporal are required. Providers are reported by their circuits (which the
+    workers keep); one open circuit leaves the status ``degraded`` but still 200, because routing
+    sends checkouts to the other provider and saved-method payments wait durably. All circuits
+    open is a 503.
     """
     database, temporal = await asyncio.gather(_database_ok(services), _temporal_ok(services))
-    checks = {
+    providers = await _provider_checks(services) if database else None
+    checks: dict[str, object] = {
         "database": "ok" if database else "down",
         "temporal": "ok" if temporal else "down",
-        "stripe": "configured",
-        "paypal": "not_configured",
     }
-    healthy = database and temporal
-    return JSONResponse(
-        {"status": "ok" if healthy else "degraded", "checks": checks},
-        status_code=200 if healthy else 503,
-    )
+    for name in ProviderName:
+        check = providers.get(name.value) if providers else None
+        checks[name.value] = (
+            "unknown"
+            if check is None
+            else check.status
+            if check.open_until is None
+            else f"circuit_open until {check.open_until:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    open_circuits = [name for name, check in (providers or {}).items() if check.open_until]
+    usable = database and temporal and len(open_circuits) < len(ProviderName)
+    status = "ok" if usable and not open_circuits else "degraded"
+    return JSONResponse({"status": status, "checks": checks}, status_code=200 if usable else 503)
 
 
 @router.get("/metrics")
 async def metrics(services: ServicesDep) -> Response:
+    providers = await _provider_checks(services)
+    for name, check in (providers or {}).items():
+        services.metrics.circuit_open.labels(name).set(1 if check.open_until else 0)
+        services.metrics.consecutive_failures.labels(name).set(check.consecutive_failures)
     return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -107,7 +107,7 @@ async def create_payment(
     )
     await session.rollback()
     summary = (
-        f"{'Card payment' if payment.payment_method_id else 'Checkout'} "
+        f"{'Saved-method payment' if payment.payment_method_id else 'Checkout'} "
         f"{format_amount(payment.amount, payment.currency)} {payment.currency} "
         f"for {payment.customer_id}"
     )
@@ -140,7 +140,7 @@ async def _payment_input(
     customer = await repository.get_customer(session, body.customer_id, principal.account_id)
     if customer is None:
         raise errors.CustomerNotFound(f"No customer {body.customer_id}.")
-    provider = ProviderName(body.provider or ProviderName.STRIPE)
+    provider: ProviderName | None = ProviderName(body.provider) if body.provider else None
     method_ref: str | None = None
     if body.payment_method_id is not None:
         method = await repository.get_payment_method(session, body.payment_method_id)
@@ -148,16 +148,13 @@ async def _payment_input(
             raise errors.PaymentMethodNotFound(
                 f"No usable payment method {body.payment_method_id} for {customer.id}."
             )
-        if body.provider is not None and body.provider != method.provider:
+        if provider is not None and provider != method.provider:
             raise errors.ProviderNotAvailable(
-                f"Payment method {method.id} belongs to {method.provider}, not {body.provider}."
+                f"Payment method {method.id} belongs to {method.provider}, not {provider}."
             )
         provider = ProviderName(method.provider)
         method_ref = method.provider_token
-    if provider is ProviderName.PAYPAL and method_ref is None and body.return_url is None:
-        raise errors.ReturnUrlRequired(
-            "A PayPal checkout sends the buyer to PayPal and back: send return_url."
-        )
+    _require_provider_for(settings, body, provider, has_method=method_ref is not None)
     return PaymentInput(
         payment_id=payment_id,
         account_id=principal.account_id,
@@ -170,12 +167,46 @@ async def _payment_input(
         timeouts=_timeouts(settings),
         created_at=datetime.now(UTC),
         payment_method_id=body.payment_method_id,
-        provider_customer_ref=provider_customer_ref(customer, provider),
+        provider_customer_ref=provider_customer_ref(customer, provider) if provider else None,
+        provider_customer_refs={
+            name: ref
+            for name in settings.routing_priority
+            if (ref := provider_customer_ref(customer, ProviderName(name))) is not None
+        }
+        if provider is None
+        else {},
         payment_method_ref=method_ref,
         description=body.description,
         metadata=body.metadata,
         return_url=body.return_url,
     )
+
+
+def _require_provider_for(
+    settings: Settings, body: PaymentCreate, provider: ProviderName | None, *, has_method: bool
+) -> None:
+    """Refuse, before anything starts, a payment no provider could take. A checkout with no
+    provider named is placed later by the routing rules; here it only needs one that could."""
+    if provider is not None:
+        if body.currency not in settings.provider_currencies(provider):
+            raise errors.ProviderNotAvailable(f"{provider} does not take {body.currency}.")
+        if provider is ProviderName.PAYPAL and not has_method and body.return_url is None:
+            raise errors.ReturnUrlRequired(
+                "A PayPal checkout sends the buyer to PayPal and back: send return_url."
+            )
+        return
+    able = [
+        name
+        for name in settings.routing_priority
+        if body.currency in settings.provider_currencies(name)
+        and (ProviderName(name) is not ProviderName.PAYPAL or body.return_url is not None)
+    ]
+    if not able:
+        raise errors.ProviderNotAvailable(
+            f"No configured provider takes {body.currency} checkouts"
+            + ("" if body.return_url else " without return_url")
+            + "."
+        )
 
 
 async def _replayed_from_database(

@@ -1,0 +1,121 @@
+"""Activities that send notifications: the dunning mails, each at most once per key.
+
+Templates live in ``templates/mail/``: ``<name>.subject.txt`` and ``<name>.txt`` per
+``MailTemplate``, plain text, rendered with Jinja2 (autoescape only for ``.html``). Amounts reach
+the templates as integer minor units and are formatted by the ``money`` filter, never as floats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import aiosmtplib
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db import mail_outbox
+from db.models import MailOutbox
+from money import format_amount
+from workflows.types import MailRequest, MailTemplate
+
+MAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "mail"
+MAIL_CONTEXT_INVALID = "MailContextInvalid"
+"""``ApplicationError.type`` when a request cannot be rendered: a bug no retry can fix."""
+
+
+def _money(amount: str, currency: str) -> str:
+    """``{{ "2900" | money("USD") }}`` → ``29.00 USD``."""
+    return f"{format_amount(int(amount), currency)} {currency}"
+
+
+_templates = Environment(
+    loader=FileSystemLoader(MAIL_TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+)
+_templates.filters["money"] = _money
+
+
+def render_mail(template: MailTemplate, context: dict[str, str]) -> tuple[str, str]:
+    """Subject and plain-text body; a missing context key raises instead of mailing a blank."""
+    try:
+        subject = _templates.get_template(f"{template.value}.subject.txt").render(context)
+        body = _templates.get_template(f"{template.value}.txt").render(context)
+    except (TemplateError, ValueError) as error:
+        raise ApplicationError(
+            f"cannot render mail {template.value}: {error}",
+            type=MAIL_CONTEXT_INVALID,
+            non_retryable=True,
+        ) from error
+    return " ".join(subject.split()), body
+
+
+class NotifyActivities:
+    """Sends mail through one SMTP server, recording each in the outbox under its key."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        smtp_host: str,
+        smtp_port: int,
+        mail_from: str,
+    ) -> None:
+        self._sessions = sessions
+        self._smtp_host = smtp_host
+        self._smtp_port = smtp_port
+        self._mail_from = mail_from
+
+    @activity.defn(name="send_mail")
+    async def send_mail(self, request: MailRequest) -> bool:
+        """Send ``request`` unless its key was already sent; True if this call handed it to SMTP.
+
+        Exactly once, as far as SMTP allows: the outbox row for ``key`` is written (first content
+        wins) and its attempt counted in one transaction before the SMTP call, and marked ``sent``
+        in another after the server accepted the mail. A call that finds the key ``sent`` returns
+        False without sending, so retries, replays and repeated requests never mail twice. The
+        one gap is a crash (or lost database) after the server accepted the mail and before it
+        was marked: the retry sends it once more, byte for byte the same with the same
+        Message-ID, so mail clients and the sink recognise the duplicate. A transport failure
+        raises, and Temporal retries the activity.
+        """
+        subject, body = render_mail(request.template, request.context)
+        async with self._sessions() as session, session.begin():
+            mail = await mail_outbox.record_mail(
+                session,
+                key=request.key,
+                to_address=request.to,
+                template=request.template.value,
+                subject=subject,
+                body=body,
+                created_at=datetime.now(UTC),
+            )
+            if mail.status == "sent":
+                return False
+            await mail_outbox.count_attempt(session, request.key)
+        await aiosmtplib.send(self._message(mail), hostname=self._smtp_host, port=self._smtp_port)
+        async with self._sessions() as session, session.begin():
+            await mail_outbox.mark_mail_sent(session, request.key, datetime.now(UTC))
+        return True
+
+    def _message(self, mail: MailOutbox) -> EmailMessage:
+        """Every header comes from the outbox row, so a resend is the same message."""
+        message = EmailMessage()
+        message["From"] = self._mail_from
+        message["To"] = mail.to_address
+        message["Subject"] = mail.subject
+        message["Date"] = format_datetime(mail.created_at)
+        message["Message-ID"] = message_id(mail.key, self._mail_from)
+        message.set_content(mail.body)
+        return message
+
+
+def message_id(key: str, mail_from: str) -> str:
+    """A Message-ID that depends only on the outbox key and the sender's domain."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{mail_from.rpartition('@')[2]}>"

@@ -1,0 +1,114 @@
+"""Which provider takes a checkout, and when trying the next one is safe.
+
+A payment with a saved method always goes to that method's provider, and a client may name a
+provider; both are decided by the API. A checkout (no saved method, no provider named) is placed
+here: providers that cannot take the currency are dropped, as are redirect providers when the
+client gave no ``return_url`` to send the buyer back to; the rest keep the configured priority,
+except that a provider whose circuit is open goes last.
+
+Everything but ``RoutingActivities`` is pure, so the workflow can ask ``fallback_is_safe`` during
+replay and get the same answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from temporalio import activity
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+
+from activities.providers.circuit import CircuitBreaker
+from settings import Settings
+from workflows.types import (
+    CreateIntentRequest,
+    ErrorType,
+    ProviderName,
+    RoutePlan,
+    RouteRequest,
+)
+
+REDIRECT_PROVIDERS = frozenset({ProviderName.PAYPAL})
+"""Providers whose checkout sends the buyer to their own page and back to ``return_url``."""
+
+FALLBACK_ERRORS = frozenset(
+    {
+        ErrorType.PROVIDER_UNAVAILABLE,
+        ErrorType.PROVIDER_RATE_LIMITED,
+        ErrorType.PROVIDER_AUTH_FAILED,
+    }
+)
+"""Failures that say nothing about the payment itself, only about reaching this provider."""
+
+
+@dataclass(frozen=True)
+class RoutingRules:
+    priority: tuple[ProviderName, ...]
+    currencies: Mapping[ProviderName, frozenset[str]]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RoutingRules:
+        priority = tuple(ProviderName(name) for name in settings.routing_priority)
+        return cls(
+            priority=priority,
+            currencies={name: settings.provider_currencies(name) for name in priority},
+        )
+
+
+def plan_route(
+    request: RouteRequest, rules: RoutingRules, open_circuits: frozenset[ProviderName]
+) -> RoutePlan:
+    """The providers to try for a checkout, best first, and the rule that ordered them."""
+    able: list[ProviderName] = []
+    reasons: list[str] = []
+    for provider in rules.priority:
+        if request.currency not in rules.currencies.get(provider, frozenset()):
+            reasons.append(f"{provider} does not take {request.currency}")
+        elif provider in REDIRECT_PROVIDERS and not request.has_return_url:
+            reasons.append(f"{provider} needs return_url")
+        else:
+            able.append(provider)
+    tripped = [provider for provider in able if provider in open_circuits]
+    candidates = [provider for provider in able if provider not in tripped] + tripped
+    reasons.extend(f"{provider} circuit open" for provider in tripped)
+    rule = "priority " + " > ".join(rules.priority)
+    if reasons:
+        rule += "; " + ", ".join(reasons)
+    return RoutePlan(candidates=candidates, rule=rule)
+
+
+def fallback_is_safe(request: CreateIntentRequest, error: ActivityError) -> bool:
+    """True when creating the checkout at one provider failed in a way that provably moved no
+    money, so the next provider may be tried.
+
+    A checkout's create call carries no payment method and never confirms, so whatever it may
+    have created (a response lost on the way back included) cannot be charged: confirming it
+    needs the client secret or buyer approval that Durapay never handed out. The failure itself
+    must be about reaching the provider, not about the payment: an invalid request would fail
+    the same way everywhere.
+    """
+    if request.payment_method_ref is not None:
+        return False
+    cause = error.cause
+    if isinstance(cause, TimeoutError):
+        return True
+    return isinstance(cause, ApplicationError) and cause.type in FALLBACK_ERRORS
+
+
+def charges_on_create(provider: ProviderName, payment_method_ref: str | None) -> bool:
+    """Whether creating the payment at ``provider`` already moves money: PayPal pays an order
+    for a vaulted wallet in the create call itself; everywhere else money moves only on confirm
+    or buyer approval."""
+    return provider is ProviderName.PAYPAL and payment_method_ref is not None
+
+
+class RoutingActivities:
+    """The routing decision, as a local activity: it reads the worker's circuit state."""
+
+    def __init__(self, rules: RoutingRules, circuits: CircuitBreaker) -> None:
+        self._rules = rules
+        self._circuits = circuits
+
+    @activity.defn(name="route_payment")
+    async def route_payment(self, request: RouteRequest) -> RoutePlan:
+        return plan_route(request, self._rules, self._circuits.open_circuits())
