@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -142,7 +143,7 @@ class PaymentEvent(Base):
 
 
 class ProviderHealth(Base):
-    """Circuit state per provider, shared by every worker and read by ``/health`` and ``/metrics``."""
+    """Circuit state per provider, shared by every worker, read by ``/health`` and ``/metrics``."""
 
     __tablename__ = "provider_health"
 
@@ -167,3 +168,111 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
+
+
+class Plan(Base):
+    """A catalog plan, written only by ``db.catalog.load_plan_catalog`` from the versioned file.
+
+    ``catalog_version`` is the version of the file that last wrote the row, so an older build still
+    running during a deploy cannot put back prices a newer catalog changed.
+    """
+
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    interval: Mapped[str] = mapped_column(String(8))
+    trial_days: Mapped[int] = mapped_column(Integer)
+    catalog_version: Mapped[int] = mapped_column(Integer)
+
+
+class Subscription(Base):
+    """Projection of a SubscriptionWorkflow's state for fast reads; ``version`` only grows, so a
+    late or repeated write never puts an older state back (as for payments)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_account_created", "account_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    plan_id: Mapped[str] = mapped_column(String(64))
+    payment_method_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    current_period_start: Mapped[datetime]
+    current_period_end: Mapped[datetime]
+    trial_end: Mapped[datetime | None]
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean)
+    entitled: Mapped[bool] = mapped_column(Boolean)
+    latest_invoice_id: Mapped[str | None] = mapped_column(String(64))
+    past_due_since: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    canceled_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Invoice(Base):
+    """One billing period of one subscription. The unique (subscription, period start) pair is
+    what makes a retried or replayed billing cycle find its invoice instead of issuing a second."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period_start", name="uq_invoices_period"),
+        Index("ix_invoices_account_created", "account_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    amount_due: Mapped[int] = mapped_column(BigInteger)
+    amount_paid: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    attempt_count: Mapped[int] = mapped_column(Integer)
+    next_payment_attempt: Mapped[datetime | None]
+    payment_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DunningCase(Base):
+    """An unpaid invoice being chased: one per invoice, id ``dun_<invoice>`` as its workflow's."""
+
+    __tablename__ = "dunning_cases"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(64), unique=True)
+    subscription_id: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class MailOutbox(Base):
+    """Every mail Durapay sends, under the sender's dedupe ``key``: the row is written before the
+    SMTP call and marked ``sent`` after it, so a retried send finds it and does not mail again."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    template: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -1,11 +1,11 @@
 """``make dev``: the whole Durapay stack on localhost, stopped cleanly by Ctrl-C.
 
 Starts, in order: the Temporal dev server (file-backed under the data dir, Durapay's search
-attributes registered), localstripe, the PayPal sandbox (delivering webhooks to the API), database
-migrations, the worker and the API; then registers the API's Stripe webhook endpoint with
-localstripe and prints where everything is. Every child
-runs in its own session with a parent-death signal, so nothing outlives this process, and a second
-``make dev`` reuses the data dir.
+attributes registered), localstripe, the PayPal sandbox (delivering webhooks to the API), the mail
+sink (every mail lands in ``<data dir>/mail/``), database migrations, the worker and the API; then
+registers the API's Stripe webhook endpoint with localstripe and prints where everything is. Every
+child runs in its own session with a parent-death signal, so nothing outlives this process, and a
+second ``make dev`` reuses the data dir.
 """
 
 from __future__ import annotations
@@ -163,6 +163,8 @@ def banner(settings: Settings) -> str:
             f"  Temporal UI    http://{host}:{settings.temporal_ui_port}",
             f"  localstripe    {settings.stripe_api_base}",
             f"  PayPal sandbox {settings.paypal_api_base}   (client: {settings.paypal_client_id})",
+            f"  mail sink      smtp://127.0.0.1:{settings.smtp_port}"
+            f"   (messages: {(settings.data_dir / 'mail').resolve()})",
             f"  data dir       {settings.data_dir.resolve()}",
             "  API keys       client: " + DEV_CLIENT_KEY + "   admin: " + DEV_ADMIN_KEY,
             f"  Stripe key     {settings.stripe_api_key.get_secret_value()}"
@@ -225,10 +227,24 @@ def run(settings: Settings) -> int:
             ],
             logs / "paypal-sandbox.log",
         )
+        stack.spawn(
+            "mail-sink",
+            [
+                sys.executable,
+                "-m",
+                "sandbox.mailsink",
+                "--port",
+                str(settings.smtp_port),
+                "--dir",
+                str(settings.data_dir / "mail"),
+            ],
+            logs / "mail-sink.log",
+        )
         asyncio.run(upgrade_to_head(settings.database_url))
         wait_for_port(temporal_host, int(temporal_port), "temporal", stack)
         wait_for_port("127.0.0.1", stripe_port, "localstripe", stack)
         wait_for_port("127.0.0.1", paypal_port, "paypal sandbox", stack)
+        wait_for_port("127.0.0.1", settings.smtp_port, "mail sink", stack)
         stack.spawn("worker", [sys.executable, "-m", "worker"], logs / "worker.log")
         stack.spawn(
             "api",

@@ -58,6 +58,7 @@ def payment_values(
         "description": None,
         "metadata_": {},
         "request_hash": "0" * 64,
+        "routing_rule": None,
         "version": version,
         "created_at": created_at,
         "updated_at": created_at + timedelta(seconds=version),

@@ -1,0 +1,75 @@
+"""Queries of the mail outbox: the record that makes sending a mail idempotent by key.
+
+A mail is recorded (``pending``) before the SMTP call and marked ``sent`` after it; the sender's
+key is unique, so a retried send finds the row and the first recorded content, never a second mail.
+Functions flush but never commit, like every query in ``db``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import MailOutbox
+from db.repository import _insert_once
+
+
+async def record_mail(
+    session: AsyncSession,
+    *,
+    key: str,
+    to_address: str,
+    template: str,
+    subject: str,
+    body: str,
+    created_at: datetime,
+) -> MailOutbox:
+    """The outbox row for ``key``: this mail, or the one recorded first under that key."""
+    await _insert_once(
+        session,
+        MailOutbox,
+        {
+            "key": key,
+            "to_address": to_address,
+            "template": template,
+            "subject": subject,
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": created_at,
+            "sent_at": None,
+        },
+    )
+    stored = await get_mail(session, key)
+    assert stored is not None
+    return stored
+
+
+async def count_attempt(session: AsyncSession, key: str) -> None:
+    """Note one more delivery attempt, before the SMTP call, so a crashed attempt still counts."""
+    await session.execute(
+        update(MailOutbox)
+        .where(MailOutbox.key == key)
+        .values(attempts=MailOutbox.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_mail_sent(session: AsyncSession, key: str, sent_at: datetime) -> bool:
+    """Mark a pending mail sent; False when it already was (the first ``sent_at`` stands)."""
+    result = await session.execute(
+        update(MailOutbox)
+        .where(MailOutbox.key == key, MailOutbox.status == "pending")
+        .values(status="sent", sent_at=sent_at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def get_mail(session: AsyncSession, key: str) -> MailOutbox | None:
+    result: MailOutbox | None = await session.scalar(
+        select(MailOutbox).where(MailOutbox.key == key)
+    )
+    return result
