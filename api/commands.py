@@ -14,6 +14,7 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.common import (
@@ -120,7 +121,9 @@ async def start_payment(
         )
         try:
             result: SettleResult = await asyncio.wait_for(handle.result(), timeout=wait)
-        except TimeoutError:
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            # Past the wait the SDK may turn the canceled poll into its own error, or not,
+            # depending on whether a poll was in flight: both mean "not settled yet".
             state = await client.get_workflow_handle(payment.payment_id).query(
                 "state", result_type=PaymentState
             )

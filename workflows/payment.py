@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -667,9 +667,9 @@ def _fixed_route(payment: PaymentInput) -> str | None:
 
 
 def _outlasted(error: ActivityError) -> bool:
-    """The provider kept failing retryably until the workflow's bound ran out."""
-    cause = error.cause
-    return isinstance(cause, ActivityTimeoutError) and cause.type is TimeoutType.SCHEDULE_TO_CLOSE
+    """The provider kept failing retryably until the workflow's bound ran out. Temporal reports
+    that as retry state TIMEOUT, with either a timeout or the last attempt's failure as cause."""
+    return error.retry_state is RetryState.TIMEOUT
 
 
 def _failure_type(error: ActivityError) -> str:

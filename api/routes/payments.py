@@ -69,6 +69,8 @@ def _timeouts(settings: Settings) -> PaymentTimeouts:
         authorization_expiry_seconds=int(settings.authorization_expiry.total_seconds()),
         refund_window_seconds=int(settings.refund_window.total_seconds()),
         provider_call_seconds=int(settings.provider_call_timeout.total_seconds()),
+        provider_outage_seconds=int(settings.provider_outage_limit.total_seconds()),
+        fallback_after_seconds=int(settings.provider_fallback_after.total_seconds()),
     )
 
 

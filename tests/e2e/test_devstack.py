@@ -38,7 +38,7 @@ def read_until(
 
 
 async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("api", "temporal", "ui", "stripe", "paypal")}
+    ports = {name: free_port() for name in ("api", "temporal", "ui", "stripe", "paypal", "smtp")}
     env = {
         **os.environ,
         "DURAPAY_DATA_DIR": str(tmp_path / "data"),
@@ -48,6 +48,7 @@ async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
         "DURAPAY_TEMPORAL_UI_PORT": str(ports["ui"]),
         "DURAPAY_STRIPE_API_BASE": f"http://127.0.0.1:{ports['stripe']}",
         "DURAPAY_PAYPAL_API_BASE": f"http://127.0.0.1:{ports['paypal']}",
+        "DURAPAY_SMTP_PORT": str(ports["smtp"]),
     }
     output: list[str] = []
     stack = subprocess.Popen(

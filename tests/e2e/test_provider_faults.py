@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from tests.support.net import free_port
 from worker import build_worker
 from workflows.types import (
     PaymentInput,
+    PaymentState,
     PaymentStatus,
     PaymentTimeouts,
     ProviderName,
@@ -47,7 +49,13 @@ class Faulty:
 async def faulty_worker(stack: Stack, replay_idempotent: bool) -> AsyncIterator[Faulty]:
     proxy = FaultProxy(stack.stripe_url, replay_idempotent=replay_idempotent)
     await proxy.start(free_port())
-    settings = stack.settings.model_copy(update={"task_queue": f"faults-{uuid.uuid4().hex[:8]}"})
+    settings = stack.settings.model_copy(
+        update={
+            "task_queue": f"faults-{uuid.uuid4().hex[:8]}",
+            # These tests count requests reaching the provider: no circuit may stand in for one.
+            "circuit_failure_threshold": 1000,
+        }
+    )
     providers = {ProviderName.STRIPE: StripeProvider("sk_test_faults", proxy.url)}
     try:
         async with build_worker(stack.client, settings, stack.sessions, providers=providers):
@@ -176,3 +184,44 @@ async def test_lost_refund_response_refunds_once(
 def payment_reference(result: SettleResult) -> str:
     assert result.payment.provider_reference is not None
     return result.payment.provider_reference
+
+
+async def test_a_confirm_lost_past_the_outage_limit_is_never_reported_failed(
+    api: httpx.AsyncClient, stack: Stack, localstripe_like: Faulty
+) -> None:
+    """Stripe confirms, the answer is lost, and Stripe then stays silent past the outage limit.
+    The charge may have happened, so the payment must not become ``failed``: it waits for Stripe
+    to answer (trying to cancel) and reports what Stripe says — here, that it succeeded."""
+    proxy = localstripe_like.proxy
+    lost = proxy.add(Fault.DROP_RESPONSE, "POST", CONFIRM, times=1)
+    payment = await saved_card_payment(
+        api,
+        stack.sessions,
+        stack.stripe_url,
+        CARD_OK,
+        timeouts=PaymentTimeouts(60, 60, 600, 5, provider_outage_seconds=3),
+    )
+    handle: WorkflowHandle[object, object] = await stack.client.start_workflow(
+        "PaymentWorkflow",
+        payment,
+        id=payment.payment_id,
+        task_queue=localstripe_like.settings.task_queue,
+    )
+    await asyncio.wait_for(lost.matched.wait(), timeout=30)
+    silent = proxy.add(Fault.STATUS, "GET", r"/v1/payment_intents/[^/]+", status=503)
+    await asyncio.sleep(6)
+    waiting = await handle.query("state", result_type=PaymentState)
+    assert waiting.payment.status is PaymentStatus.PROCESSING
+    assert "whether money moved" in waiting.step
+
+    silent.times = silent.hits
+    settled = await asyncio.wait_for(
+        handle.execute_update(
+            "settle", SettleRequest(payment.request_hash), result_type=SettleResult
+        ),
+        timeout=60,
+    )
+    assert settled.payment.status is PaymentStatus.SUCCEEDED
+    assert intent_statuses(stack.stripe_url, payment.payment_id) == ["succeeded"]
+    assert confirms_forwarded(proxy) == 1
+    await handle.terminate("test over")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 from stripe import StripeClient
@@ -24,9 +25,11 @@ _AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 
 
 @contextmanager
-def running_localstripe() -> Iterator[str]:
-    """A fresh, empty localstripe on a free 127.0.0.1 port; yields its base URL."""
-    port = free_port()
+def running_localstripe(port: int | None = None, state_file: Path | None = None) -> Iterator[str]:
+    """localstripe on 127.0.0.1 (a free port unless given); yields its base URL. Without a
+    ``state_file`` it starts empty and forgets everything when stopped; with one, a restart on
+    the same port picks up where the last run stopped, like Stripe after an outage."""
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable,
@@ -37,6 +40,8 @@ def running_localstripe() -> Iterator[str]:
         "--port",
         str(port),
     ]
+    if state_file is not None:
+        command += ["--state-file", str(state_file)]
     with running_process(
         "localstripe",
         command,
