@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.billing import BillingActivities
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
@@ -26,6 +27,7 @@ from db.session import create_engine, create_session_factory
 from settings import Settings, get_settings
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
+from workflows.subscription import SubscriptionWorkflow
 from workflows.types import ProviderName
 
 log = logging.getLogger("durapay.worker")
@@ -57,10 +59,11 @@ def build_worker(
     payments = PaymentActivities(providers or build_providers(settings), circuits)
     routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
     records = RecordActivities(sessions)
+    billing = BillingActivities(sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[PaymentWorkflow, AttachPaymentMethodWorkflow],
+        workflows=[PaymentWorkflow, AttachPaymentMethodWorkflow, SubscriptionWorkflow],
         activities=[
             payments.create_intent,
             payments.confirm_intent,
@@ -74,6 +77,10 @@ def build_worker(
             records.record_payment_transition,
             records.record_provider_customer,
             records.record_payment_method,
+            billing.open_invoice,
+            billing.update_invoice,
+            billing.record_subscription,
+            billing.charge_target,
         ],
     )
 

@@ -1,4 +1,5 @@
-"""``create_app()``: the FastAPI application and its lifespan (database, Temporal client, keys)."""
+"""``create_app()``: the FastAPI application and its lifespan (database, Temporal client, keys,
+plan catalog)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from api.errors import install_error_handlers
 from api.idempotency import hash_api_key
 from api.observability import AccessLogMiddleware, Metrics
 from api.paypal_signature import CertificateCache
-from api.routes import admin, customers, health, payments, webhooks
+from api.routes import admin, customers, health, invoices, payments, plans, webhooks
 from db import repository
+from db.catalog import load_plan_catalog
 from db.session import create_engine, create_session_factory
 from settings import DEV_ACCOUNT_ID, DEV_ADMIN_KEY, DEV_CLIENT_KEY, Settings, get_settings
 
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             paypal_certs=CertificateCache(settings.paypal_certificate_allowed),
         )
         await _prepare_keys(services)
+        async with services.sessions() as session, session.begin():
+            await load_plan_catalog(session, settings.plan_catalog_path)
         app.state.services = services
         try:
             yield
@@ -81,7 +85,15 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (payments.router, customers.router, webhooks.router, admin.router, health.router):
+    for router in (
+        payments.router,
+        customers.router,
+        plans.router,
+        invoices.router,
+        webhooks.router,
+        admin.router,
+        health.router,
+    ):
         app.include_router(router)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     app.add_middleware(CardGuardMiddleware)

@@ -151,3 +151,36 @@ class PaymentEventOut(BaseModel):
     type: str
     data: dict[str, Any]
     created_at: datetime
+
+
+# ------------------------------------------------------------------ plans and invoices
+
+
+class PlanOut(BaseModel):
+    id: str
+    name: str
+    amount: int
+    currency: str
+    interval: str
+    trial_days: int
+
+
+class InvoiceLineOut(BaseModel):
+    description: str
+    amount: int
+    period_start: datetime
+    period_end: datetime
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    subscription_id: str
+    customer_id: str
+    amount_due: int
+    amount_paid: int
+    currency: str
+    status: str
+    lines: list[InvoiceLineOut]
+    attempt_count: int
+    next_payment_attempt: datetime | None
+    created_at: datetime

@@ -7,13 +7,16 @@ from dataclasses import asdict
 from api.schemas import (
     CustomerOut,
     FailureOut,
+    InvoiceLineOut,
+    InvoiceOut,
     NextActionOut,
     PaymentEventOut,
     PaymentMethodOut,
     PaymentOut,
+    PlanOut,
     RefundOut,
 )
-from db.models import Customer, Payment, PaymentEvent, PaymentMethod, Refund
+from db.models import Customer, Invoice, Payment, PaymentEvent, PaymentMethod, Plan, Refund
 from workflows.types import PaymentView, RefundView
 
 
@@ -90,4 +93,33 @@ def refund_from_row(row: Refund) -> RefundOut:
 def event_out(row: PaymentEvent) -> PaymentEventOut:
     return PaymentEventOut(
         seq=row.seq, type=row.type, data=row.data or {}, created_at=row.created_at
+    )
+
+
+def plan_out(row: Plan) -> PlanOut:
+    return PlanOut(
+        id=row.id,
+        name=row.name,
+        amount=row.amount,
+        currency=row.currency,
+        interval=row.interval,
+        trial_days=row.trial_days,
+    )
+
+
+def invoice_out(row: Invoice) -> InvoiceOut:
+    """Lines are stored as JSON with ISO 8601 period bounds; they are parsed back to timestamps so
+    they render like every other time in the API."""
+    return InvoiceOut(
+        id=row.id,
+        subscription_id=row.subscription_id,
+        customer_id=row.customer_id,
+        amount_due=row.amount_due,
+        amount_paid=row.amount_paid,
+        currency=row.currency,
+        status=row.status,
+        lines=[InvoiceLineOut.model_validate(line) for line in row.lines],
+        attempt_count=row.attempt_count,
+        next_payment_attempt=row.next_payment_attempt,
+        created_at=row.created_at,
     )

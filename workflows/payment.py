@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         IntentStatus,
         NextAction,
         PaymentInput,
+        PaymentSettled,
         PaymentState,
         PaymentStatus,
         PaymentTransition,
@@ -645,9 +646,25 @@ class PaymentWorkflow:
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY_POLICY,
         )
-        if self._recorded is None or self._recorded.status is not self._view.status:
+        changed = self._recorded is None or self._recorded.status is not self._view.status
+        if changed:
             workflow.upsert_search_attributes([PAYMENT_STATUS.value_set(self._view.status.value)])
         self._recorded = self._view
+        if changed and self._view.status is not PaymentStatus.PROCESSING:
+            await self._notify_settled()
+
+    async def _notify_settled(self) -> None:
+        """Tell the workflow that started this payment (an invoice's) how it stands. A closed
+        notifyee has nothing left to learn, so its absence never fails the payment."""
+        target = self._input.notify_workflow_id
+        if target is None:
+            return
+        try:
+            await workflow.get_external_workflow_handle(target).signal(
+                "payment_settled", PaymentSettled(payment=self._view)
+            )
+        except FailureError:
+            workflow.logger.info("%s is gone; payment %s not reported", target, self._view.id)
 
 
 def _next_action(intent: IntentResult) -> NextAction:

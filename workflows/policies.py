@@ -6,13 +6,14 @@ replay and get the same answer.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from temporalio.common import RetryPolicy
 
-from workflows.types import NON_RETRYABLE_PROVIDER_ERRORS, Decline, Failure
+from workflows.types import NON_RETRYABLE_PROVIDER_ERRORS, Decline, Failure, PlanInterval
 
 
 class DeclineKind(StrEnum):
@@ -159,3 +160,27 @@ def next_dunning_step(
     if retried >= len(schedule):
         return DunningStep(retry_on_day=None, method_usable=True)
     return DunningStep(retry_on_day=schedule[retried], method_usable=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Billing periods
+# ---------------------------------------------------------------------------------------------
+
+
+def period_end(anchor: datetime, interval: PlanInterval, periods: int) -> datetime:
+    """The end of the ``periods``-th period counted from ``anchor``, in calendar months or years.
+
+    Always computed from the anchor, never from the previous end, so a subscription started on
+    the 31st bills on the 28th/29th in February and on the 31st again in March.
+    """
+    months = periods * (12 if interval is PlanInterval.YEAR else 1)
+    month_index = anchor.month - 1 + months
+    year = anchor.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(anchor.day, calendar.monthrange(year, month)[1])
+    return anchor.replace(year=year, month=month, day=day)
+
+
+def tax_amount(subtotal: int, basis_points: int) -> int:
+    """Tax on an invoice, rounded half up to the minor unit (a stated, single rounding)."""
+    return (subtotal * basis_points + 5_000) // 10_000

@@ -267,6 +267,10 @@ class PaymentInput:
     return_url: str | None = None
     provider_customer_refs: dict[str, str] = field(default_factory=dict)
     """The customer's reference at each provider routing may choose, by provider name."""
+    notify_workflow_id: str | None = None
+    """A workflow (subscription or dunning) told by a ``payment_settled`` signal whenever this
+    payment's status changes past ``processing``: it cannot wait on the result, because the
+    payment stays open for its refund window long after it has settled."""
 
 
 @dataclass(frozen=True)
@@ -476,3 +480,182 @@ class MailRequest:
     to: str
     template: MailTemplate
     context: dict[str, str]
+
+
+# ---------------------------------------------------------------------------------------------
+# Subscriptions
+# ---------------------------------------------------------------------------------------------
+
+
+class PlanInterval(StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+
+
+class SubscriptionStatus(StrEnum):
+    """The public lifecycle of a subscription (api-contract.md)."""
+
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    PAUSED = "paused"
+    CANCELED = "canceled"
+    UNPAID = "unpaid"
+    INCOMPLETE = "incomplete"
+
+
+class InvoiceStatus(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
+
+
+@dataclass(frozen=True)
+class PlanTerms:
+    """A plan as a subscription bills it; copied in, so a catalog edit never changes history."""
+
+    id: str
+    name: str
+    amount: int
+    currency: str
+    interval: PlanInterval
+
+
+@dataclass(frozen=True)
+class BillingTerms:
+    """Settings a subscription obeys, passed in so the workflow never reads settings itself."""
+
+    payment: PaymentTimeouts
+    tax_rate_basis_points: int = 0
+    grace_seconds: int = 7 * 24 * 3600
+    retry_days: list[int] = field(default_factory=lambda: [3, 7, 14])
+    final_status: SubscriptionStatus = SubscriptionStatus.CANCELED
+    incomplete_expiry_seconds: int = 23 * 3600
+    update_payment_method_url: str = ""
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    """The subscription as the workflow knows it; the database projection mirrors it."""
+
+    id: str
+    account_id: str
+    customer_id: str
+    plan_id: str
+    payment_method_id: str | None
+    status: SubscriptionStatus
+    current_period_start: datetime
+    current_period_end: datetime
+    trial_end: datetime | None
+    cancel_at_period_end: bool
+    entitled: bool
+    latest_invoice_id: str | None
+    past_due_since: datetime | None
+    paused_at: datetime | None
+    canceled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    periods_billed: int = 0
+    """Invoices issued so far; numbers the next invoice."""
+    billing_anchor: datetime | None = None
+    """Where calendar periods are counted from: the first paid period's start, or the resume."""
+    anchor_periods: int = 0
+    """Periods begun since ``billing_anchor``."""
+
+
+@dataclass(frozen=True)
+class SubscriptionInput:
+    """Start of one billing-cycle run. ``carried`` is the state handed over by continue-as-new;
+    ``None`` on the subscription's very first run."""
+
+    subscription_id: str
+    account_id: str
+    customer_id: str
+    customer_email: str
+    plan: PlanTerms
+    trial_days: int
+    billing: BillingTerms
+    created_at: datetime
+    payment_method_id: str | None = None
+    carried: SubscriptionView | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    description: str
+    amount: int
+    period_start: datetime
+    period_end: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """An invoice to open; opening is idempotent by (subscription, period start)."""
+
+    invoice_id: str
+    subscription_id: str
+    customer_id: str
+    account_id: str
+    currency: str
+    lines: list[InvoiceLine]
+    period_start: datetime
+    period_end: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    """The invoice as stored: on a repeat, the one opened first, whatever the new draft said."""
+
+    id: str
+    amount_due: int
+    currency: str
+    status: InvoiceStatus
+    period_start: datetime
+    period_end: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceUpdate:
+    invoice_id: str
+    status: InvoiceStatus
+    amount_paid: int
+    attempt_count: int
+    next_payment_attempt: datetime | None
+    payment_id: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ChargeTargetRequest:
+    customer_id: str
+    payment_method_id: str | None
+
+
+@dataclass(frozen=True)
+class ChargeTarget:
+    """Where an invoice is charged: the saved method's provider and references."""
+
+    payment_method_id: str
+    provider: ProviderName
+    provider_customer_ref: str | None
+    payment_method_ref: str
+
+
+@dataclass(frozen=True)
+class PaymentSettled:
+    """Signal from an invoice's PaymentWorkflow to the workflow that started it."""
+
+    payment: PaymentView
+
+
+@dataclass(frozen=True)
+class CancelSubscriptionRequest:
+    at_period_end: bool
+
+
+@dataclass(frozen=True)
+class PaymentMethodChange:
+    payment_method_id: str

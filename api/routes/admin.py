@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import AdminDep, SessionDep
-from db import repository
+from db import billing, repository
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -40,4 +40,32 @@ async def stats(session: SessionDep, _admin: AdminDep) -> Stats:
             )
             for status, currency, count, amount, captured, refunded in rows
         ]
+    )
+
+
+class Dunning(BaseModel):
+    open_cases: int
+    at_risk: dict[str, int]
+    recovered_cases: int
+    recovered: dict[str, int]
+    lost_cases: int
+    recovery_rate: str | None
+
+
+@router.get("/dunning")
+async def dunning(session: SessionDep, _admin: AdminDep) -> Dunning:
+    """Failed renewals: open cases and the revenue they put at risk, and how the closed ones ended.
+
+    Amounts are minor units per currency. The recovery rate (recovered / closed cases) is a decimal
+    string such as ``"0.667"``, exact to three places rather than a float, and null until a case
+    has closed.
+    """
+    figures = await billing.dunning_figures(session)
+    return Dunning(
+        open_cases=figures.open_cases,
+        at_risk=figures.at_risk,
+        recovered_cases=figures.recovered_cases,
+        recovered=figures.recovered,
+        lost_cases=figures.lost_cases,
+        recovery_rate=figures.recovery_rate_text(),
     )

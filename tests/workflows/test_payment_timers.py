@@ -3,28 +3,18 @@ Temporal's time-skipping test server: days pass in milliseconds, providers and d
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-
 import httpx
 import pytest
 from stripe import StripeClient
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowExecutionStatus
 
 from db import repository
-from settings import Settings
 from tests.conftest import Stack
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_3DS, CARD_OK
-from tests.support.paths import TEMPORAL_TEST_SERVER
-from worker import build_worker
+from tests.workflows.conftest import TimeSkipping
 from workflows.payment import PaymentWorkflow
 from workflows.types import (
-    SEARCH_ATTRIBUTES,
     CaptureMethod,
     PaymentInput,
     PaymentStatus,
@@ -38,34 +28,6 @@ from workflows.types import (
 pytestmark = pytest.mark.timeskip
 
 DAY = 24 * 3600
-
-
-@dataclass(frozen=True)
-class TimeSkipping:
-    client: Client
-    settings: Settings
-
-
-@pytest.fixture(scope="module")
-async def timeskip(stack: Stack) -> AsyncIterator[TimeSkipping]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEMPORAL_TEST_SERVER)
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type)
-                for key in SEARCH_ATTRIBUTES
-            },
-        )
-    )
-    settings = stack.settings.model_copy(update={"task_queue": f"timeskip-{uuid.uuid4().hex[:8]}"})
-    try:
-        async with build_worker(env.client, settings, stack.sessions):
-            yield TimeSkipping(client=env.client, settings=settings)
-    finally:
-        await env.shutdown()
 
 
 async def payment_input(

@@ -1,0 +1,128 @@
+"""Activities a subscription needs from the database: invoices, its projection, and where to
+charge. Every write is idempotent (invoices are unique per period, the projection is versioned),
+so Temporal may repeat any of them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from db import billing, repository
+from workflows.types import (
+    ChargeTarget,
+    ChargeTargetRequest,
+    InvoiceDraft,
+    InvoiceRecord,
+    InvoiceStatus,
+    InvoiceUpdate,
+    ProviderName,
+    SubscriptionView,
+)
+
+
+def subscription_values(view: SubscriptionView) -> dict[str, Any]:
+    """Column values of the ``subscriptions`` projection for one workflow view."""
+    values = asdict(view)
+    for internal in ("periods_billed", "billing_anchor", "anchor_periods"):
+        values.pop(internal)
+    values["status"] = view.status.value
+    return values
+
+
+class BillingActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="open_invoice")
+    async def open_invoice(self, draft: InvoiceDraft) -> InvoiceRecord:
+        """Open the period's invoice, or find the one a crashed earlier attempt opened."""
+        amount_due = sum(line.amount for line in draft.lines)
+        async with self._sessions() as session, session.begin():
+            stored, _ = await billing.create_invoice(
+                session,
+                {
+                    "id": draft.invoice_id,
+                    "subscription_id": draft.subscription_id,
+                    "customer_id": draft.customer_id,
+                    "account_id": draft.account_id,
+                    "amount_due": amount_due,
+                    "amount_paid": 0,
+                    "currency": draft.currency,
+                    "status": InvoiceStatus.OPEN.value,
+                    "lines": [
+                        {
+                            "description": line.description,
+                            "amount": line.amount,
+                            "period_start": line.period_start.isoformat(),
+                            "period_end": line.period_end.isoformat(),
+                        }
+                        for line in draft.lines
+                    ],
+                    "period_start": draft.period_start,
+                    "period_end": draft.period_end,
+                    "attempt_count": 0,
+                    "next_payment_attempt": draft.created_at,
+                    "payment_id": None,
+                    "created_at": draft.created_at,
+                    "updated_at": draft.created_at,
+                },
+            )
+            return InvoiceRecord(
+                id=stored.id,
+                amount_due=stored.amount_due,
+                currency=stored.currency,
+                status=InvoiceStatus(stored.status),
+                period_start=stored.period_start,
+                period_end=stored.period_end,
+            )
+
+    @activity.defn(name="update_invoice")
+    async def update_invoice(self, update: InvoiceUpdate) -> None:
+        async with self._sessions() as session, session.begin():
+            await billing.update_invoice(
+                session,
+                update.invoice_id,
+                status=update.status.value,
+                amount_paid=update.amount_paid,
+                attempt_count=update.attempt_count,
+                next_payment_attempt=update.next_payment_attempt,
+                payment_id=update.payment_id,
+                updated_at=update.updated_at,
+            )
+
+    @activity.defn(name="record_subscription")
+    async def record_subscription(self, view: SubscriptionView) -> None:
+        async with self._sessions() as session, session.begin():
+            await billing.save_subscription_snapshot(session, subscription_values(view))
+
+    @activity.defn(name="charge_target")
+    async def charge_target(self, request: ChargeTargetRequest) -> ChargeTarget | None:
+        """The saved method an invoice is charged to: the one named, else the customer's
+        default; ``None`` when the customer has no usable method."""
+        async with self._sessions() as session:
+            customer = await repository.get_customer(session, request.customer_id)
+            methods = await repository.list_payment_methods(session, request.customer_id)
+        usable = [method for method in methods if method.deleted_at is None]
+        chosen = next(
+            (
+                method
+                for method in usable
+                if method.id == request.payment_method_id
+                or (request.payment_method_id is None and method.is_default)
+            ),
+            None,
+        )
+        if customer is None or chosen is None:
+            return None
+        provider = ProviderName(chosen.provider)
+        return ChargeTarget(
+            payment_method_id=chosen.id,
+            provider=provider,
+            provider_customer_ref=(
+                customer.stripe_customer_id if provider is ProviderName.STRIPE else customer.id
+            ),
+            payment_method_ref=chosen.provider_token,
+        )

@@ -1,0 +1,49 @@
+"""Temporal's time-skipping test server for long waits: days pass in milliseconds while the
+providers and the database stay real. One server per test module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from settings import Settings
+from tests.conftest import Stack
+from tests.support.paths import TEMPORAL_TEST_SERVER
+from worker import build_worker
+from workflows.types import SEARCH_ATTRIBUTES
+
+
+@dataclass(frozen=True)
+class TimeSkipping:
+    env: WorkflowEnvironment
+    client: Client
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+async def timeskip(stack: Stack) -> AsyncIterator[TimeSkipping]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEMPORAL_TEST_SERVER)
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                for key in SEARCH_ATTRIBUTES
+            },
+        )
+    )
+    settings = stack.settings.model_copy(update={"task_queue": f"timeskip-{uuid.uuid4().hex[:8]}"})
+    try:
+        async with build_worker(env.client, settings, stack.sessions):
+            yield TimeSkipping(env=env, client=env.client, settings=settings)
+    finally:
+        await env.shutdown()

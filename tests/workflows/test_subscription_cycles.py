@@ -1,0 +1,159 @@
+"""Subscriptions over months on the time-skipping server: every period invoiced and charged once
+(through real localstripe and the real database), trials, and a first payment that never comes."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from db import billing
+from db.models import Invoice
+from tests.conftest import Stack
+from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer
+from tests.support.localstripe import intent_statuses
+from tests.workflows.conftest import TimeSkipping
+from workflows.subscription import SubscriptionWorkflow
+from workflows.types import (
+    BillingTerms,
+    PaymentTimeouts,
+    PlanInterval,
+    PlanTerms,
+    SubscriptionInput,
+    SubscriptionStatus,
+    SubscriptionView,
+)
+
+pytestmark = pytest.mark.timeskip
+
+DAY = timedelta(days=1)
+PRO_MONTHLY = PlanTerms("pro_monthly", "Pro", 2900, "USD", PlanInterval.MONTH)
+TERMS = BillingTerms(
+    payment=PaymentTimeouts(
+        action_seconds=3600,
+        authorization_expiry_seconds=7 * 86400,
+        # Longer than the simulated year: the time-skipping test server stalls when an abandoned
+        # child completes after the parent run that started it continued as new.
+        refund_window_seconds=400 * 86400,
+        provider_call_seconds=10,
+    )
+)
+
+
+async def subscribe(
+    api: httpx.AsyncClient, stack: Stack, timeskip: TimeSkipping, card: str, trial_days: int = 0
+) -> tuple[SubscriptionInput, datetime]:
+    customer_id, method_id = await card_customer(api, stack.stripe_url, card)
+    started = await timeskip.env.get_current_time()
+    subscription = SubscriptionInput(
+        subscription_id=f"sub_{uuid.uuid4().hex[:16]}",
+        account_id="acct_dev",
+        customer_id=customer_id,
+        customer_email="ada@example.com",
+        plan=PRO_MONTHLY,
+        trial_days=trial_days,
+        billing=TERMS,
+        created_at=started,
+        payment_method_id=method_id,
+    )
+    await timeskip.client.start_workflow(
+        SubscriptionWorkflow.run,
+        subscription,
+        id=subscription.subscription_id,
+        task_queue=timeskip.settings.task_queue,
+    )
+    return subscription, started
+
+
+async def advance(timeskip: TimeSkipping, days: int) -> None:
+    """Skip server time a day at a time: one long skip across a renewal stalls the test server
+    (its sleep RPC times out), while day-sized steps let each renewal's activities finish."""
+    for _ in range(days):
+        await timeskip.env.sleep(DAY)
+
+
+async def invoices(stack: Stack, subscription_id: str) -> list[Invoice]:
+    async with stack.sessions() as session:
+        rows, _ = await billing.list_invoices(
+            session, account_id="acct_dev", subscription_id=subscription_id, limit=100
+        )
+    return sorted(rows, key=lambda row: row.period_start)
+
+
+async def state(timeskip: TimeSkipping, subscription_id: str) -> SubscriptionView:
+    handle = timeskip.client.get_workflow_handle(subscription_id)
+    view: SubscriptionView = await handle.query(SubscriptionWorkflow.state)
+    return view
+
+
+async def test_a_year_of_monthly_billing_charges_each_period_once(
+    api: httpx.AsyncClient, stack: Stack, timeskip: TimeSkipping
+) -> None:
+    subscription, started = await subscribe(api, stack, timeskip, CARD_OK)
+    wall = time.monotonic()
+    await advance(timeskip, days=360)
+    elapsed = time.monotonic() - wall
+
+    billed = await invoices(stack, subscription.subscription_id)
+    assert len(billed) == 12
+    assert [row.status for row in billed] == ["paid"] * 12
+    assert {row.amount_due for row in billed} == {2900}
+    assert sum(row.amount_paid for row in billed) == 12 * 2900
+    assert billed[0].period_start == started
+    for earlier, later in itertools.pairwise(billed):
+        assert earlier.period_end == later.period_start
+    assert billed[-1].period_end.astimezone(UTC).month == (started.month - 1 + 12) % 12 + 1
+    assert all(intent_statuses(stack.stripe_url, row.id) == ["succeeded"] for row in billed)
+
+    view = await state(timeskip, subscription.subscription_id)
+    assert view.status is SubscriptionStatus.ACTIVE
+    assert view.entitled
+    assert view.periods_billed == 12
+    described = await timeskip.client.get_workflow_handle(subscription.subscription_id).describe()
+    assert described.raw_description.workflow_execution_info.history_length < 60
+    assert elapsed < 120, f"a simulated year took {elapsed:.1f}s of wall time"
+
+
+async def test_a_trial_bills_its_first_invoice_when_it_ends(
+    api: httpx.AsyncClient, stack: Stack, timeskip: TimeSkipping
+) -> None:
+    subscription, started = await subscribe(api, stack, timeskip, CARD_OK, trial_days=14)
+    await advance(timeskip, days=13)
+    trialing = await state(timeskip, subscription.subscription_id)
+    assert trialing.status is SubscriptionStatus.TRIALING
+    assert trialing.entitled
+    assert trialing.trial_end == started + 14 * DAY
+    assert await invoices(stack, subscription.subscription_id) == []
+
+    await advance(timeskip, days=2)
+    (first,) = await invoices(stack, subscription.subscription_id)
+    assert first.period_start == started + 14 * DAY
+    assert first.status == "paid"
+    assert (await state(timeskip, subscription.subscription_id)).status is (
+        SubscriptionStatus.ACTIVE
+    )
+
+
+async def test_a_trial_ending_on_a_failing_card_is_incomplete_then_canceled(
+    api: httpx.AsyncClient, stack: Stack, timeskip: TimeSkipping
+) -> None:
+    subscription, _ = await subscribe(api, stack, timeskip, CARD_DECLINED, trial_days=14)
+    await advance(timeskip, days=14)
+    await timeskip.env.sleep(timedelta(hours=2))
+    incomplete = await state(timeskip, subscription.subscription_id)
+    assert incomplete.status is SubscriptionStatus.INCOMPLETE
+    assert not incomplete.entitled
+
+    await advance(timeskip, days=1)
+    handle = timeskip.client.get_workflow_handle(
+        subscription.subscription_id, result_type=SubscriptionView
+    )
+    final = await handle.result()
+    assert final.status is SubscriptionStatus.CANCELED
+    (invoice,) = await invoices(stack, subscription.subscription_id)
+    assert invoice.status == "void"
+    assert intent_statuses(stack.stripe_url, invoice.id) == ["requires_payment_method"]
