@@ -105,11 +105,10 @@ class BillingActivities:
         async with self._sessions() as session:
             customer = await repository.get_customer(session, request.customer_id)
             methods = await repository.list_payment_methods(session, request.customer_id)
-        usable = [method for method in methods if method.deleted_at is None]
         chosen = next(
             (
                 method
-                for method in usable
+                for method in methods
                 if method.id == request.payment_method_id
                 or (request.payment_method_id is None and method.is_default)
             ),
@@ -121,8 +120,6 @@ class BillingActivities:
         return ChargeTarget(
             payment_method_id=chosen.id,
             provider=provider,
-            provider_customer_ref=(
-                customer.stripe_customer_id if provider is ProviderName.STRIPE else customer.id
-            ),
+            provider_customer_ref=customer.reference_at(provider),
             payment_method_ref=chosen.provider_token,
         )

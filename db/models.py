@@ -69,6 +69,11 @@ class Customer(Base):
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
+    def reference_at(self, provider: str) -> str | None:
+        """This customer's reference at ``provider``: Stripe keeps its own customer object
+        (created on first use); PayPal's vault is keyed by our customer id."""
+        return self.stripe_customer_id if provider == "stripe" else self.id
+
 
 class PaymentMethod(Base):
     __tablename__ = "payment_methods"

@@ -21,14 +21,6 @@ from workflows.types import AttachPaymentMethodInput, AttachPaymentMethodResult,
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-def provider_customer_ref(customer: Customer, provider: ProviderName) -> str | None:
-    """Stripe keeps its own customer object (created on first use); PayPal's vault is keyed by
-    our customer id."""
-    if provider is ProviderName.STRIPE:
-        return customer.stripe_customer_id
-    return customer.id
-
-
 async def _own_customer(session: SessionDep, principal: PrincipalDep, customer_id: str) -> Customer:
     customer = await repository.get_customer(session, customer_id, principal.account_id)
     if customer is None:
@@ -105,7 +97,7 @@ async def attach_payment_method(
                 customer_id=customer.id,
                 customer_email=customer.email,
                 customer_name=customer.name,
-                provider_customer_ref=provider_customer_ref(customer, provider),
+                provider_customer_ref=customer.reference_at(provider),
                 provider=provider,
                 token=body.token,
                 provider_call_timeout_seconds=int(settings.provider_call_timeout.total_seconds()),

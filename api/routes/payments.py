@@ -16,7 +16,6 @@ from api.deps import (
     SessionDep,
 )
 from api.idempotency import derive_id, random_id, request_hash
-from api.routes.customers import provider_customer_ref
 from api.schemas import (
     CaptureCreate,
     Page,
@@ -169,11 +168,11 @@ async def _payment_input(
         timeouts=_timeouts(settings),
         created_at=datetime.now(UTC),
         payment_method_id=body.payment_method_id,
-        provider_customer_ref=provider_customer_ref(customer, provider) if provider else None,
+        provider_customer_ref=customer.reference_at(provider) if provider else None,
         provider_customer_refs={
             name: ref
             for name in settings.routing_priority
-            if (ref := provider_customer_ref(customer, ProviderName(name))) is not None
+            if (ref := customer.reference_at(name)) is not None
         }
         if provider is None
         else {},
