@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.billing import BillingActivities
+from activities.notify import NotifyActivities
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
@@ -25,6 +26,7 @@ from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
 from db.session import create_engine, create_session_factory
 from settings import Settings, get_settings
+from workflows.dunning import DunningWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
@@ -60,10 +62,16 @@ def build_worker(
     routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)
+    notify = NotifyActivities(sessions, settings.smtp_host, settings.smtp_port, settings.mail_from)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[PaymentWorkflow, AttachPaymentMethodWorkflow, SubscriptionWorkflow],
+        workflows=[
+            PaymentWorkflow,
+            AttachPaymentMethodWorkflow,
+            SubscriptionWorkflow,
+            DunningWorkflow,
+        ],
         activities=[
             payments.create_intent,
             payments.confirm_intent,
@@ -81,6 +89,9 @@ def build_worker(
             billing.update_invoice,
             billing.record_subscription,
             billing.charge_target,
+            billing.open_dunning_case,
+            billing.close_dunning_case,
+            notify.send_mail,
         ],
     )
 

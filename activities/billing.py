@@ -14,6 +14,8 @@ from db import billing, repository
 from workflows.types import (
     ChargeTarget,
     ChargeTargetRequest,
+    DunningCaseClosing,
+    DunningCaseOpening,
     InvoiceDraft,
     InvoiceRecord,
     InvoiceStatus,
@@ -26,7 +28,14 @@ from workflows.types import (
 def subscription_values(view: SubscriptionView) -> dict[str, Any]:
     """Column values of the ``subscriptions`` projection for one workflow view."""
     values = asdict(view)
-    for internal in ("periods_billed", "billing_anchor", "anchor_periods"):
+    for internal in (
+        "periods_billed",
+        "billing_anchor",
+        "anchor_periods",
+        "invoice_count",
+        "credit_balance",
+        "scheduled_plan",
+    ):
         values.pop(internal)
     values["status"] = view.status.value
     return values
@@ -97,6 +106,32 @@ class BillingActivities:
     async def record_subscription(self, view: SubscriptionView) -> None:
         async with self._sessions() as session, session.begin():
             await billing.save_subscription_snapshot(session, subscription_values(view))
+
+    @activity.defn(name="open_dunning_case")
+    async def open_dunning_case(self, opening: DunningCaseOpening) -> None:
+        """Open the invoice's case once; a retry (or a case closed since) is left as it is."""
+        async with self._sessions() as session, session.begin():
+            await billing.open_dunning_case(
+                session,
+                invoice_id=opening.invoice.id,
+                subscription_id=opening.payer.subscription_id,
+                customer_id=opening.payer.customer_id,
+                account_id=opening.payer.account_id,
+                amount=opening.invoice.amount_due,
+                currency=opening.invoice.currency,
+                opened_at=opening.opened_at,
+            )
+
+    @activity.defn(name="close_dunning_case")
+    async def close_dunning_case(self, closing: DunningCaseClosing) -> None:
+        """Close the case with its outcome; the first close stands if Temporal repeats this."""
+        async with self._sessions() as session, session.begin():
+            await billing.close_dunning_case(
+                session,
+                closing.invoice_id,
+                "recovered" if closing.recovered else "lost",
+                closing.closed_at,
+            )
 
     @activity.defn(name="charge_target")
     async def charge_target(self, request: ChargeTargetRequest) -> ChargeTarget | None:

@@ -22,11 +22,9 @@ from temporalio.exceptions import ApplicationError
 from db import mail_outbox
 from db.models import MailOutbox
 from money import format_amount
-from workflows.types import MailRequest, MailTemplate
+from workflows.types import ErrorType, MailRequest, MailTemplate
 
 MAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "mail"
-MAIL_CONTEXT_INVALID = "MailContextInvalid"
-"""``ApplicationError.type`` when a request cannot be rendered: a bug no retry can fix."""
 
 
 def _money(amount: str, currency: str) -> str:
@@ -50,7 +48,7 @@ def render_mail(template: MailTemplate, context: dict[str, str]) -> tuple[str, s
     except (TemplateError, ValueError) as error:
         raise ApplicationError(
             f"cannot render mail {template.value}: {error}",
-            type=MAIL_CONTEXT_INVALID,
+            type=ErrorType.MAIL_CONTEXT_INVALID,
             non_retryable=True,
         ) from error
     return " ".join(subject.split()), body

@@ -1,7 +1,7 @@
 """Session-wide real services for the test suite: a Temporal dev server, localstripe, the PayPal
-sandbox, a migrated SQLite database, the Durapay worker and the API served over HTTP on a free port
-(both provider stand-ins deliver webhooks to it). Each is started here and stopped when the
-session ends."""
+sandbox, a mail sink, a migrated SQLite database, the Durapay worker and the API served over HTTP on
+a free port (both provider stand-ins deliver webhooks to it). Each is started here and stopped when
+the session ends."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from settings import DEV_CLIENT_KEY, Environment, Settings
 from tests.support.localstripe import register_webhook, running_localstripe
+from tests.support.mail import running_mail_sink
 from tests.support.net import free_port
 from tests.support.paths import TEMPORAL_CLI
 from tests.support.paypal import running_paypal_sandbox
@@ -40,6 +41,8 @@ class Stack:
     api_url: str
     stripe_url: str
     paypal_url: str
+    mail_dir: Path
+    """Where the mail sink stores every message the worker sends (``received_messages``)."""
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +93,12 @@ def make_settings(
 async def stack(
     temporal_env: WorkflowEnvironment, localstripe_url: str, session_dir: Path
 ) -> AsyncIterator[Stack]:
+    mail_port = free_port()
     settings = make_settings(
-        session_dir, localstripe_url, temporal_env.client.service_client.config.target_host
+        session_dir,
+        localstripe_url,
+        temporal_env.client.service_client.config.target_host,
+        smtp_port=mail_port,
     )
     await upgrade_to_head(settings.database_url)
     engine = create_engine(settings.database_url)
@@ -110,8 +117,12 @@ async def stack(
         f"{settings.api_base_url}/v1/webhooks/paypal",
         settings.paypal_webhook_id,
     )
+    mail_dir = session_dir / "mail"
     with paypal as paypal_url:
-        async with build_worker(temporal_env.client, settings, sessions):
+        async with (
+            running_mail_sink(mail_dir, mail_port),
+            build_worker(temporal_env.client, settings, sessions),
+        ):
             serving = asyncio.create_task(server.serve())
             while not server.started:
                 if serving.done():
@@ -131,6 +142,7 @@ async def stack(
                     api_url=settings.api_base_url,
                     stripe_url=localstripe_url,
                     paypal_url=paypal_url,
+                    mail_dir=mail_dir,
                 )
             finally:
                 server.should_exit = True

@@ -13,7 +13,13 @@ from enum import StrEnum
 
 from temporalio.common import RetryPolicy
 
-from workflows.types import NON_RETRYABLE_PROVIDER_ERRORS, Decline, Failure, PlanInterval
+from workflows.types import (
+    NON_RETRYABLE_PROVIDER_ERRORS,
+    Decline,
+    ErrorType,
+    Failure,
+    PlanInterval,
+)
 
 
 class DeclineKind(StrEnum):
@@ -84,6 +90,16 @@ RECORD_RETRY_POLICY = RetryPolicy(
 """Database writes are idempotent (versioned upserts, unique event keys), so they retry forever:
 a database outage delays the projection but never loses a state change."""
 
+MAIL_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=50,
+    non_retryable_error_types=[ErrorType.MAIL_CONTEXT_INVALID],
+)
+"""A mail server that is down is retried for hours (the outbox keeps a resend from mailing
+twice); a mail that cannot be rendered is not. Either way dunning carries on without it."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Proration
@@ -134,32 +150,24 @@ DEFAULT_RETRY_DAYS: tuple[int, ...] = (3, 7, 14)
 """Days after the first failed renewal on which the invoice is tried again."""
 
 
-@dataclass(frozen=True)
-class DunningStep:
-    """What to do after a failed attempt: retry on a given day, or wait for a new method."""
+def method_exhausted(decline: Decline, failures_on_method: int) -> bool:
+    """Whether charging the same payment method again is pointless.
 
-    retry_on_day: int | None
-    method_usable: bool
-
-
-def next_dunning_step(
-    failures: int, decline: Decline, schedule: tuple[int, ...] = DEFAULT_RETRY_DAYS
-) -> DunningStep:
-    """``failures`` counts failed attempts so far, the first renewal included.
-
-    A hard decline (or a low-cap soft one past its cap) never retries the same method: the case
-    waits for a new payment method. Otherwise the next day of the schedule, or none when exhausted.
+    A hard decline (lost, stolen, expired…) ends it at once; a low-cap soft decline
+    (``do_not_honor``, ``generic_decline``) after its second failure. Dunning then stops trying
+    that method and waits for a new one, while the schedule's days still run out.
     """
     reason = decline.decline_code or decline.code
-    hard = classify_decline(decline) is DeclineKind.HARD or (
-        reason in LOW_CAP_SOFT_DECLINE_CODES and failures >= LOW_CAP_RETRY_LIMIT
-    )
-    if hard:
-        return DunningStep(retry_on_day=None, method_usable=False)
-    retried = failures - 1
-    if retried >= len(schedule):
-        return DunningStep(retry_on_day=None, method_usable=True)
-    return DunningStep(retry_on_day=schedule[retried], method_usable=True)
+    if classify_decline(decline) is DeclineKind.HARD:
+        return True
+    return reason in LOW_CAP_SOFT_DECLINE_CODES and failures_on_method >= LOW_CAP_RETRY_LIMIT
+
+
+def decline_of(failure: Failure | None) -> Decline:
+    """The decline behind a failed charge; a charge that never got an answer is a soft one."""
+    if failure is None:
+        return Decline(code="payment_incomplete", message="the payment did not complete")
+    return Decline(code=failure.code, message=failure.message, decline_code=failure.decline_code)
 
 
 # ---------------------------------------------------------------------------------------------

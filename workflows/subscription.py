@@ -15,44 +15,40 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
-    from money import format_amount
-    from workflows.payment import PaymentWorkflow
-    from workflows.policies import RECORD_RETRY_POLICY, period_end, tax_amount
+    from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
+    from workflows.dunning import DunningWorkflow, dunning_workflow_id
+    from workflows.policies import RECORD_RETRY_POLICY, period_end, prorate, tax_amount
     from workflows.types import (
-        AMOUNT_MINOR,
-        CURRENCY,
-        CUSTOMER_ID,
-        PAYMENT_STATUS,
-        PROVIDER,
         SUBSCRIPTION_STATUS,
         CancelSubscriptionRequest,
-        CaptureMethod,
-        ChargeTarget,
-        ChargeTargetRequest,
+        DunningInput,
+        DunningOutcome,
+        DunningResult,
         ErrorType,
+        Failure,
         InvoiceDraft,
         InvoiceLine,
+        InvoicePayer,
         InvoiceRecord,
         InvoiceStatus,
         InvoiceUpdate,
-        PaymentInput,
         PaymentMethodChange,
         PaymentSettled,
         PaymentStatus,
         PaymentView,
+        PlanChange,
+        PlanTerms,
+        Proration,
         SubscriptionInput,
         SubscriptionStatus,
         SubscriptionView,
     )
 
 FINAL = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID})
-DB_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn
@@ -62,6 +58,7 @@ class SubscriptionWorkflow:
     @workflow.init
     def __init__(self, subscription: SubscriptionInput) -> None:
         self._input = subscription
+        self._plan = subscription.plan
         created = subscription.created_at
         self._view = subscription.carried or SubscriptionView(
             id=subscription.subscription_id,
@@ -86,13 +83,20 @@ class SubscriptionWorkflow:
         self._settled: dict[str, PaymentView] = {}
         self._lock = asyncio.Lock()
         self._method_changed = False
+        self._begun = subscription.carried is not None
+        self._incomplete_until: datetime | None = None
+        self._dunning: workflow.ChildWorkflowHandle[DunningWorkflow, DunningResult] | None = None
 
     @workflow.run
     async def run(self, subscription: SubscriptionInput) -> SubscriptionView:
         if subscription.carried is None:
             async with self._lock:
                 await self._begin()
+            self._begun = True
         while self._view.status not in FINAL:
+            if self._dunning is not None:
+                await self._see_dunning_through(self._dunning)
+                continue
             if self._view.status is SubscriptionStatus.PAUSED:
                 await workflow.wait_condition(
                     lambda: self._view.status is not SubscriptionStatus.PAUSED
@@ -106,10 +110,11 @@ class SubscriptionWorkflow:
                 if self._view.cancel_at_period_end:
                     await self._end(SubscriptionStatus.CANCELED, "canceled at period end")
                     break
+                self._switch_to_scheduled_plan()
                 await self._bill(self._view.current_period_end, first=False)
-            if self._view.status not in FINAL:
+            if self._dunning is None and self._view.status not in FINAL:
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(replace(subscription, carried=self._view))
+                workflow.continue_as_new(replace(subscription, plan=self._plan, carried=self._view))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view
 
@@ -154,18 +159,19 @@ class SubscriptionWorkflow:
             anchor, periods = start, 0
         else:
             anchor, periods = view.billing_anchor, view.anchor_periods
-        end = period_end(anchor, self._input.plan.interval, periods + 1)
-        invoice = await self._open_invoice(start, end)
+        end = period_end(anchor, self._plan.interval, periods + 1)
+        invoice = await self._open_invoice(start, end, self._period_lines(start, end))
         self._view = replace(
             self._view,
-            latest_invoice_id=invoice.id,
             periods_billed=view.periods_billed + 1,
             billing_anchor=anchor,
             anchor_periods=periods + 1,
         )
-        paid = await self._collect(invoice, attempt=1)
+        paid, failure = await self._collect(invoice, attempt=1)
+        attempt = 1
         while not paid and first_paid:
-            paid = await self._await_new_method_while_incomplete(invoice)
+            attempt += 1
+            paid = await self._await_new_method_while_incomplete(invoice, attempt)
             if self._view.status in FINAL:
                 return
         if paid:
@@ -179,17 +185,32 @@ class SubscriptionWorkflow:
             )
             await self._record(f"active; renews {end}")
             return
-        await self._become_past_due(invoice, start, end)
+        await self._become_past_due(invoice, start, end, failure)
 
-    async def _open_invoice(self, start: datetime, end: datetime) -> InvoiceRecord:
-        subscription = self._input
-        plan = subscription.plan
+    def _period_lines(self, start: datetime, end: datetime) -> list[InvoiceLine]:
+        """The plan for the period, less any credit the customer holds, then tax on the rest."""
+        plan = self._plan
         lines = [InvoiceLine(f"{plan.name} ({plan.interval}ly)", plan.amount, start, end)]
-        tax = tax_amount(plan.amount, subscription.billing.tax_rate_basis_points)
+        applied = min(self._view.credit_balance, plan.amount)
+        if applied:
+            lines.append(InvoiceLine("Credit from an earlier plan change", -applied, start, end))
+            self._view = replace(self._view, credit_balance=self._view.credit_balance - applied)
+        return self._with_tax(lines, start, end)
+
+    def _with_tax(
+        self, lines: list[InvoiceLine], start: datetime, end: datetime
+    ) -> list[InvoiceLine]:
+        rate = self._input.billing.tax_rate_basis_points
+        tax = tax_amount(max(sum(line.amount for line in lines), 0), rate)
         if tax:
-            rate = subscription.billing.tax_rate_basis_points
             lines.append(InvoiceLine(f"Tax {rate // 100}.{rate % 100:02d}%", tax, start, end))
-        number = self._view.periods_billed + 1
+        return lines
+
+    async def _open_invoice(
+        self, start: datetime, end: datetime, lines: list[InvoiceLine]
+    ) -> InvoiceRecord:
+        subscription = self._input
+        number = self._view.invoice_count + 1
         record: InvoiceRecord = await workflow.execute_activity_method(
             BillingActivities.open_invoice,
             InvoiceDraft(
@@ -197,7 +218,7 @@ class SubscriptionWorkflow:
                 subscription_id=subscription.subscription_id,
                 customer_id=subscription.customer_id,
                 account_id=subscription.account_id,
-                currency=plan.currency,
+                currency=self._plan.currency,
                 lines=lines,
                 period_start=start,
                 period_end=end,
@@ -206,76 +227,39 @@ class SubscriptionWorkflow:
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=RECORD_RETRY_POLICY,
         )
+        self._view = replace(self._view, invoice_count=number, latest_invoice_id=record.id)
         return record
 
-    async def _collect(self, invoice: InvoiceRecord, attempt: int) -> bool:
-        """Charge the invoice once through its own PaymentWorkflow; True when paid."""
-        if invoice.amount_due == 0:
+    async def _collect(self, invoice: InvoiceRecord, attempt: int) -> tuple[bool, Failure | None]:
+        """Charge the invoice once as ``attempt``: whether it was paid, and if not, why (``None``
+        when there was no answer, e.g. no usable payment method). A zero invoice needs no charge."""
+        if invoice.amount_due <= 0:
             await self._update_invoice(invoice, InvoiceStatus.PAID, attempt, None)
-            return True
-        target: ChargeTarget | None = await workflow.execute_activity_method(
-            BillingActivities.charge_target,
-            ChargeTargetRequest(self._input.customer_id, self._view.payment_method_id),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
+            return True, None
+        payment = await charge_invoice(
+            self._payer, invoice, attempt, self._view.payment_method_id, self._settled
         )
-        if target is None:
+        if payment is None:
             await self._update_invoice(invoice, InvoiceStatus.OPEN, attempt, None)
-            return False
-        payment_id = invoice.id if attempt == 1 else f"{invoice.id}_attempt{attempt}"
-        self._set_details(f"charging {invoice.id} (attempt {attempt}) as {payment_id}")
-        await workflow.start_child_workflow(
-            PaymentWorkflow.run,
-            self._payment_input(invoice, target, payment_id),
-            id=payment_id,
-            task_queue=workflow.info().task_queue,
-            parent_close_policy=ParentClosePolicy.ABANDON,
-            static_summary=(
-                f"Invoice {invoice.id}: {format_amount(invoice.amount_due, invoice.currency)} "
-                f"{invoice.currency} for {self._input.customer_id}"
-            ),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(CUSTOMER_ID, self._input.customer_id),
-                    SearchAttributePair(PAYMENT_STATUS, PaymentStatus.PROCESSING.value),
-                    SearchAttributePair(PROVIDER, target.provider.value),
-                    SearchAttributePair(AMOUNT_MINOR, invoice.amount_due),
-                    SearchAttributePair(CURRENCY, invoice.currency),
-                ]
-            ),
-        )
-        await workflow.wait_condition(lambda: payment_id in self._settled)
-        payment = self._settled[payment_id]
+            return False, None
         paid = payment.status is PaymentStatus.SUCCEEDED
         await self._update_invoice(
             invoice,
             InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
             attempt,
-            payment_id,
+            payment.id,
             amount_paid=payment.amount_captured if paid else 0,
         )
-        return paid
+        return paid, None if paid else payment.failure
 
-    def _payment_input(
-        self, invoice: InvoiceRecord, target: ChargeTarget, payment_id: str
-    ) -> PaymentInput:
+    @property
+    def _payer(self) -> InvoicePayer:
         subscription = self._input
-        return PaymentInput(
-            payment_id=payment_id,
+        return InvoicePayer(
             account_id=subscription.account_id,
-            request_hash=f"invoice:{invoice.id}",
-            amount=invoice.amount_due,
-            currency=invoice.currency,
             customer_id=subscription.customer_id,
-            provider=target.provider,
-            capture_method=CaptureMethod.AUTOMATIC,
+            subscription_id=subscription.subscription_id,
             timeouts=subscription.billing.payment,
-            created_at=workflow.now(),
-            payment_method_id=target.payment_method_id,
-            provider_customer_ref=target.provider_customer_ref,
-            payment_method_ref=target.payment_method_ref,
-            metadata={"invoice_id": invoice.id, "subscription_id": subscription.subscription_id},
-            notify_workflow_id=workflow.info().workflow_id,
         )
 
     async def _update_invoice(
@@ -286,8 +270,7 @@ class SubscriptionWorkflow:
         payment_id: str | None,
         amount_paid: int = 0,
     ) -> None:
-        await workflow.execute_activity_method(
-            BillingActivities.update_invoice,
+        await record_invoice(
             InvoiceUpdate(
                 invoice_id=invoice.id,
                 status=status,
@@ -296,36 +279,41 @@ class SubscriptionWorkflow:
                 next_payment_attempt=None,
                 payment_id=payment_id,
                 updated_at=workflow.now(),
-            ),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
+            )
         )
 
-    async def _await_new_method_while_incomplete(self, invoice: InvoiceRecord) -> bool:
+    async def _await_new_method_while_incomplete(
+        self, invoice: InvoiceRecord, attempt: int
+    ) -> bool:
         """The first payment failed: ``incomplete`` until a new payment method pays the invoice,
         or ``canceled`` when none does within the expiry."""
-        expiry = timedelta(seconds=self._input.billing.incomplete_expiry_seconds)
-        self._view = replace(self._view, status=SubscriptionStatus.INCOMPLETE, entitled=False)
-        await self._record(f"incomplete until {workflow.now() + expiry}: first payment failed")
+        if self._incomplete_until is None:
+            expiry = timedelta(seconds=self._input.billing.incomplete_expiry_seconds)
+            self._incomplete_until = workflow.now() + expiry
+            self._view = replace(self._view, status=SubscriptionStatus.INCOMPLETE, entitled=False)
+            await self._record(f"incomplete until {self._incomplete_until}: first payment failed")
         self._method_changed = False
         try:
+            remaining = self._incomplete_until - workflow.now()
+            if remaining <= timedelta(0):
+                raise TimeoutError
             await workflow.wait_condition(
-                lambda: self._method_changed or self._view.status in FINAL, timeout=expiry
+                lambda: self._method_changed or self._view.status in FINAL, timeout=remaining
             )
         except TimeoutError:
-            await self._update_invoice(invoice, InvoiceStatus.VOID, 1, None)
+            await self._update_invoice(invoice, InvoiceStatus.VOID, attempt - 1, None)
             await self._end(SubscriptionStatus.CANCELED, "incomplete expired")
             return False
         if self._view.status in FINAL:
             return False
-        return await self._collect(invoice, attempt=2)
+        paid, _ = await self._collect(invoice, attempt)
+        return paid
 
     async def _become_past_due(
-        self, invoice: InvoiceRecord, start: datetime, end: datetime
+        self, invoice: InvoiceRecord, start: datetime, end: datetime, failure: Failure | None
     ) -> None:
         """A renewal failed. The period still advances (the customer owes it), the invoice stays
-        open, and the customer stays entitled through the grace period; a new payment method
-        retries the invoice at once."""
+        open and its dunning starts; the customer stays entitled through the grace period."""
         now = workflow.now()
         self._view = replace(
             self._view,
@@ -336,16 +324,162 @@ class SubscriptionWorkflow:
             past_due_since=self._view.past_due_since or now,
         )
         await self._record(f"past due since {self._view.past_due_since}: {invoice.id} unpaid")
+        self._dunning = await workflow.start_child_workflow(
+            DunningWorkflow.run,
+            DunningInput(
+                invoice=invoice,
+                payer=self._payer,
+                customer_email=self._input.customer_email,
+                plan_name=self._plan.name,
+                billing=self._input.billing,
+                payment_method_id=self._view.payment_method_id,
+                first_failure=failure,
+                failed_at=now,
+            ),
+            id=dunning_workflow_id(invoice.id),
+            task_queue=workflow.info().task_queue,
+            static_summary=f"Dunning {invoice.id} for {self._input.customer_id}",
+        )
+
+    async def _see_dunning_through(
+        self, dunning: workflow.ChildWorkflowHandle[DunningWorkflow, DunningResult]
+    ) -> None:
+        """Wait for the dunning outcome; the grace period ends entitlement on the way."""
+        since = self._view.past_due_since or workflow.now()
+        grace_left = since + timedelta(seconds=self._input.billing.grace_seconds) - workflow.now()
+        try:
+            if grace_left <= timedelta(0):
+                raise TimeoutError
+            await workflow.wait_condition(dunning.done, timeout=grace_left)
+        except TimeoutError:
+            async with self._lock:
+                if self._view.status is SubscriptionStatus.PAST_DUE and self._view.entitled:
+                    self._view = replace(self._view, entitled=False)
+                    await self._record("grace period over: not entitled until paid")
+            await workflow.wait_condition(dunning.done)
+        result = await dunning
+        self._dunning = None
+        async with self._lock:
+            if self._view.status in FINAL:
+                return
+            if result.outcome is DunningOutcome.RECOVERED:
+                self._view = replace(
+                    self._view,
+                    status=SubscriptionStatus.ACTIVE,
+                    entitled=True,
+                    past_due_since=None,
+                )
+                await self._record(f"recovered by {result.payment_id}")
+            else:
+                await self._end(self._input.billing.final_status, "dunning exhausted")
 
     async def _end(self, status: SubscriptionStatus, reason: str) -> None:
         self._view = replace(self._view, status=status, entitled=False, canceled_at=workflow.now())
         await self._record(reason)
 
+    # ------------------------------------------------------------------ plan changes
+
+    def _switch_to_scheduled_plan(self) -> None:
+        """A plan change with ``proration: none`` takes effect as the new period begins; a new
+        interval restarts the calendar there."""
+        scheduled = self._view.scheduled_plan
+        if scheduled is None:
+            return
+        if scheduled.interval is not self._plan.interval:
+            self._view = replace(self._view, billing_anchor=None)
+        self._plan = scheduled
+        self._view = replace(self._view, plan_id=scheduled.id, scheduled_plan=None)
+
+    async def _prorate_now(self, plan: PlanTerms) -> None:
+        """Switch mid-period: charge the difference now (an upgrade), or credit it to the next
+        invoices (a downgrade). A declined upgrade leaves the plan as it was."""
+        view = self._view
+        now = workflow.now()
+        proration = prorate(
+            self._plan.amount,
+            plan.amount,
+            int((view.current_period_end - view.current_period_start).total_seconds()),
+            int((now - view.current_period_start).total_seconds()),
+        )
+        if proration.net > 0:
+            end = view.current_period_end
+            lines = self._with_tax(
+                [
+                    InvoiceLine(f"Unused time on {self._plan.name}", -proration.credit, now, end),
+                    InvoiceLine(f"Remaining time on {plan.name}", proration.charge, now, end),
+                ],
+                now,
+                end,
+            )
+            invoice = await self._open_invoice(now, end, lines)
+            paid, failure = await self._collect(invoice, attempt=1)
+            if not paid:
+                await self._update_invoice(invoice, InvoiceStatus.VOID, 1, None)
+                reason = failure.message if failure else "no usable payment method"
+                raise ApplicationError(
+                    f"The prorated charge for {plan.name} failed ({reason}); "
+                    "the plan is unchanged.",
+                    type=ErrorType.PLAN_CHANGE_DECLINED,
+                )
+        else:
+            self._view = replace(self._view, credit_balance=view.credit_balance - proration.net)
+        self._plan = plan
+        self._view = replace(self._view, plan_id=plan.id, scheduled_plan=None)
+        await self._record(f"plan {plan.id}; prorated {proration.net:+d} {plan.currency}")
+
     # ------------------------------------------------------------------ updates
 
     @workflow.update
+    async def begun(self) -> SubscriptionView:
+        """Returns once the subscription has begun: its trial started, its first invoice paid, or
+        ``incomplete`` because the first payment failed. The API waits on it after starting."""
+        await workflow.wait_condition(
+            lambda: (
+                self._begun
+                or (self._view.status is SubscriptionStatus.INCOMPLETE and self._view.version > 0)
+            )
+        )
+        return self._view
+
+    @workflow.update
+    async def change_plan(self, change: PlanChange) -> SubscriptionView:
+        """Prorated now within an interval; otherwise (``none``, or monthly ↔ yearly) from the
+        next period. A trial has nothing to prorate: the trial simply goes on with the new plan."""
+        async with self._lock:
+            self._validate_change_plan(change)
+            plan = change.plan
+            if plan.id == self._plan.id:
+                self._view = replace(self._view, scheduled_plan=None)
+                await self._record(f"stays on {plan.id}")
+            elif self._view.status is SubscriptionStatus.TRIALING:
+                self._plan = plan
+                self._view = replace(self._view, plan_id=plan.id, scheduled_plan=None)
+                await self._record(f"trialing on {plan.id}")
+            elif change.proration is Proration.NONE or plan.interval is not self._plan.interval:
+                self._view = replace(self._view, scheduled_plan=plan)
+                await self._record(f"switches to {plan.id} at {self._view.current_period_end}")
+            else:
+                await self._prorate_now(plan)
+            return self._view
+
+    @change_plan.validator
+    def _validate_change_plan(self, change: PlanChange) -> None:
+        if self._view.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
+            raise ApplicationError(
+                f"A {self._view.status} subscription cannot change plan.",
+                type=ErrorType.INVALID_STATE,
+            )
+        if change.plan.currency != self._plan.currency:
+            raise ApplicationError(
+                f"{change.plan.id} is billed in {change.plan.currency}, this subscription in "
+                f"{self._plan.currency}.",
+                type=ErrorType.PLAN_CURRENCY_MISMATCH,
+            )
+
+    @workflow.update
     async def cancel(self, request: CancelSubscriptionRequest) -> SubscriptionView:
-        """Cancel now, or at the end of the paid period; waits for a renewal in progress."""
+        """Cancel now, or at the end of the paid period; waits for a renewal in progress. An
+        invoice in dunning is abandoned when the subscription ends now."""
         async with self._lock:
             self._require_open()
             if request.at_period_end:
@@ -353,6 +487,8 @@ class SubscriptionWorkflow:
                 await self._record(f"cancels at {self._view.current_period_end}")
             else:
                 await self._end(SubscriptionStatus.CANCELED, "canceled")
+                if self._dunning is not None:
+                    await self._dunning.signal(DunningWorkflow.stop)
             return self._view
 
     @cancel.validator
@@ -383,6 +519,7 @@ class SubscriptionWorkflow:
         async with self._lock:
             self._require_status(SubscriptionStatus.PAUSED)
             self._view = replace(self._view, paused_at=None, billing_anchor=None)
+            self._switch_to_scheduled_plan()
             await self._bill(workflow.now(), first=False)
             return self._view
 
@@ -392,11 +529,14 @@ class SubscriptionWorkflow:
 
     @workflow.update
     async def set_payment_method(self, change: PaymentMethodChange) -> SubscriptionView:
-        """Charge future invoices to this method; an unpaid first invoice is retried at once."""
+        """Charge future invoices to this method. An unpaid invoice (a failed first payment, or
+        one in dunning) is retried with it at once."""
         self._require_open()
         self._view = replace(self._view, payment_method_id=change.payment_method_id)
         self._method_changed = True
         await self._record(f"payment method {change.payment_method_id}")
+        if self._dunning is not None and not self._dunning.done():
+            await self._dunning.signal(DunningWorkflow.retry_with, change)
         return self._view
 
     @set_payment_method.validator
@@ -432,9 +572,6 @@ class SubscriptionWorkflow:
                 type=ErrorType.INVALID_STATE,
             )
 
-    def _set_details(self, details: str) -> None:
-        workflow.set_current_details(details)
-
     async def _record(self, details: str) -> None:
         """Persist the new state, then make it visible to search."""
         self._view = replace(self._view, version=self._view.version + 1, updated_at=workflow.now())
@@ -445,4 +582,4 @@ class SubscriptionWorkflow:
             retry_policy=RECORD_RETRY_POLICY,
         )
         workflow.upsert_search_attributes([SUBSCRIPTION_STATUS.value_set(self._view.status.value)])
-        self._set_details(details)
+        workflow.set_current_details(details)

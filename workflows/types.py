@@ -74,6 +74,10 @@ class ErrorType(StrEnum):
     INVALID_STATE = "InvalidState"
     AMOUNT_EXCEEDS_CAPTURABLE = "AmountExceedsCapturable"
     REFUND_EXCEEDS_AVAILABLE = "RefundExceedsAvailable"
+    PLAN_CHANGE_DECLINED = "PlanChangeDeclined"
+    PLAN_CURRENCY_MISMATCH = "PlanCurrencyMismatch"
+    MAIL_CONTEXT_INVALID = "MailContextInvalid"
+    """A mail that cannot be rendered: a bug no retry can fix."""
 
 
 NON_RETRYABLE_PROVIDER_ERRORS: tuple[str, ...] = (
@@ -558,11 +562,17 @@ class SubscriptionView:
     updated_at: datetime
     version: int
     periods_billed: int = 0
-    """Invoices issued so far; numbers the next invoice."""
+    """Billing periods invoiced so far."""
     billing_anchor: datetime | None = None
     """Where calendar periods are counted from: the first paid period's start, or the resume."""
     anchor_periods: int = 0
     """Periods begun since ``billing_anchor``."""
+    invoice_count: int = 0
+    """Invoices opened so far, period and plan-change ones alike; numbers the next invoice."""
+    credit_balance: int = 0
+    """Minor units owed to the customer (a downgrade's unused rest), taken off the next invoices."""
+    scheduled_plan: PlanTerms | None = None
+    """The plan the next period switches to (a change with ``proration: none``)."""
 
 
 @dataclass(frozen=True)
@@ -652,8 +662,80 @@ class PaymentSettled:
 
 
 @dataclass(frozen=True)
+class InvoicePayer:
+    """Who an invoice is charged to and on what terms: what a charge needs besides the invoice."""
+
+    account_id: str
+    customer_id: str
+    subscription_id: str
+    timeouts: PaymentTimeouts
+
+
+@dataclass(frozen=True)
+class DunningInput:
+    """An unpaid renewal invoice to chase; the workflow ID is ``dun_<invoice id>``."""
+
+    invoice: InvoiceRecord
+    payer: InvoicePayer
+    customer_email: str
+    plan_name: str
+    billing: BillingTerms
+    payment_method_id: str | None
+    first_failure: Failure | None
+    """Why the renewal failed; ``None`` when there was no usable payment method at all."""
+    failed_at: datetime
+    first_attempt: int = 1
+    """Attempts already made on the invoice; the dunning workflow numbers its own after these."""
+
+
+class DunningOutcome(StrEnum):
+    RECOVERED = "recovered"
+    LOST = "lost"
+    """Every retry failed (or no usable method came): the invoice is uncollectible."""
+    ABANDONED = "abandoned"
+    """The subscription ended first (canceled now); the invoice is void, the case lost."""
+
+
+@dataclass(frozen=True)
+class DunningResult:
+    outcome: DunningOutcome
+    payment_id: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DunningCaseOpening:
+    invoice: InvoiceRecord
+    payer: InvoicePayer
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class DunningCaseClosing:
+    invoice_id: str
+    recovered: bool
+    closed_at: datetime
+
+
+@dataclass(frozen=True)
 class CancelSubscriptionRequest:
     at_period_end: bool
+
+
+class Proration(StrEnum):
+    """``prorate``: settle the difference now (upgrade charged, downgrade credited to the next
+    invoice). ``none``: the new plan starts with the next period."""
+
+    PRORATE = "prorate"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """Switch a subscription to ``plan``; the API resolves the plan from the catalog."""
+
+    plan: PlanTerms
+    proration: Proration = Proration.PRORATE
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ and path match a rule get its fault, for the first ``times`` matches (or all of 
 
 - ``hold``: never forwarded, answered only when released (to kill the caller at that moment);
 - ``delay``: forwarded after a pause;
-- ``status``: answered with an error status (5xx, 429) without forwarding;
+- ``status``: answered with an error status (5xx, 429) without forwarding, or with a given JSON
+  body (a card decline that real issuers give and localstripe's test cards do not);
 - ``reset``: the connection is cut before forwarding — the provider saw nothing;
 - ``drop_response``: forwarded, and the connection cut instead of answering — the provider moved
   money and the caller never heard. The dangerous one.
@@ -45,6 +46,7 @@ class Rule:
     times: int | None = None
     status: int = 503
     seconds: float = 0.0
+    body: dict[str, object] | None = None
     hits: int = 0
     matched: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -85,8 +87,9 @@ class FaultProxy:
         times: int | None = None,
         status: int = 503,
         seconds: float = 0.0,
+        body: dict[str, object] | None = None,
     ) -> Rule:
-        rule = Rule(fault, method.upper(), re.compile(path_pattern), times, status, seconds)
+        rule = Rule(fault, method.upper(), re.compile(path_pattern), times, status, seconds, body)
         self.rules.append(rule)
         return rule
 
@@ -122,7 +125,8 @@ class FaultProxy:
             return web.Response(status=503, text="dropped by fault proxy")
         if fault is Fault.STATUS:
             assert rule is not None
-            return web.json_response({"error": {"message": "injected fault"}}, status=rule.status)
+            body = rule.body or {"error": {"message": "injected fault"}}
+            return web.json_response(body, status=rule.status)
         if fault is Fault.RESET:
             return _cut(request)
         if fault is Fault.DELAY:

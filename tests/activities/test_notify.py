@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.notify import MAIL_CONTEXT_INVALID, NotifyActivities, message_id
+from activities.notify import NotifyActivities, message_id
 from db import mail_outbox
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from tests.support.mail import received_messages, running_mail_sink
 from tests.support.net import free_port
-from workflows.types import MailRequest, MailTemplate
+from workflows.types import ErrorType, MailRequest, MailTemplate
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -147,7 +147,7 @@ async def test_missing_context_is_a_non_retryable_error(sessions: Sessions, mail
     async with running_mail_sink(mail_dir) as sink:
         with pytest.raises(ApplicationError) as raised:
             await notify(sessions, sink.port).send_mail(incomplete)
-    assert raised.value.type == MAIL_CONTEXT_INVALID
+    assert raised.value.type == ErrorType.MAIL_CONTEXT_INVALID
     assert raised.value.non_retryable
     assert received_messages(mail_dir) == []
     async with sessions() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -27,8 +28,10 @@ class TimeSkipping:
     settings: Settings
 
 
-@pytest.fixture(scope="module")
-async def timeskip(stack: Stack) -> AsyncIterator[TimeSkipping]:
+@asynccontextmanager
+async def time_skipping(stack: Stack, **overrides: object) -> AsyncIterator[TimeSkipping]:
+    """A time-skipping server with its own worker on the session's database and provider
+    stand-ins; ``overrides`` change that worker's settings (e.g. a fault proxy as Stripe)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEMPORAL_TEST_SERVER)
     )
@@ -41,9 +44,17 @@ async def timeskip(stack: Stack) -> AsyncIterator[TimeSkipping]:
             },
         )
     )
-    settings = stack.settings.model_copy(update={"task_queue": f"timeskip-{uuid.uuid4().hex[:8]}"})
+    settings = stack.settings.model_copy(
+        update={"task_queue": f"timeskip-{uuid.uuid4().hex[:8]}", **overrides}
+    )
     try:
         async with build_worker(env.client, settings, stack.sessions):
             yield TimeSkipping(env=env, client=env.client, settings=settings)
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="module")
+async def timeskip(stack: Stack) -> AsyncIterator[TimeSkipping]:
+    async with time_skipping(stack) as skipping:
+        yield skipping

@@ -1,39 +1,29 @@
-"""Dunning retries soft declines on schedule and never retries a hard-declined method."""
+"""Dunning stops retrying a payment method only when the issuer will not change its mind."""
 
 from __future__ import annotations
 
-import pytest
-
-from workflows.policies import DunningStep, next_dunning_step
-from workflows.types import Decline
+from workflows.policies import decline_of, method_exhausted
+from workflows.types import Decline, Failure
 
 SOFT = Decline("card_declined", "insufficient funds", "insufficient_funds")
 
 
-@pytest.mark.parametrize(
-    ("failures", "step"),
-    [
-        (1, DunningStep(retry_on_day=3, method_usable=True)),
-        (2, DunningStep(retry_on_day=7, method_usable=True)),
-        (3, DunningStep(retry_on_day=14, method_usable=True)),
-        (4, DunningStep(retry_on_day=None, method_usable=True)),
-    ],
-)
-def test_soft_declines_follow_the_schedule(failures: int, step: DunningStep) -> None:
-    assert next_dunning_step(failures, SOFT) == step
+def test_soft_declines_never_exhaust_a_method() -> None:
+    assert not any(method_exhausted(SOFT, failures) for failures in range(1, 10))
 
 
-def test_hard_decline_stops_retrying_the_method() -> None:
-    stolen = Decline("card_declined", "stolen", "stolen_card")
-    assert next_dunning_step(1, stolen) == DunningStep(retry_on_day=None, method_usable=False)
+def test_hard_decline_exhausts_the_method_at_once() -> None:
+    assert method_exhausted(Decline("card_declined", "stolen", "stolen_card"), 1)
+    assert method_exhausted(Decline("expired_card", "expired"), 1)
 
 
 def test_do_not_honor_is_hard_after_the_second_try() -> None:
     refused = Decline("card_declined", "do not honor", "do_not_honor")
-    assert next_dunning_step(1, refused).method_usable
-    assert not next_dunning_step(2, refused).method_usable
+    assert not method_exhausted(refused, 1)
+    assert method_exhausted(refused, 2)
 
 
-def test_schedule_can_be_overridden_per_plan() -> None:
-    assert next_dunning_step(1, SOFT, (1, 2)).retry_on_day == 1
-    assert next_dunning_step(3, SOFT, (1, 2)).retry_on_day is None
+def test_a_charge_without_an_answer_counts_as_a_soft_decline() -> None:
+    assert not method_exhausted(decline_of(None), 5)
+    failure = Failure("card_declined", "lost", retryable=False, decline_code="lost_card")
+    assert method_exhausted(decline_of(failure), 1)

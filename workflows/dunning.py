@@ -1,0 +1,220 @@
+"""DunningWorkflow: chasing one unpaid renewal invoice until it is paid or given up.
+
+A child of the subscription, ID ``dun_<invoice id>``. The schedule's days (3, 7 and 14 after the
+first failure by default) are checkpoints: at each one the invoice is charged again if the
+payment method is still worth trying, and the customer is mailed what happens next. A hard
+decline stops retries on that method but not the clock; a new payment method (signal
+``retry_with``) is tried at once, whatever the day. The subscription owns its own status and
+entitlement; this workflow owns the invoice's attempts, the dunning case and the mails, and
+returns the outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.billing import BillingActivities
+    from activities.notify import NotifyActivities
+    from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
+    from workflows.policies import (
+        MAIL_RETRY_POLICY,
+        RECORD_RETRY_POLICY,
+        decline_of,
+        method_exhausted,
+    )
+    from workflows.types import (
+        DunningCaseClosing,
+        DunningCaseOpening,
+        DunningInput,
+        DunningOutcome,
+        DunningResult,
+        InvoiceStatus,
+        InvoiceUpdate,
+        MailRequest,
+        MailTemplate,
+        PaymentMethodChange,
+        PaymentSettled,
+        PaymentStatus,
+        PaymentView,
+    )
+
+MAIL_TIMEOUT = timedelta(seconds=60)
+
+
+def dunning_workflow_id(invoice_id: str) -> str:
+    return f"dun_{invoice_id}"
+
+
+@workflow.defn
+class DunningWorkflow:
+    """One unpaid invoice; returns whether it was recovered, lost, or abandoned."""
+
+    @workflow.init
+    def __init__(self, case: DunningInput) -> None:
+        self._case = case
+        self._settled: dict[str, PaymentView] = {}
+        self._new_methods: list[str] = []
+        self._stopped = False
+        self._attempts = case.first_attempt
+        self._method = case.payment_method_id
+        self._method_failures = 1
+        self._usable = case.payment_method_id is not None and not method_exhausted(
+            decline_of(case.first_failure), self._method_failures
+        )
+        self._paid_by: str | None = None
+
+    @workflow.run
+    async def run(self, case: DunningInput) -> DunningResult:
+        await workflow.execute_activity_method(
+            BillingActivities.open_dunning_case,
+            DunningCaseOpening(case.invoice, case.payer, case.failed_at),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=RECORD_RETRY_POLICY,
+        )
+        await self._mail(MailTemplate.PAYMENT_FAILED)
+        schedule = case.billing.retry_days
+        for index, day in enumerate(schedule):
+            due = case.failed_at + timedelta(days=day)
+            last = index == len(schedule) - 1
+            if last:
+                await self._mail(MailTemplate.FINAL_NOTICE)
+            await self._record_attempts(next_attempt=due if self._usable else None)
+            while await self._new_method_before(due):
+                if self._stopped:
+                    return await self._finish(DunningOutcome.ABANDONED)
+                if await self._attempt_with_new_method(due):
+                    return await self._finish(DunningOutcome.RECOVERED)
+            if self._usable and await self._attempt():
+                return await self._finish(DunningOutcome.RECOVERED)
+            if not last:
+                await self._mail(MailTemplate.PAYMENT_FAILED_AGAIN)
+        return await self._finish(DunningOutcome.LOST)
+
+    async def _new_method_before(self, due: datetime) -> bool:
+        """Wait for the checkpoint; True when a new method (or a stop) came first."""
+
+        def arrived() -> bool:
+            return bool(self._new_methods) or self._stopped
+
+        remaining = due - workflow.now()
+        if remaining <= timedelta(0):
+            return arrived()
+        workflow.set_current_details(
+            f"{self._case.invoice.id} unpaid after {self._attempts} attempt(s); "
+            f"{'retrying' if self._usable else 'waiting for a new payment method until'} {due}"
+        )
+        try:
+            await workflow.wait_condition(arrived, timeout=remaining)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _attempt_with_new_method(self, due: datetime) -> bool:
+        self._method = self._new_methods[-1]
+        self._new_methods.clear()
+        self._method_failures = 0
+        paid = await self._attempt()
+        if not paid:
+            await self._record_attempts(next_attempt=due if self._usable else None)
+        return paid
+
+    async def _attempt(self) -> bool:
+        """Charge the invoice again; True when paid. A failure updates whether the method is
+        still worth trying."""
+        case = self._case
+        attempt = self._attempts + 1
+        payment = await charge_invoice(
+            case.payer, case.invoice, attempt, self._method, self._settled
+        )
+        if payment is None:
+            self._usable = False
+            return False
+        self._attempts = attempt
+        if payment.status is PaymentStatus.SUCCEEDED:
+            self._paid_by = payment.id
+            await record_invoice(
+                self._invoice_update(InvoiceStatus.PAID, None, payment.amount_captured)
+            )
+            return True
+        self._method_failures += 1
+        self._usable = not method_exhausted(decline_of(payment.failure), self._method_failures)
+        return False
+
+    async def _finish(self, outcome: DunningOutcome) -> DunningResult:
+        recovered = outcome is DunningOutcome.RECOVERED
+        if outcome is DunningOutcome.LOST:
+            await record_invoice(self._invoice_update(InvoiceStatus.UNCOLLECTIBLE, None))
+        elif outcome is DunningOutcome.ABANDONED:
+            await record_invoice(self._invoice_update(InvoiceStatus.VOID, None))
+        await workflow.execute_activity_method(
+            BillingActivities.close_dunning_case,
+            DunningCaseClosing(self._case.invoice.id, recovered, workflow.now()),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=RECORD_RETRY_POLICY,
+        )
+        if recovered:
+            await self._mail(MailTemplate.PAYMENT_RECOVERED)
+        elif outcome is DunningOutcome.LOST:
+            await self._mail(MailTemplate.SUBSCRIPTION_CANCELED)
+        workflow.set_current_details(f"{self._case.invoice.id}: {outcome}")
+        return DunningResult(outcome=outcome, payment_id=self._paid_by, attempts=self._attempts)
+
+    async def _record_attempts(self, next_attempt: datetime | None) -> None:
+        await record_invoice(self._invoice_update(InvoiceStatus.OPEN, next_attempt))
+
+    def _invoice_update(
+        self, status: InvoiceStatus, next_attempt: datetime | None, amount_paid: int = 0
+    ) -> InvoiceUpdate:
+        return InvoiceUpdate(
+            invoice_id=self._case.invoice.id,
+            status=status,
+            amount_paid=amount_paid,
+            attempt_count=self._attempts,
+            next_payment_attempt=next_attempt,
+            payment_id=self._paid_by,
+            updated_at=workflow.now(),
+        )
+
+    async def _mail(self, template: MailTemplate) -> None:
+        """Each stage mails once: the outbox key is this case and the stage. A mail that cannot
+        be sent is logged and skipped: chasing the money matters more than the reminder."""
+        case = self._case
+        try:
+            await workflow.execute_activity_method(
+                NotifyActivities.send_mail,
+                MailRequest(
+                    key=f"{workflow.info().workflow_id}:{template.value}",
+                    to=case.customer_email,
+                    template=template,
+                    context={
+                        "plan_name": case.plan_name,
+                        "amount": str(case.invoice.amount_due),
+                        "currency": case.invoice.currency,
+                        "update_payment_method_url": case.billing.update_payment_method_url,
+                    },
+                ),
+                start_to_close_timeout=MAIL_TIMEOUT,
+                retry_policy=MAIL_RETRY_POLICY,
+            )
+        except ActivityError as error:
+            workflow.logger.warning("mail %s not sent: %s", template.value, error.cause)
+
+    # ------------------------------------------------------------------ signals
+
+    @workflow.signal
+    def payment_settled(self, settled: PaymentSettled) -> None:
+        self._settled[settled.payment.id] = settled.payment
+
+    @workflow.signal
+    def retry_with(self, change: PaymentMethodChange) -> None:
+        """The customer saved a new payment method: charge it now, whatever the schedule says."""
+        self._new_methods.append(change.payment_method_id)
+
+    @workflow.signal
+    def stop(self) -> None:
+        """The subscription ended (canceled now): nothing is owed any more."""
+        self._stopped = True
