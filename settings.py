@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from money import ISO_4217
@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     dunning_retry_days_by_plan: dict[str, tuple[int, ...]] = Field(default_factory=dict)
     dunning_final_status: Literal["canceled", "unpaid"] = "canceled"
     incomplete_expiry: timedelta = Field(default=timedelta(hours=23))
+    update_payment_method_url: str = (
+        "http://127.0.0.1:8000/billing/payment-method?subscription={subscription_id}"
+    )
+    """The merchant's page where a customer replaces their card, linked from every dunning mail;
+    ``{subscription_id}`` is replaced with the subscription's id."""
 
     payment_settle_wait: timedelta = Field(default=timedelta(seconds=10))
     action_timeout: timedelta = Field(default=timedelta(hours=1))
@@ -119,6 +124,16 @@ class Settings(BaseSettings):
     def dev_keys_enabled(self) -> bool:
         """Dev API keys exist only where nobody can reach real money."""
         return self.environment is not Environment.PRODUCTION
+
+    @field_validator("update_payment_method_url")
+    @classmethod
+    def _only_the_subscription_placeholder(cls, value: str) -> str:
+        """A template that cannot be filled fails at start, not in the first dunning mail."""
+        try:
+            value.format(subscription_id="sub_check")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError("may contain no placeholder other than {subscription_id}") from error
+        return value
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:

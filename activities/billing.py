@@ -38,6 +38,7 @@ def subscription_values(view: SubscriptionView) -> dict[str, Any]:
     ):
         values.pop(internal)
     values["status"] = view.status.value
+    values["scheduled_plan_id"] = view.scheduled_plan.id if view.scheduled_plan else None
     return values
 
 

@@ -1,19 +1,24 @@
 """How the API talks to workflows: start, update, query, signal — and how their errors read.
 
-The API never decides anything about money: it asks the payment's workflow and reports its answer.
-Workflow names are strings here because the API may import only ``workflows.types``.
+The API never decides anything about money: it asks the resource's workflow and reports its answer.
+Payment workflow names are strings, so the payment routes need only ``workflows.types``; the
+subscription workflow is named by its class, so a renamed update fails the type check.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
@@ -25,14 +30,17 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api import errors
+from workflows.subscription import SubscriptionWorkflow
 from workflows.types import (
     AMOUNT_MINOR,
     CURRENCY,
     CUSTOMER_ID,
     PAYMENT_STATUS,
     PROVIDER,
+    SUBSCRIPTION_STATUS,
     ErrorType,
     PaymentInput,
     PaymentState,
@@ -40,12 +48,16 @@ from workflows.types import (
     PaymentView,
     SettleRequest,
     SettleResult,
+    SubscriptionInput,
+    SubscriptionStatus,
+    SubscriptionView,
 )
 
 PAYMENT_WORKFLOW = "PaymentWorkflow"
 ATTACH_PAYMENT_METHOD_WORKFLOW = "AttachPaymentMethodWorkflow"
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _ERRORS_BY_TYPE: dict[str, type[errors.AppError]] = {
     ErrorType.IDEMPOTENCY_KEY_REUSED: errors.IdempotencyKeyReused,
@@ -54,6 +66,8 @@ _ERRORS_BY_TYPE: dict[str, type[errors.AppError]] = {
     ErrorType.REFUND_EXCEEDS_AVAILABLE: errors.RefundExceedsAvailable,
     ErrorType.PROVIDER_INVALID_REQUEST: errors.ProviderError,
     ErrorType.PROVIDER_AUTH_FAILED: errors.ProviderError,
+    ErrorType.PLAN_CHANGE_DECLINED: errors.PaymentFailed,
+    ErrorType.PLAN_CURRENCY_MISMATCH: errors.CurrencyMismatch,
 }
 
 
@@ -66,6 +80,32 @@ class StartOutcome:
     created: bool
 
 
+@dataclass(frozen=True)
+class SubscriptionStart:
+    """What ``POST /v1/subscriptions`` learned. ``subscription`` is ``None`` when the workflow has
+    already closed (the database holds the answer); ``begun`` is False when the bounded wait ran
+    out before the trial started or the first invoice was settled."""
+
+    subscription: SubscriptionView | None
+    begun: bool
+    created: bool
+    request_hash: str | None
+    """The fingerprint of the request that started the workflow (``None`` if unreadable)."""
+
+
+@dataclass(frozen=True)
+class _Answer(Generic[R]):
+    """An update-with-start's outcome: the update's result, or ``None`` when the wait ran out."""
+
+    result: R | None
+
+
+REQUEST_HASH_MEMO = "request_hash"
+STARTED_BY_MEMO = "started_by"
+"""Memo keys of a subscription workflow: the fingerprint of the request that started it, and that
+request's own random id, by which a request tells that it (not a concurrent retry) started it."""
+
+
 def update_error(error: WorkflowUpdateFailedError) -> errors.AppError:
     """Translate a rejected or failed update into the public error it stands for."""
     cause: BaseException | None = error.cause
@@ -73,15 +113,72 @@ def update_error(error: WorkflowUpdateFailedError) -> errors.AppError:
         cause = cause.__cause__
     if isinstance(cause, ApplicationError) and cause.type in _ERRORS_BY_TYPE:
         return _ERRORS_BY_TYPE[cause.type](cause.message)
-    return errors.ServiceUnavailable("The payment could not process this request; retry later.")
+    return errors.ServiceUnavailable("The workflow could not process this request; retry later.")
 
 
 def rpc_error(error: RPCError) -> errors.AppError:
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
         return errors.ServiceUnavailable("The workflow service is unavailable; retry later.")
     if error.status is RPCStatusCode.NOT_FOUND:
-        return errors.InvalidState("This payment is closed to further changes.")
+        return errors.InvalidState("This resource is closed to further changes.")
     return errors.ServiceUnavailable("The workflow service refused the request; retry later.")
+
+
+@asynccontextmanager
+async def _public_errors() -> AsyncIterator[None]:
+    """Whatever Temporal raises inside leaves as the public error it stands for."""
+    try:
+        yield
+    except WorkflowUpdateFailedError as error:
+        raise update_error(error) from None
+    except RPCError as error:
+        raise rpc_error(error) from None
+
+
+def _with_start(
+    workflow: str | Callable[[Any, Any], Awaitable[Any]],
+    arg: Any,
+    workflow_id: str,
+    task_queue: str,
+    search_attributes: TypedSearchAttributes,
+    summary: str,
+    memo: Mapping[str, str] | None = None,
+) -> WithStartWorkflowOperation[Any, Any]:
+    """Start a workflow whose ID is its resource's: concurrent retries join the one running
+    (``USE_EXISTING``), and a closed one is never started again (``REJECT_DUPLICATE``)."""
+    return WithStartWorkflowOperation(
+        workflow,
+        arg,
+        id=workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=search_attributes,
+        static_summary=summary,
+        memo=memo,
+    )
+
+
+async def _bounded(started: Awaitable[WorkflowUpdateHandle[R]], wait: float) -> _Answer[R] | None:
+    """Await an update-with-start and then its result for at most ``wait`` seconds.
+
+    ``None`` when the workflow had already closed: its ID is never reused, so the database holds
+    the answer. Other failures leave as public errors (wrap the call in ``_public_errors``).
+    """
+    try:
+        handle = await started
+    except WorkflowAlreadyStartedError:
+        return None
+    except RPCError as error:
+        if error.status is RPCStatusCode.ALREADY_EXISTS:
+            return None
+        raise
+    try:
+        return _Answer(await asyncio.wait_for(handle.result(), timeout=wait))
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # Past the wait the SDK may turn the canceled poll into its own error, or not,
+        # depending on whether a poll was in flight: both mean "not there yet".
+        return _Answer(None)
 
 
 def _search_attributes(payment: PaymentInput) -> TypedSearchAttributes:
@@ -101,55 +198,133 @@ async def start_payment(
     client: Client, task_queue: str, payment: PaymentInput, summary: str, wait: float
 ) -> StartOutcome:
     """Start (or join) the payment's workflow and wait a bounded time for it to settle."""
-    operation: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+    operation = _with_start(
         PAYMENT_WORKFLOW,
         payment,
-        id=payment.payment_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=_search_attributes(payment),
-        static_summary=summary,
+        payment.payment_id,
+        task_queue,
+        _search_attributes(payment),
+        summary,
     )
-    try:
-        handle = await client.start_update_with_start_workflow(
-            "settle",
-            SettleRequest(request_hash=payment.request_hash),
-            start_workflow_operation=operation,
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            result_type=SettleResult,
+    async with _public_errors():
+        answer = await _bounded(
+            client.start_update_with_start_workflow(
+                "settle",
+                SettleRequest(request_hash=payment.request_hash),
+                start_workflow_operation=operation,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                result_type=SettleResult,
+            ),
+            wait,
         )
-        try:
-            result: SettleResult = await asyncio.wait_for(handle.result(), timeout=wait)
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            # Past the wait the SDK may turn the canceled poll into its own error, or not,
-            # depending on whether a poll was in flight: both mean "not settled yet".
+        if answer is None:
+            return StartOutcome(payment=None, created=False)
+        if answer.result is None:
             state = await client.get_workflow_handle(payment.payment_id).query(
                 "state", result_type=PaymentState
             )
             return StartOutcome(payment=state.payment, created=False)
-    except WorkflowUpdateFailedError as error:
-        raise update_error(error) from None
-    except WorkflowAlreadyStartedError:
-        return StartOutcome(payment=None, created=False)
+    settled: SettleResult = answer.result
+    return StartOutcome(payment=settled.payment, created=settled.created)
+
+
+async def start_subscription(
+    client: Client,
+    task_queue: str,
+    subscription: SubscriptionInput,
+    request_hash: str,
+    summary: str,
+    wait: float,
+) -> SubscriptionStart:
+    """Start (or join) the subscription's workflow and wait a bounded time for it to begin.
+
+    The subscription input has no place for the request's fingerprint, so it travels in the
+    workflow's memo (kept across continue-as-new); a request that joined a running workflow reads
+    it back to tell a retry from a reused Idempotency-Key.
+    """
+    started_by = secrets.token_hex(16)
+    status = (
+        SubscriptionStatus.TRIALING
+        if subscription.trial_days > 0
+        else SubscriptionStatus.INCOMPLETE
+    )
+    operation = _with_start(
+        SubscriptionWorkflow.run,
+        subscription,
+        subscription.subscription_id,
+        task_queue,
+        TypedSearchAttributes(
+            [
+                SearchAttributePair(CUSTOMER_ID, subscription.customer_id),
+                SearchAttributePair(SUBSCRIPTION_STATUS, status.value),
+            ]
+        ),
+        summary,
+        {REQUEST_HASH_MEMO: request_hash, STARTED_BY_MEMO: started_by},
+    )
+    async with _public_errors():
+        answer = await _bounded(
+            client.start_update_with_start_workflow(
+                SubscriptionWorkflow.begun,
+                start_workflow_operation=operation,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            ),
+            wait,
+        )
+        view = answer.result if answer is not None else None
+        if answer is not None and view is None:
+            view = await client.get_workflow_handle(subscription.subscription_id).query(
+                SubscriptionWorkflow.state
+            )
+        memo = await _start_memo(client, subscription.subscription_id)
+    return SubscriptionStart(
+        view,
+        begun=answer is not None and answer.result is not None,
+        created=memo.get(STARTED_BY_MEMO) == started_by,
+        request_hash=memo.get(REQUEST_HASH_MEMO),
+    )
+
+
+async def start_request_hash(client: Client, workflow_id: str) -> str | None:
+    """The fingerprint of the request that started the workflow; ``None`` once Temporal has
+    forgotten the workflow (past its retention), when nothing can be compared any more."""
+    return (await _start_memo(client, workflow_id)).get(REQUEST_HASH_MEMO)
+
+
+async def _start_memo(client: Client, workflow_id: str) -> dict[str, str]:
+    """Read from the workflow itself (not search visibility), so it is there at once."""
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
     except RPCError as error:
-        if error.status is RPCStatusCode.ALREADY_EXISTS:
-            return StartOutcome(payment=None, created=False)
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return {}
         raise rpc_error(error) from None
-    return StartOutcome(payment=result.payment, created=result.created)
+    memo = await description.memo()
+    return {key: value for key, value in memo.items() if isinstance(value, str)}
 
 
 async def update_workflow(
-    client: Client, workflow_id: str, update: str, arg: Any, update_id: str, result_type: type[T]
+    client: Client,
+    workflow_id: str,
+    update: str | UpdateMethodMultiParam[..., T],
+    arg: Any,
+    update_id: str,
+    result_type: type[T],
 ) -> T:
-    """Send one update to a running workflow; Temporal dedupes it by ``update_id``."""
+    """Send one update to a running workflow; Temporal dedupes it by ``update_id``.
+
+    ``update`` is a name, or a workflow class's update method (whose own signature then types the
+    result); ``arg`` ``None`` sends an update that takes no argument.
+    """
     handle = client.get_workflow_handle(workflow_id)
-    try:
-        result: T = await handle.execute_update(update, arg, id=update_id, result_type=result_type)
-    except WorkflowUpdateFailedError as error:
-        raise update_error(error) from None
-    except RPCError as error:
-        raise rpc_error(error) from None
+    args = [] if arg is None else [arg]
+    async with _public_errors():
+        if isinstance(update, str):
+            result: T = await handle.execute_update(
+                update, args=args, id=update_id, result_type=result_type
+            )
+        else:
+            result = await handle.execute_update(update, args=args, id=update_id)
     return result
 
 

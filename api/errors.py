@@ -52,6 +52,10 @@ class PaymentMethodDeclined(AppError):
     status, code, title = 402, "payment_method_declined", "Payment method declined"
 
 
+class PaymentFailed(AppError):
+    status, code, title = 402, "payment_failed", "Payment failed"
+
+
 class Forbidden(AppError):
     status, code, title = 403, "forbidden", "This API key may not do that"
 
@@ -95,6 +99,18 @@ class CustomerNotFound(AppError):
 
 class PaymentMethodNotFound(AppError):
     status, code, title = 422, "payment_method_not_found", "Payment method not found"
+
+
+class PlanNotFound(AppError):
+    status, code, title = 422, "plan_not_found", "Plan not found"
+
+
+class PaymentMethodRequired(AppError):
+    status, code, title = 422, "payment_method_required", "Payment method required"
+
+
+class CurrencyMismatch(AppError):
+    status, code, title = 422, "currency_mismatch", "Currency mismatch"
 
 
 class ReturnUrlRequired(AppError):

@@ -16,7 +16,16 @@ from api.errors import install_error_handlers
 from api.idempotency import hash_api_key
 from api.observability import AccessLogMiddleware, Metrics
 from api.paypal_signature import CertificateCache
-from api.routes import admin, customers, health, invoices, payments, plans, webhooks
+from api.routes import (
+    admin,
+    customers,
+    health,
+    invoices,
+    payments,
+    plans,
+    subscriptions,
+    webhooks,
+)
 from db import repository
 from db.catalog import load_plan_catalog
 from db.session import create_engine, create_session_factory
@@ -88,6 +97,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     for router in (
         payments.router,
         customers.router,
+        subscriptions.router,
         plans.router,
         invoices.router,
         webhooks.router,

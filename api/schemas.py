@@ -184,3 +184,47 @@ class InvoiceOut(BaseModel):
     attempt_count: int
     next_payment_attempt: datetime | None
     created_at: datetime
+
+
+# ------------------------------------------------------------------ subscriptions
+
+ResourceId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class SubscriptionCreate(Request):
+    customer_id: ResourceId
+    plan_id: ResourceId
+    payment_method_id: ResourceId | None = None
+    trial_days: Annotated[StrictInt, Field(ge=0, le=730)] | None = None
+    """Omitted: the plan's own trial; ``0``: no trial, the first period is charged at once."""
+
+
+class PlanChangeCreate(Request):
+    plan_id: ResourceId
+    proration: Literal["prorate", "none"] = "prorate"
+
+
+class SubscriptionCancel(Request):
+    at_period_end: bool = False
+
+
+class SubscriptionPaymentMethod(Request):
+    payment_method_id: ResourceId
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    status: str
+    plan_id: str
+    scheduled_plan_id: str | None
+    """The plan the next period switches to, after a change with ``proration: none``."""
+    customer_id: str
+    payment_method_id: str | None
+    current_period_start: datetime
+    current_period_end: datetime
+    trial_end: datetime | None
+    cancel_at_period_end: bool
+    entitled: bool
+    latest_invoice_id: str | None
+    past_due_since: datetime | None
+    created_at: datetime

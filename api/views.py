@@ -15,9 +15,19 @@ from api.schemas import (
     PaymentOut,
     PlanOut,
     RefundOut,
+    SubscriptionOut,
 )
-from db.models import Customer, Invoice, Payment, PaymentEvent, PaymentMethod, Plan, Refund
-from workflows.types import PaymentView, RefundView
+from db.models import (
+    Customer,
+    Invoice,
+    Payment,
+    PaymentEvent,
+    PaymentMethod,
+    Plan,
+    Refund,
+    Subscription,
+)
+from workflows.types import PaymentView, RefundView, SubscriptionView
 
 
 def customer_out(row: Customer) -> CustomerOut:
@@ -121,5 +131,30 @@ def invoice_out(row: Invoice) -> InvoiceOut:
         lines=[InvoiceLineOut.model_validate(line) for line in row.lines],
         attempt_count=row.attempt_count,
         next_payment_attempt=row.next_payment_attempt,
+        created_at=row.created_at,
+    )
+
+
+def subscription_from_view(view: SubscriptionView) -> SubscriptionOut:
+    """Public fields have the same names in the workflow view; internal ones are dropped."""
+    scheduled = view.scheduled_plan.id if view.scheduled_plan else None
+    return SubscriptionOut.model_validate(asdict(view) | {"scheduled_plan_id": scheduled})
+
+
+def subscription_from_row(row: Subscription) -> SubscriptionOut:
+    return SubscriptionOut(
+        id=row.id,
+        status=row.status,
+        plan_id=row.plan_id,
+        scheduled_plan_id=row.scheduled_plan_id,
+        customer_id=row.customer_id,
+        payment_method_id=row.payment_method_id,
+        current_period_start=row.current_period_start,
+        current_period_end=row.current_period_end,
+        trial_end=row.trial_end,
+        cancel_at_period_end=row.cancel_at_period_end,
+        entitled=row.entitled,
+        latest_invoice_id=row.latest_invoice_id,
+        past_due_since=row.past_due_since,
         created_at=row.created_at,
     )

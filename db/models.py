@@ -204,6 +204,8 @@ class Subscription(Base):
     account_id: Mapped[str] = mapped_column(String(64), index=True)
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     plan_id: Mapped[str] = mapped_column(String(64))
+    scheduled_plan_id: Mapped[str | None] = mapped_column(String(64))
+    """The plan the next period switches to (a change with ``proration: none``)."""
     payment_method_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32), index=True)
     current_period_start: Mapped[datetime]

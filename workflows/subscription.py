@@ -133,6 +133,7 @@ class SubscriptionWorkflow:
             )
             await self._record(f"trialing until {trial_end}")
             return
+        await self._record("charging the first period")
         await self._bill(subscription.created_at, first=True)
 
     async def _sleep_until_period_end(self) -> bool:
@@ -190,7 +191,7 @@ class SubscriptionWorkflow:
     def _period_lines(self, start: datetime, end: datetime) -> list[InvoiceLine]:
         """The plan for the period, less any credit the customer holds, then tax on the rest."""
         plan = self._plan
-        lines = [InvoiceLine(f"{plan.name} ({plan.interval}ly)", plan.amount, start, end)]
+        lines = [InvoiceLine(plan.name, plan.amount, start, end)]
         applied = min(self._view.credit_balance, plan.amount)
         if applied:
             lines.append(InvoiceLine("Credit from an earlier plan change", -applied, start, end))
@@ -292,6 +293,7 @@ class SubscriptionWorkflow:
             self._incomplete_until = workflow.now() + expiry
             self._view = replace(self._view, status=SubscriptionStatus.INCOMPLETE, entitled=False)
             await self._record(f"incomplete until {self._incomplete_until}: first payment failed")
+            self._begun = True
         self._method_changed = False
         try:
             remaining = self._incomplete_until - workflow.now()
@@ -433,12 +435,7 @@ class SubscriptionWorkflow:
     async def begun(self) -> SubscriptionView:
         """Returns once the subscription has begun: its trial started, its first invoice paid, or
         ``incomplete`` because the first payment failed. The API waits on it after starting."""
-        await workflow.wait_condition(
-            lambda: (
-                self._begun
-                or (self._view.status is SubscriptionStatus.INCOMPLETE and self._view.version > 0)
-            )
-        )
+        await workflow.wait_condition(lambda: self._begun)
         return self._view
 
     @workflow.update

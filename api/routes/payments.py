@@ -62,7 +62,7 @@ StatusFilter = Literal[
 ]
 
 
-def _timeouts(settings: Settings) -> PaymentTimeouts:
+def payment_timeouts(settings: Settings) -> PaymentTimeouts:
     return PaymentTimeouts(
         action_seconds=int(settings.action_timeout.total_seconds()),
         authorization_expiry_seconds=int(settings.authorization_expiry.total_seconds()),
@@ -165,7 +165,7 @@ async def _payment_input(
         customer_id=customer.id,
         provider=provider,
         capture_method=CaptureMethod(body.capture_method),
-        timeouts=_timeouts(settings),
+        timeouts=payment_timeouts(settings),
         created_at=datetime.now(UTC),
         payment_method_id=body.payment_method_id,
         provider_customer_ref=customer.reference_at(provider) if provider else None,

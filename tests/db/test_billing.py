@@ -41,6 +41,7 @@ def subscription_values(
         "account_id": account_id,
         "customer_id": customer_id,
         "plan_id": "pro_monthly",
+        "scheduled_plan_id": None,
         "payment_method_id": "pm_1",
         "status": status,
         "current_period_start": created_at,

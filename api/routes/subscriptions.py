@@ -1,0 +1,385 @@
+"""Subscriptions: create, read, change plan, pause, resume, cancel, replace the payment method.
+
+Each subscription is a SubscriptionWorkflow whose ID is the subscription's; every change is an
+update of that workflow, which alone decides whether it is allowed and what it costs. Reads come
+from the database projection the workflow writes before it answers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
+
+from api import commands, errors
+from api.deps import (
+    IdempotencyKeyDep,
+    OptionalIdempotencyKeyDep,
+    PrincipalDep,
+    ServicesDep,
+    SessionDep,
+)
+from api.idempotency import derive_id, random_id, request_hash
+from api.routes.payments import payment_timeouts
+from api.schemas import (
+    Page,
+    PlanChangeCreate,
+    SubscriptionCancel,
+    SubscriptionCreate,
+    SubscriptionOut,
+    SubscriptionPaymentMethod,
+)
+from api.views import subscription_from_row, subscription_from_view
+from db import billing, repository
+from db.models import Customer, Plan, Subscription
+from settings import Settings
+from workflows.subscription import SubscriptionWorkflow
+from workflows.types import (
+    BillingTerms,
+    CancelSubscriptionRequest,
+    PaymentMethodChange,
+    PlanChange,
+    PlanInterval,
+    PlanTerms,
+    Proration,
+    SubscriptionInput,
+    SubscriptionStatus,
+    SubscriptionView,
+)
+
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+
+
+def billing_terms(settings: Settings, plan_id: str, subscription_id: str) -> BillingTerms:
+    """The settings a subscription obeys, copied into its workflow input: the workflow never
+    reads settings, and a later settings change does not reach subscriptions already running."""
+    return BillingTerms(
+        payment=payment_timeouts(settings),
+        tax_rate_basis_points=settings.tax_rate_basis_points,
+        grace_seconds=int(settings.grace_period.total_seconds()),
+        retry_days=list(
+            settings.dunning_retry_days_by_plan.get(plan_id, settings.dunning_retry_days)
+        ),
+        final_status=SubscriptionStatus(settings.dunning_final_status),
+        incomplete_expiry_seconds=int(settings.incomplete_expiry.total_seconds()),
+        update_payment_method_url=settings.update_payment_method_url.format(
+            subscription_id=subscription_id
+        ),
+    )
+
+
+def _plan_terms(plan: Plan) -> PlanTerms:
+    return PlanTerms(
+        id=plan.id,
+        name=plan.name,
+        amount=plan.amount,
+        currency=plan.currency,
+        interval=PlanInterval(plan.interval),
+    )
+
+
+async def _plan(session: SessionDep, plan_id: str) -> Plan:
+    plan = await billing.get_plan(session, plan_id)
+    if plan is None:
+        raise errors.PlanNotFound(f"No plan {plan_id}; GET /v1/plans lists them.")
+    return plan
+
+
+async def _own_subscription(
+    session: SessionDep, principal: PrincipalDep, subscription_id: str
+) -> Subscription:
+    """Another account's subscription is a 404 like a missing one: its existence is not
+    disclosed."""
+    subscription = await billing.get_subscription(session, subscription_id, principal.account_id)
+    if subscription is None:
+        raise errors.NotFound(f"No subscription {subscription_id}.")
+    return subscription
+
+
+async def _require_usable_method(session: SessionDep, customer_id: str, method_id: str) -> None:
+    method = await repository.get_payment_method(session, method_id)
+    if method is None or method.customer_id != customer_id or method.deleted_at is not None:
+        raise errors.InvalidPaymentMethod(
+            f"{method_id} is not a saved payment method of {customer_id}."
+        )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": SubscriptionOut, "description": "The same Idempotency-Key and body again"},
+        202: {
+            "model": SubscriptionOut,
+            "description": (
+                "The first payment is still being processed; repeat the request with the same "
+                "Idempotency-Key for the outcome"
+            ),
+        },
+    },
+)
+async def create_subscription(
+    body: SubscriptionCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKeyDep,
+    response: Response,
+) -> SubscriptionOut:
+    """Subscribe a customer to a plan: the trial starts, or the first period is charged at once.
+
+    Answers once the subscription has begun (``trialing``, ``active``, or ``incomplete`` when the
+    first payment failed), or with 202 after the bounded wait.
+    """
+    subscription_id = derive_id("sub_", principal.account_id, "subscription", idempotency_key)
+    fingerprint = request_hash(body.model_dump())
+    recorded = await billing.get_subscription(session, subscription_id)
+    if recorded is not None and not _first_charge_in_flight(recorded):
+        replayed = subscription_from_row(recorded)
+        await session.rollback()
+        started_with = await commands.start_request_hash(services.client, subscription_id)
+        if started_with not in (None, fingerprint):
+            raise errors.IdempotencyKeyReused()
+        response.status_code = status.HTTP_200_OK
+        return replayed
+    customer = await repository.get_customer(session, body.customer_id, principal.account_id)
+    if customer is None:
+        raise errors.CustomerNotFound(f"No customer {body.customer_id}.")
+    plan = await _plan(session, body.plan_id)
+    subscription = await _subscription_input(
+        session, principal.account_id, services.settings, body, customer, plan, subscription_id
+    )
+    summary = f"{plan.name} for {customer.id} {customer.email}"
+    await session.rollback()
+    started = await commands.start_subscription(
+        services.client,
+        services.settings.task_queue,
+        subscription,
+        fingerprint,
+        summary,
+        services.settings.payment_settle_wait.total_seconds(),
+    )
+    if started.request_hash not in (None, fingerprint):
+        raise errors.IdempotencyKeyReused()
+    if started.subscription is None:
+        return await _replayed_from_database(session, subscription_id, response)
+    if not started.begun:
+        response.status_code = status.HTTP_202_ACCEPTED
+    elif not started.created:
+        response.status_code = status.HTTP_200_OK
+    return subscription_from_view(started.subscription)
+
+
+def _first_charge_in_flight(row: Subscription) -> bool:
+    """Recorded as ``incomplete`` before its first invoice exists: still beginning, so a retry
+    joins the workflow and waits for the outcome like the first request did."""
+    return row.status == SubscriptionStatus.INCOMPLETE and row.latest_invoice_id is None
+
+
+async def _subscription_input(
+    session: SessionDep,
+    account_id: str,
+    settings: Settings,
+    body: SubscriptionCreate,
+    customer: Customer,
+    plan: Plan,
+    subscription_id: str,
+) -> SubscriptionInput:
+    """Refuse up front what could never begin: a paid first period with nothing to charge."""
+    trial_days = plan.trial_days if body.trial_days is None else body.trial_days
+    if body.payment_method_id is not None:
+        await _require_usable_method(session, customer.id, body.payment_method_id)
+    elif plan.amount > 0 and trial_days == 0:
+        methods = await repository.list_payment_methods(session, customer.id)
+        if not any(method.is_default for method in methods):
+            raise errors.PaymentMethodRequired(
+                f"{plan.id} is charged at once: send payment_method_id, or save a default "
+                f"payment method for {customer.id} first."
+            )
+    return SubscriptionInput(
+        subscription_id=subscription_id,
+        account_id=account_id,
+        customer_id=customer.id,
+        customer_email=customer.email,
+        plan=_plan_terms(plan),
+        trial_days=trial_days,
+        billing=billing_terms(settings, plan.id, subscription_id),
+        created_at=datetime.now(UTC),
+        payment_method_id=body.payment_method_id,
+    )
+
+
+async def _replayed_from_database(
+    session: SessionDep, subscription_id: str, response: Response
+) -> SubscriptionOut:
+    """The workflow has closed: the projection it wrote is the final answer."""
+    recorded = await billing.get_subscription(session, subscription_id)
+    if recorded is None:
+        raise errors.ServiceUnavailable("The subscription is not readable yet; retry later.")
+    response.status_code = status.HTTP_200_OK
+    return subscription_from_row(recorded)
+
+
+@router.get("")
+async def list_subscriptions(
+    session: SessionDep,
+    principal: PrincipalDep,
+    customer_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: str | None = None,
+) -> Page[SubscriptionOut]:
+    rows, has_more = await billing.list_subscriptions(
+        session,
+        account_id=principal.account_id,
+        customer_id=customer_id,
+        limit=limit,
+        starting_after=starting_after,
+    )
+    return Page[SubscriptionOut](
+        data=[subscription_from_row(row) for row in rows], has_more=has_more
+    )
+
+
+@router.get("/{subscription_id}")
+async def get_subscription(
+    subscription_id: str, session: SessionDep, principal: PrincipalDep
+) -> SubscriptionOut:
+    return subscription_from_row(await _own_subscription(session, principal, subscription_id))
+
+
+def _update_id(
+    principal: PrincipalDep,
+    subscription_id: str,
+    idempotency_key: str | None,
+    action: str,
+    body: BaseModel | None = None,
+) -> str:
+    """With an Idempotency-Key a retried request is the same update, which Temporal answers only
+    once; the body's fingerprint is part of the ID, so another body under that key is another
+    change rather than the first one's answer."""
+    if idempotency_key is None:
+        return random_id(f"{action}_")
+    fingerprint = request_hash(body.model_dump() if body is not None else {})
+    key = derive_id(f"{action}_", principal.account_id, subscription_id, idempotency_key)
+    return f"{key}:{fingerprint[:16]}"
+
+
+@router.post("/{subscription_id}/change-plan")
+async def change_plan(
+    subscription_id: str,
+    body: PlanChangeCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: OptionalIdempotencyKeyDep,
+) -> SubscriptionOut:
+    """Switch plans. ``prorate`` settles the difference now (an upgrade is charged at once and
+    refused with 402 if declined; a downgrade is credited to the next invoices); ``none``, or a
+    change between monthly and yearly, takes effect with the next period."""
+    await _own_subscription(session, principal, subscription_id)
+    plan = await _plan(session, body.plan_id)
+    change = PlanChange(plan=_plan_terms(plan), proration=Proration(body.proration))
+    await session.rollback()
+    view = await commands.update_workflow(
+        services.client,
+        subscription_id,
+        SubscriptionWorkflow.change_plan,
+        change,
+        _update_id(principal, subscription_id, idempotency_key, "change_plan", body),
+        SubscriptionView,
+    )
+    return subscription_from_view(view)
+
+
+@router.post("/{subscription_id}/pause")
+async def pause_subscription(
+    subscription_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: OptionalIdempotencyKeyDep,
+) -> SubscriptionOut:
+    """Only an ``active`` subscription pauses; nothing is billed until it resumes."""
+    await _own_subscription(session, principal, subscription_id)
+    await session.rollback()
+    view = await commands.update_workflow(
+        services.client,
+        subscription_id,
+        SubscriptionWorkflow.pause,
+        None,
+        _update_id(principal, subscription_id, idempotency_key, "pause"),
+        SubscriptionView,
+    )
+    return subscription_from_view(view)
+
+
+@router.post("/{subscription_id}/resume")
+async def resume_subscription(
+    subscription_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: OptionalIdempotencyKeyDep,
+) -> SubscriptionOut:
+    """A new period starts and is charged now."""
+    await _own_subscription(session, principal, subscription_id)
+    await session.rollback()
+    view = await commands.update_workflow(
+        services.client,
+        subscription_id,
+        SubscriptionWorkflow.resume,
+        None,
+        _update_id(principal, subscription_id, idempotency_key, "resume"),
+        SubscriptionView,
+    )
+    return subscription_from_view(view)
+
+
+@router.post("/{subscription_id}/cancel")
+async def cancel_subscription(
+    subscription_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: OptionalIdempotencyKeyDep,
+    body: SubscriptionCancel | None = None,
+) -> SubscriptionOut:
+    """Cancel now (no body, or ``at_period_end: false``), or at the end of the paid period."""
+    await _own_subscription(session, principal, subscription_id)
+    await session.rollback()
+    cancel = body or SubscriptionCancel()
+    view = await commands.update_workflow(
+        services.client,
+        subscription_id,
+        SubscriptionWorkflow.cancel,
+        CancelSubscriptionRequest(at_period_end=cancel.at_period_end),
+        _update_id(principal, subscription_id, idempotency_key, "cancel", cancel),
+        SubscriptionView,
+    )
+    return subscription_from_view(view)
+
+
+@router.post("/{subscription_id}/payment-method")
+async def set_payment_method(
+    subscription_id: str,
+    body: SubscriptionPaymentMethod,
+    session: SessionDep,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    idempotency_key: OptionalIdempotencyKeyDep,
+) -> SubscriptionOut:
+    """Charge future invoices to this saved method; an unpaid invoice is retried with it at once."""
+    subscription = await _own_subscription(session, principal, subscription_id)
+    await _require_usable_method(session, subscription.customer_id, body.payment_method_id)
+    await session.rollback()
+    view = await commands.update_workflow(
+        services.client,
+        subscription_id,
+        SubscriptionWorkflow.set_payment_method,
+        PaymentMethodChange(payment_method_id=body.payment_method_id),
+        _update_id(principal, subscription_id, idempotency_key, "payment_method", body),
+        SubscriptionView,
+    )
+    return subscription_from_view(view)
