@@ -94,9 +94,11 @@ class FaultProxy:
         return rule
 
     def release_all(self) -> None:
-        """Drop every rule; held requests are answered 503 (never forwarded)."""
+        """Drop every rule; held requests are answered 503 (never forwarded). A hold added later
+        holds again."""
         self.rules.clear()
         self._release.set()
+        self._release = asyncio.Event()
 
     async def start(self, port: int) -> None:
         app = web.Application()

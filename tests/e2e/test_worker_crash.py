@@ -4,13 +4,9 @@ payment finishes, with exactly one charge."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,14 +17,13 @@ from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_OK
 from tests.support.localstripe import intent_statuses
 from tests.support.net import free_port
+from tests.support.worker_process import start_worker
 from workflows.types import (
     PaymentStatus,
     PaymentTimeouts,
     SettleRequest,
     SettleResult,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -37,19 +32,6 @@ async def proxy(stack: Stack) -> AsyncIterator[FaultProxy]:
     await fault_proxy.start(free_port())
     yield fault_proxy
     await fault_proxy.stop()
-
-
-def start_worker(stack: Stack, stripe_url: str, task_queue: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DURAPAY_ENVIRONMENT": "test",
-        "DURAPAY_DATABASE_URL": stack.settings.database_url,
-        "DURAPAY_TEMPORAL_ADDRESS": stack.settings.temporal_address,
-        "DURAPAY_TASK_QUEUE": task_queue,
-        "DURAPAY_STRIPE_API_BASE": stripe_url,
-        "DURAPAY_LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env)
 
 
 async def test_worker_killed_between_create_and_confirm_charges_once(

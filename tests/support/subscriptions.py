@@ -3,16 +3,19 @@ saved card, let days pass, and read back its invoices and state."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import httpx
 
 from db import billing
 from db.models import Invoice
 from tests.conftest import Stack
-from tests.support.flows import card_customer
-from tests.workflows.conftest import TimeSkipping
+from tests.support.flows import CARD_OK, card_customer
+from tests.workflows.conftest import Proxied, TimeSkipping
 from workflows.subscription import SubscriptionWorkflow
 from workflows.types import (
     BillingTerms,
@@ -23,6 +26,7 @@ from workflows.types import (
     SubscriptionView,
 )
 
+T = TypeVar("T")
 DAY = timedelta(days=1)
 PRO_MONTHLY = PlanTerms("pro_monthly", "Pro", 2900, "USD", PlanInterval.MONTH)
 TEAM_MONTHLY = PlanTerms("team_monthly", "Team", 9900, "USD", PlanInterval.MONTH)
@@ -83,6 +87,43 @@ async def advance(timeskip: TimeSkipping, days: int) -> None:
         await timeskip.env.sleep(DAY)
 
 
+async def advance_until(timeskip: TimeSkipping, moment: datetime) -> None:
+    """Skip to ``moment`` in steps of at most a day (see ``advance``)."""
+    while (now := await timeskip.env.get_current_time()) < moment:
+        await timeskip.env.sleep(min(DAY, moment - now))
+
+
+async def eventually(
+    read: Callable[[], Awaitable[T]], accept: Callable[[T], object], timeout: float = 20
+) -> T:
+    """Poll ``read`` in real time until ``accept`` says yes (activities need wall time)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await read()
+        if accept(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still {value!r}")
+        await asyncio.sleep(0.1)
+
+
+async def subscribed(
+    api: httpx.AsyncClient,
+    stack: Stack,
+    proxied: Proxied,
+    email: str,
+    plan: PlanTerms = PRO_MONTHLY,
+) -> tuple[SubscriptionInput, datetime]:
+    """A subscriber whose first invoice is paid; returns when the first renewal is due."""
+    subscription, _ = await subscribe(api, stack, proxied.timeskip, CARD_OK, email=email, plan=plan)
+    proxied.started.append(subscription.subscription_id)
+    (first,) = await eventually(
+        lambda: invoices(stack, subscription.subscription_id),
+        lambda rows: [row.status for row in rows] == ["paid"],
+    )
+    return subscription, first.period_end
+
+
 async def invoices(stack: Stack, subscription_id: str) -> list[Invoice]:
     async with stack.sessions() as session:
         rows, _ = await billing.list_invoices(
@@ -95,3 +136,36 @@ async def state(timeskip: TimeSkipping, subscription_id: str) -> SubscriptionVie
     handle = timeskip.client.get_workflow_handle(subscription_id)
     view: SubscriptionView = await handle.query(SubscriptionWorkflow.state)
     return view
+
+
+async def subscribe_customer(
+    timeskip: TimeSkipping,
+    customer_id: str,
+    email: str,
+    *,
+    payment_method_id: str | None = None,
+    plan: PlanTerms = PRO_MONTHLY,
+    terms: BillingTerms = TERMS,
+) -> tuple[SubscriptionInput, datetime]:
+    """Like ``subscribe``, for a customer the test set up itself, with no trial; without
+    ``payment_method_id`` every invoice goes to the customer's default method, as the API's
+    subscriptions do when the client names none."""
+    started = await timeskip.env.get_current_time()
+    subscription = SubscriptionInput(
+        subscription_id=f"sub_{uuid.uuid4().hex[:16]}",
+        account_id="acct_dev",
+        customer_id=customer_id,
+        customer_email=email,
+        plan=plan,
+        trial_days=0,
+        billing=terms,
+        created_at=started,
+        payment_method_id=payment_method_id,
+    )
+    await timeskip.client.start_workflow(
+        SubscriptionWorkflow.run,
+        subscription,
+        id=subscription.subscription_id,
+        task_queue=timeskip.settings.task_queue,
+    )
+    return subscription, started

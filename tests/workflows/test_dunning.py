@@ -4,37 +4,31 @@ and the outcome, with real localstripe behind a fault proxy that plays the issue
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from db import billing
-from sandbox.faults.proxy import Fault, FaultProxy
+from sandbox.faults.proxy import Fault
 from tests.conftest import Stack
 from tests.support.flows import CARD_OK, saved_card
 from tests.support.localstripe import intent_statuses
 from tests.support.mail import received_messages
-from tests.support.net import free_port
 from tests.support.subscriptions import (
     DAY,
+    advance_until,
+    eventually,
     invoices,
     state,
-    subscribe,
+    subscribed,
     unique_email,
 )
-from tests.workflows.conftest import TimeSkipping, time_skipping
+from tests.workflows.conftest import Proxied
 from workflows.subscription import SubscriptionWorkflow
 from workflows.types import (
-    CancelSubscriptionRequest,
     PaymentMethodChange,
-    SubscriptionInput,
     SubscriptionStatus,
-    SubscriptionView,
 )
 
 pytestmark = pytest.mark.timeskip
@@ -54,74 +48,6 @@ EXPIRED_CARD: dict[str, object] = {
 HOUR = timedelta(hours=1)
 
 
-@dataclass
-class Dunning:
-    timeskip: TimeSkipping
-    proxy: FaultProxy
-    started: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-async def dunning(stack: Stack) -> AsyncIterator[Dunning]:
-    """The worker reaches localstripe through the proxy; its time is the test server's."""
-    proxy = FaultProxy(stack.stripe_url)
-    await proxy.start(free_port())
-    try:
-        async with time_skipping(stack, stripe_api_base=proxy.url) as skipping:
-            yield Dunning(skipping, proxy)
-    finally:
-        await proxy.stop()
-
-
-@pytest.fixture
-async def case(dunning: Dunning) -> AsyncIterator[Dunning]:
-    """One test's view of the module: no rules from earlier tests, and its subscriptions canceled
-    afterwards, so their renewals cannot run into the next test's declines."""
-    dunning.proxy.rules.clear()
-    dunning.started.clear()
-    yield dunning
-    for subscription_id in dunning.started:
-        handle = dunning.timeskip.client.get_workflow_handle(subscription_id)
-        view: SubscriptionView = await handle.query(SubscriptionWorkflow.state)
-        if view.status not in (SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID):
-            await handle.execute_update(
-                SubscriptionWorkflow.cancel, CancelSubscriptionRequest(at_period_end=False)
-            )
-
-
-async def subscribed(
-    api: httpx.AsyncClient, stack: Stack, case: Dunning, email: str
-) -> tuple[SubscriptionInput, datetime]:
-    """A Pro subscriber whose first invoice is paid; returns when the first renewal is due."""
-    subscription, _ = await subscribe(api, stack, case.timeskip, CARD_OK, email=email)
-    case.started.append(subscription.subscription_id)
-    (first,) = await eventually(
-        lambda: invoices(stack, subscription.subscription_id),
-        lambda rows: [row.status for row in rows] == ["paid"],
-    )
-    return subscription, first.period_end
-
-
-async def eventually(
-    read: Callable[[], Awaitable[Any]], accept: Callable[[Any], Any], timeout: float = 20
-) -> Any:
-    """Poll ``read`` in real time until ``accept`` says yes (activities need wall time)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await read()
-        if accept(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {value!r}")
-        await asyncio.sleep(0.1)
-
-
-async def advance_until(timeskip: TimeSkipping, moment: datetime) -> None:
-    """Skip to ``moment`` in steps of at most a day (see ``advance``)."""
-    while (now := await timeskip.env.get_current_time()) < moment:
-        await timeskip.env.sleep(min(DAY, moment - now))
-
-
 def mail_subjects(stack: Stack, email: str) -> list[str]:
     return [str(m["Subject"]) for m in received_messages(stack.mail_dir) if m["To"] == email]
 
@@ -133,16 +59,16 @@ async def payment_created(api: httpx.AsyncClient, payment_id: str) -> datetime:
 
 
 async def test_a_soft_decline_is_retried_on_schedule_and_recovers_on_the_second_retry(
-    api: httpx.AsyncClient, stack: Stack, case: Dunning
+    api: httpx.AsyncClient, stack: Stack, proxied: Proxied
 ) -> None:
     email = unique_email()
-    subscription, renewal = await subscribed(api, stack, case, email)
-    declines = case.proxy.add(
+    subscription, renewal = await subscribed(api, stack, proxied, email)
+    declines = proxied.proxy.add(
         Fault.STATUS, "POST", CONFIRM, times=2, status=402, body=INSUFFICIENT_FUNDS
     )
 
-    await advance_until(case.timeskip, renewal + HOUR)
-    past_due = await state(case.timeskip, subscription.subscription_id)
+    await advance_until(proxied.timeskip, renewal + HOUR)
+    past_due = await state(proxied.timeskip, subscription.subscription_id)
     assert past_due.status is SubscriptionStatus.PAST_DUE
     assert past_due.entitled
     renewal_invoice = (await invoices(stack, subscription.subscription_id))[-1]
@@ -151,14 +77,14 @@ async def test_a_soft_decline_is_retried_on_schedule_and_recovers_on_the_second_
     assert renewal_invoice.next_payment_attempt - renewal_invoice.period_start < 3 * DAY + HOUR
     assert mail_subjects(stack, email) == ["We couldn't process your Pro payment"]
 
-    await advance_until(case.timeskip, renewal + 3 * DAY + HOUR)
+    await advance_until(proxied.timeskip, renewal + 3 * DAY + HOUR)
     assert declines.hits == 2
     assert mail_subjects(stack, email)[1:] == ["Action needed: your Pro payment failed again"]
-    assert (await state(case.timeskip, subscription.subscription_id)).entitled
+    assert (await state(proxied.timeskip, subscription.subscription_id)).entitled
 
-    await advance_until(case.timeskip, renewal + 7 * DAY + HOUR)
+    await advance_until(proxied.timeskip, renewal + 7 * DAY + HOUR)
     recovered = await eventually(
-        lambda: state(case.timeskip, subscription.subscription_id),
+        lambda: state(proxied.timeskip, subscription.subscription_id),
         lambda view: view.status is SubscriptionStatus.ACTIVE,
     )
     assert recovered.entitled
@@ -186,21 +112,21 @@ async def test_a_soft_decline_is_retried_on_schedule_and_recovers_on_the_second_
 
 
 async def test_when_every_retry_fails_entitlement_ends_after_the_grace_period_then_the_subscription(
-    api: httpx.AsyncClient, stack: Stack, case: Dunning
+    api: httpx.AsyncClient, stack: Stack, proxied: Proxied
 ) -> None:
     email = unique_email()
-    subscription, renewal = await subscribed(api, stack, case, email)
-    case.proxy.add(Fault.STATUS, "POST", CONFIRM, status=402, body=INSUFFICIENT_FUNDS)
+    subscription, renewal = await subscribed(api, stack, proxied, email)
+    proxied.proxy.add(Fault.STATUS, "POST", CONFIRM, status=402, body=INSUFFICIENT_FUNDS)
 
-    await advance_until(case.timeskip, renewal + 6 * DAY + HOUR)
-    assert (await state(case.timeskip, subscription.subscription_id)).entitled
-    await advance_until(case.timeskip, renewal + 7 * DAY + 2 * HOUR)
-    lapsed = await state(case.timeskip, subscription.subscription_id)
+    await advance_until(proxied.timeskip, renewal + 6 * DAY + HOUR)
+    assert (await state(proxied.timeskip, subscription.subscription_id)).entitled
+    await advance_until(proxied.timeskip, renewal + 7 * DAY + 2 * HOUR)
+    lapsed = await state(proxied.timeskip, subscription.subscription_id)
     assert (lapsed.status, lapsed.entitled) == (SubscriptionStatus.PAST_DUE, False)
 
-    await advance_until(case.timeskip, renewal + 14 * DAY + HOUR)
+    await advance_until(proxied.timeskip, renewal + 14 * DAY + HOUR)
     ended = await eventually(
-        lambda: state(case.timeskip, subscription.subscription_id),
+        lambda: state(proxied.timeskip, subscription.subscription_id),
         lambda view: view.status is SubscriptionStatus.CANCELED,
     )
     assert not ended.entitled
@@ -221,28 +147,30 @@ async def test_when_every_retry_fails_entitlement_ends_after_the_grace_period_th
 
 
 async def test_a_hard_decline_is_not_retried_and_a_new_payment_method_is_charged_at_once(
-    api: httpx.AsyncClient, stack: Stack, case: Dunning
+    api: httpx.AsyncClient, stack: Stack, proxied: Proxied
 ) -> None:
     email = unique_email()
-    subscription, renewal = await subscribed(api, stack, case, email)
-    expired = case.proxy.add(Fault.STATUS, "POST", CONFIRM, times=1, status=402, body=EXPIRED_CARD)
+    subscription, renewal = await subscribed(api, stack, proxied, email)
+    expired = proxied.proxy.add(
+        Fault.STATUS, "POST", CONFIRM, times=1, status=402, body=EXPIRED_CARD
+    )
 
-    await advance_until(case.timeskip, renewal + 4 * DAY)
+    await advance_until(proxied.timeskip, renewal + 4 * DAY)
     invoice = (await invoices(stack, subscription.subscription_id))[-1]
     assert expired.hits == 1
     assert (await api.get(f"/v1/payments/{invoice.id}_attempt2")).status_code == 404
     assert invoice.next_payment_attempt is None
-    assert (await state(case.timeskip, subscription.subscription_id)).status is (
+    assert (await state(proxied.timeskip, subscription.subscription_id)).status is (
         SubscriptionStatus.PAST_DUE
     )
 
     new_card = await saved_card(api, stack.stripe_url, subscription.customer_id, CARD_OK)
-    handle = case.timeskip.client.get_workflow_handle(subscription.subscription_id)
+    handle = proxied.timeskip.client.get_workflow_handle(subscription.subscription_id)
     await handle.execute_update(
         SubscriptionWorkflow.set_payment_method, PaymentMethodChange(new_card)
     )
     active = await eventually(
-        lambda: state(case.timeskip, subscription.subscription_id),
+        lambda: state(proxied.timeskip, subscription.subscription_id),
         lambda view: view.status is SubscriptionStatus.ACTIVE,
     )
     assert active.payment_method_id == new_card

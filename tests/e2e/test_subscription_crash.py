@@ -1,0 +1,156 @@
+"""Workers SIGKILLed in the middle of a renewal, on the real Temporal server: a fresh worker
+finishes the renewal, and neither period is invoiced or charged twice.
+
+The subscription is started already a period old but for a few seconds (``created_at`` one
+calendar period back), so its first period is billed at once and its renewal falls due while the
+test watches, without a time-skipping server that would hide real timers and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import signal
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from sandbox.faults.proxy import Fault, FaultProxy, Rule
+from tests.conftest import Stack
+from tests.support.flows import CARD_OK, card_customer
+from tests.support.localstripe import intent_statuses
+from tests.support.net import free_port
+from tests.support.subscriptions import PRO_MONTHLY, TERMS, eventually, invoices, unique_email
+from tests.support.worker_process import start_worker, wait_until_polled
+from workflows.policies import period_end
+from workflows.subscription import SubscriptionWorkflow
+from workflows.types import (
+    CancelSubscriptionRequest,
+    PlanInterval,
+    PlanTerms,
+    SubscriptionInput,
+    SubscriptionStatus,
+)
+
+CONFIRM = r"/v1/payment_intents/[^/]+/confirm"
+PRO_YEARLY = PlanTerms("pro_yearly", "Pro", 29000, "USD", PlanInterval.YEAR)
+RENEWS_IN = timedelta(seconds=5)
+"""Long enough for the worker to bill the first period before the renewal; short for a test."""
+# A killed worker's provider call is retried once its start-to-close timeout passes.
+CRASH_TERMS = replace(TERMS, payment=replace(TERMS.payment, provider_call_seconds=3))
+
+
+@pytest.fixture
+async def proxy(stack: Stack) -> AsyncIterator[FaultProxy]:
+    fault_proxy = FaultProxy(stack.stripe_url)
+    await fault_proxy.start(free_port())
+    yield fault_proxy
+    await fault_proxy.stop()
+
+
+def one_period_before(end: datetime) -> tuple[PlanTerms, datetime]:
+    """A Pro plan and a start whose first period ends exactly at ``end``. Monthly, unless the
+    month before has no such day (``end`` on 29–31 March): no monthly start ends there, so yearly
+    then, whose only such gap (29 February) a monthly start reaches from January."""
+    for plan in (PRO_MONTHLY, PRO_YEARLY):
+        months = 12 if plan.interval is PlanInterval.YEAR else 1
+        year, month_index = divmod(end.year * 12 + end.month - 1 - months, 12)
+        day = min(end.day, calendar.monthrange(year, month_index + 1)[1])
+        start = end.replace(year=year, month=month_index + 1, day=day)
+        if period_end(start, plan.interval, 1) == end:
+            return plan, start
+    raise AssertionError(f"no Pro period ends at {end}")
+
+
+async def kill_when_matched(rule: Rule, worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``worker`` the moment its provider call reaches the proxy: no cleanup, no reply."""
+    await asyncio.wait_for(rule.matched.wait(), timeout=30)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+async def test_a_worker_killed_twice_during_a_renewal_bills_each_period_once(
+    api: httpx.AsyncClient, stack: Stack, proxy: FaultProxy
+) -> None:
+    """A crash loop: the first worker dies before the renewal's confirm reaches Stripe, the next
+    one after Stripe charged but before it heard so. The third finishes the renewal."""
+    task_queue = f"renewal-crash-{uuid.uuid4().hex[:8]}"
+    worker = start_worker(stack, proxy.url, task_queue)
+    try:
+        customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
+        await wait_until_polled(stack.client, task_queue)
+        renews_at = datetime.now(UTC) + RENEWS_IN
+        plan, created_at = one_period_before(renews_at)
+        subscription = SubscriptionInput(
+            subscription_id=f"sub_{uuid.uuid4().hex[:16]}",
+            account_id="acct_dev",
+            customer_id=customer_id,
+            customer_email=unique_email(),
+            plan=plan,
+            trial_days=0,
+            billing=CRASH_TERMS,
+            created_at=created_at,
+            payment_method_id=method_id,
+        )
+        subscription_id = subscription.subscription_id
+        started = await stack.client.start_workflow(
+            SubscriptionWorkflow.run, subscription, id=subscription_id, task_queue=task_queue
+        )
+        first_id = f"in_{subscription_id.removeprefix('sub_')}_0001"
+        renewal_id = f"in_{subscription_id.removeprefix('sub_')}_0002"
+
+        async def renewal_intents() -> list[str]:
+            return await asyncio.to_thread(intent_statuses, stack.stripe_url, renewal_id)
+
+        async def invoice_statuses() -> list[tuple[str, str]]:
+            return [(row.id, row.status) for row in await invoices(stack, subscription_id)]
+
+        await eventually(invoice_statuses, lambda rows: rows == [(first_id, "paid")])
+        assert datetime.now(UTC) < renews_at, "the first period was billed too late to renew"
+
+        await kill_when_matched(proxy.add(Fault.HOLD, "POST", CONFIRM), worker)
+        await eventually(renewal_intents, lambda intents: intents == ["requires_confirmation"])
+        assert await invoice_statuses() == [(first_id, "paid"), (renewal_id, "open")]
+        proxy.release_all()
+
+        dropped = proxy.add(Fault.DROP_RESPONSE, "POST", CONFIRM)
+        worker = start_worker(stack, proxy.url, task_queue)
+        await kill_when_matched(dropped, worker)
+        await eventually(renewal_intents, lambda intents: intents == ["succeeded"])
+        assert await invoice_statuses() == [(first_id, "paid"), (renewal_id, "open")]
+        proxy.release_all()
+
+        worker = start_worker(stack, proxy.url, task_queue)
+        billed = await eventually(
+            lambda: invoices(stack, subscription_id),
+            lambda rows: [row.status for row in rows] == ["paid", "paid"],
+            timeout=60,
+        )
+        latest = stack.client.get_workflow_handle(subscription_id)
+        await eventually(latest.describe, lambda run: run.run_id != started.first_execution_run_id)
+        view = await latest.query(SubscriptionWorkflow.state)
+
+        canceled = await latest.execute_update(
+            SubscriptionWorkflow.cancel, CancelSubscriptionRequest(at_period_end=False)
+        )
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+
+    assert [row.id for row in billed] == [first_id, renewal_id]
+    assert [(row.amount_due, row.amount_paid) for row in billed] == [(plan.amount, plan.amount)] * 2
+    assert billed[0].period_start == created_at
+    assert billed[0].period_end == billed[1].period_start == renews_at
+    assert billed[1].period_end == period_end(created_at, plan.interval, 2)
+    assert intent_statuses(stack.stripe_url, first_id) == ["succeeded"]
+    assert intent_statuses(stack.stripe_url, renewal_id) == ["succeeded"]
+    assert view.status is SubscriptionStatus.ACTIVE
+    assert view.periods_billed == 2
+    assert view.latest_invoice_id == renewal_id
+    assert view.current_period_end == billed[1].period_end
+    assert canceled.status is SubscriptionStatus.CANCELED
