@@ -24,6 +24,7 @@ from activities.providers.paypal import PayPalProvider
 from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
+from activities.subscription_refunds import SubscriptionRefundActivities
 from db.session import create_engine, create_session_factory
 from settings import Settings, get_settings
 from workflows.dunning import DunningWorkflow
@@ -92,6 +93,7 @@ def build_worker(
             billing.open_dunning_case,
             billing.close_dunning_case,
             notify.send_mail,
+            SubscriptionRefundActivities(client).refund_unused_time,
         ],
     )
 

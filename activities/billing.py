@@ -35,6 +35,7 @@ def subscription_values(view: SubscriptionView) -> dict[str, Any]:
         "invoice_count",
         "credit_balance",
         "scheduled_plan",
+        "period_charges",
     ):
         values.pop(internal)
     values["status"] = view.status.value

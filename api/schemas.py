@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from money import ISO_4217, MAX_AMOUNT
 
@@ -206,6 +206,14 @@ class PlanChangeCreate(Request):
 
 class SubscriptionCancel(Request):
     at_period_end: bool = False
+    prorate_refund: bool = False
+    """Cancel now and refund the unused part of the current period (not with ``at_period_end``)."""
+
+    @model_validator(mode="after")
+    def _refund_only_when_ending_now(self) -> SubscriptionCancel:
+        if self.at_period_end and self.prorate_refund:
+            raise ValueError("prorate_refund applies to a cancel now, not at_period_end")
+        return self
 
 
 class SubscriptionPaymentMethod(Request):

@@ -66,6 +66,7 @@ class DunningWorkflow:
             decline_of(case.first_failure), self._method_failures
         )
         self._paid_by: str | None = None
+        self._amount_paid = 0
 
     @workflow.run
     async def run(self, case: DunningInput) -> DunningResult:
@@ -136,6 +137,7 @@ class DunningWorkflow:
         self._attempts = attempt
         if payment.status is PaymentStatus.SUCCEEDED:
             self._paid_by = payment.id
+            self._amount_paid = payment.amount_captured
             await record_invoice(
                 self._invoice_update(InvoiceStatus.PAID, None, payment.amount_captured)
             )
@@ -161,7 +163,12 @@ class DunningWorkflow:
         elif outcome is DunningOutcome.LOST:
             await self._mail(MailTemplate.SUBSCRIPTION_CANCELED)
         workflow.set_current_details(f"{self._case.invoice.id}: {outcome}")
-        return DunningResult(outcome=outcome, payment_id=self._paid_by, attempts=self._attempts)
+        return DunningResult(
+            outcome=outcome,
+            payment_id=self._paid_by,
+            attempts=self._attempts,
+            amount_paid=self._amount_paid,
+        )
 
     async def _record_attempts(self, next_attempt: datetime | None) -> None:
         await record_invoice(self._invoice_update(InvoiceStatus.OPEN, next_attempt))

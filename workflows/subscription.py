@@ -11,17 +11,25 @@ one.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
+    from activities.subscription_refunds import SubscriptionRefundActivities
     from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
     from workflows.dunning import DunningWorkflow, dunning_workflow_id
-    from workflows.policies import RECORD_RETRY_POLICY, period_end, prorate, tax_amount
+    from workflows.policies import (
+        RECORD_RETRY_POLICY,
+        consumed,
+        period_end,
+        prorate,
+        tax_amount,
+    )
     from workflows.types import (
         SUBSCRIPTION_STATUS,
         CancelSubscriptionRequest,
@@ -40,15 +48,32 @@ with workflow.unsafe.imports_passed_through():
         PaymentSettled,
         PaymentStatus,
         PaymentView,
+        PeriodCharge,
         PlanChange,
         PlanTerms,
         Proration,
         SubscriptionInput,
         SubscriptionStatus,
         SubscriptionView,
+        UnusedTimeRefund,
     )
 
 FINAL = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID})
+REFUND_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=[ErrorType.REFUND_NOT_POSSIBLE],
+)
+
+
+@dataclass(frozen=True)
+class Collected:
+    """One charge of an invoice: paid or not, by which payment, and why not."""
+
+    paid: bool
+    payment_id: str | None = None
+    amount: int = 0
+    failure: Failure | None = None
 
 
 @workflow.defn
@@ -168,14 +193,14 @@ class SubscriptionWorkflow:
             billing_anchor=anchor,
             anchor_periods=periods + 1,
         )
-        paid, failure = await self._collect(invoice, attempt=1)
+        collected = await self._collect(invoice, attempt=1)
         attempt = 1
-        while not paid and first_paid:
+        while not collected.paid and first_paid:
             attempt += 1
-            paid = await self._await_new_method_while_incomplete(invoice, attempt)
+            collected = await self._await_new_method_while_incomplete(invoice, attempt)
             if self._view.status in FINAL:
                 return
-        if paid:
+        if collected.paid:
             self._view = replace(
                 self._view,
                 status=SubscriptionStatus.ACTIVE,
@@ -183,10 +208,11 @@ class SubscriptionWorkflow:
                 current_period_start=start,
                 current_period_end=end,
                 past_due_since=None,
+                period_charges=_charges(collected, start, end),
             )
             await self._record(f"active; renews {end}")
             return
-        await self._become_past_due(invoice, start, end, failure)
+        await self._become_past_due(invoice, start, end, collected.failure)
 
     def _period_lines(self, start: datetime, end: datetime) -> list[InvoiceLine]:
         """The plan for the period, less any credit the customer holds, then tax on the rest."""
@@ -231,18 +257,19 @@ class SubscriptionWorkflow:
         self._view = replace(self._view, invoice_count=number, latest_invoice_id=record.id)
         return record
 
-    async def _collect(self, invoice: InvoiceRecord, attempt: int) -> tuple[bool, Failure | None]:
-        """Charge the invoice once as ``attempt``: whether it was paid, and if not, why (``None``
-        when there was no answer, e.g. no usable payment method). A zero invoice needs no charge."""
+    async def _collect(self, invoice: InvoiceRecord, attempt: int) -> Collected:
+        """Charge the invoice once as ``attempt``: whether it was paid, and if not, why (no
+        ``failure`` when there was no answer, e.g. no usable payment method). A zero invoice
+        needs no charge."""
         if invoice.amount_due <= 0:
             await self._update_invoice(invoice, InvoiceStatus.PAID, attempt, None)
-            return True, None
+            return Collected(paid=True)
         payment = await charge_invoice(
             self._payer, invoice, attempt, self._view.payment_method_id, self._settled
         )
         if payment is None:
             await self._update_invoice(invoice, InvoiceStatus.OPEN, attempt, None)
-            return False, None
+            return Collected(paid=False)
         paid = payment.status is PaymentStatus.SUCCEEDED
         await self._update_invoice(
             invoice,
@@ -251,7 +278,9 @@ class SubscriptionWorkflow:
             payment.id,
             amount_paid=payment.amount_captured if paid else 0,
         )
-        return paid, None if paid else payment.failure
+        if paid:
+            return Collected(paid=True, payment_id=payment.id, amount=payment.amount_captured)
+        return Collected(paid=False, payment_id=payment.id, failure=payment.failure)
 
     @property
     def _payer(self) -> InvoicePayer:
@@ -285,7 +314,7 @@ class SubscriptionWorkflow:
 
     async def _await_new_method_while_incomplete(
         self, invoice: InvoiceRecord, attempt: int
-    ) -> bool:
+    ) -> Collected:
         """The first payment failed: ``incomplete`` until a new payment method pays the invoice,
         or ``canceled`` when none does within the expiry."""
         if self._incomplete_until is None:
@@ -305,11 +334,10 @@ class SubscriptionWorkflow:
         except TimeoutError:
             await self._update_invoice(invoice, InvoiceStatus.VOID, attempt - 1, None)
             await self._end(SubscriptionStatus.CANCELED, "incomplete expired")
-            return False
+            return Collected(paid=False)
         if self._view.status in FINAL:
-            return False
-        paid, _ = await self._collect(invoice, attempt)
-        return paid
+            return Collected(paid=False)
+        return await self._collect(invoice, attempt)
 
     async def _become_past_due(
         self, invoice: InvoiceRecord, start: datetime, end: datetime, failure: Failure | None
@@ -324,6 +352,7 @@ class SubscriptionWorkflow:
             current_period_start=start,
             current_period_end=end,
             past_due_since=self._view.past_due_since or now,
+            period_charges=[],
         )
         await self._record(f"past due since {self._view.past_due_since}: {invoice.id} unpaid")
         self._dunning = await workflow.start_child_workflow(
@@ -365,11 +394,16 @@ class SubscriptionWorkflow:
             if self._view.status in FINAL:
                 return
             if result.outcome is DunningOutcome.RECOVERED:
+                view = self._view
+                recovered = Collected(True, result.payment_id, result.amount_paid)
                 self._view = replace(
-                    self._view,
+                    view,
                     status=SubscriptionStatus.ACTIVE,
                     entitled=True,
                     past_due_since=None,
+                    period_charges=_charges(
+                        recovered, view.current_period_start, view.current_period_end
+                    ),
                 )
                 await self._record(f"recovered by {result.payment_id}")
             else:
@@ -414,15 +448,20 @@ class SubscriptionWorkflow:
                 end,
             )
             invoice = await self._open_invoice(now, end, lines)
-            paid, failure = await self._collect(invoice, attempt=1)
-            if not paid:
+            collected = await self._collect(invoice, attempt=1)
+            if not collected.paid:
                 await self._update_invoice(invoice, InvoiceStatus.VOID, 1, None)
+                failure = collected.failure
                 reason = failure.message if failure else "no usable payment method"
                 raise ApplicationError(
                     f"The prorated charge for {plan.name} failed ({reason}); "
                     "the plan is unchanged.",
                     type=ErrorType.PLAN_CHANGE_DECLINED,
                 )
+            self._view = replace(
+                self._view,
+                period_charges=self._view.period_charges + _charges(collected, now, end),
+            )
         else:
             self._view = replace(self._view, credit_balance=view.credit_balance - proration.net)
         self._plan = plan
@@ -483,10 +522,48 @@ class SubscriptionWorkflow:
                 self._view = replace(self._view, cancel_at_period_end=True)
                 await self._record(f"cancels at {self._view.current_period_end}")
             else:
+                refunds = self._unused_time(request) if request.prorate_refund else []
                 await self._end(SubscriptionStatus.CANCELED, "canceled")
                 if self._dunning is not None:
                     await self._dunning.signal(DunningWorkflow.stop)
+                for refund in refunds:
+                    await self._refund(refund)
             return self._view
+
+    def _unused_time(self, request: CancelSubscriptionRequest) -> list[UnusedTimeRefund]:
+        """What is given back for the current period: of each payment for it, the part for the
+        time not used (a paused subscription used none since the pause), rounded down the same
+        way as a proration, so refund and use add up to what was paid."""
+        used_until = self._view.paused_at or workflow.now()
+        refunds = []
+        for charge in self._view.period_charges:
+            length = int((charge.end - charge.start).total_seconds())
+            elapsed = int((used_until - charge.start).total_seconds())
+            unused = charge.amount - consumed(charge.amount, length, elapsed)
+            if unused > 0:
+                refunds.append(
+                    UnusedTimeRefund(
+                        payment_id=charge.payment_id,
+                        refund_id=f"re_{charge.payment_id.removeprefix('in_')}_unused",
+                        amount=unused,
+                        reason=f"{self._view.id} canceled: unused time until {charge.end}",
+                    )
+                )
+        return refunds
+
+    async def _refund(self, refund: UnusedTimeRefund) -> None:
+        """A refund the payment cannot give (closed, already refunded) does not undo the cancel:
+        it is logged and shown in the workflow's details for an operator."""
+        try:
+            await workflow.execute_activity_method(
+                SubscriptionRefundActivities.refund_unused_time,
+                refund,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=REFUND_RETRY_POLICY,
+            )
+        except ActivityError as error:
+            workflow.logger.warning("refund %s not given: %s", refund.refund_id, error.cause)
+            workflow.set_current_details(f"canceled; refund {refund.refund_id} not given")
 
     @cancel.validator
     def _validate_cancel(self, request: CancelSubscriptionRequest) -> None:
@@ -580,3 +657,9 @@ class SubscriptionWorkflow:
         )
         workflow.upsert_search_attributes([SUBSCRIPTION_STATUS.value_set(self._view.status.value)])
         workflow.set_current_details(details)
+
+
+def _charges(collected: Collected, start: datetime, end: datetime) -> list[PeriodCharge]:
+    if collected.payment_id is None or collected.amount <= 0:
+        return []
+    return [PeriodCharge(collected.payment_id, collected.amount, start, end)]

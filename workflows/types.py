@@ -77,6 +77,8 @@ class ErrorType(StrEnum):
     PLAN_CHANGE_DECLINED = "PlanChangeDeclined"
     PLAN_CURRENCY_MISMATCH = "PlanCurrencyMismatch"
     MAIL_CONTEXT_INVALID = "MailContextInvalid"
+    REFUND_NOT_POSSIBLE = "RefundNotPossible"
+    """The payment refused a refund or has closed: retrying cannot change that."""
     """A mail that cannot be rendered: a bug no retry can fix."""
 
 
@@ -540,6 +542,16 @@ class BillingTerms:
 
 
 @dataclass(frozen=True)
+class PeriodCharge:
+    """A payment for (part of) the current period: what a prorated refund gives back from."""
+
+    payment_id: str
+    amount: int
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class SubscriptionView:
     """The subscription as the workflow knows it; the database projection mirrors it."""
 
@@ -573,6 +585,8 @@ class SubscriptionView:
     """Minor units owed to the customer (a downgrade's unused rest), taken off the next invoices."""
     scheduled_plan: PlanTerms | None = None
     """The plan the next period switches to (a change with ``proration: none``)."""
+    period_charges: list[PeriodCharge] = field(default_factory=list)
+    """Payments for the current period (its invoice, then any upgrade's)."""
 
 
 @dataclass(frozen=True)
@@ -701,6 +715,7 @@ class DunningResult:
     outcome: DunningOutcome
     payment_id: str | None
     attempts: int
+    amount_paid: int = 0
 
 
 @dataclass(frozen=True)
@@ -720,6 +735,18 @@ class DunningCaseClosing:
 @dataclass(frozen=True)
 class CancelSubscriptionRequest:
     at_period_end: bool
+    prorate_refund: bool = False
+    """Cancel now and refund the unused part of what was paid for the current period."""
+
+
+@dataclass(frozen=True)
+class UnusedTimeRefund:
+    """Refund ``amount`` of ``payment_id`` through the payment's own workflow, once."""
+
+    payment_id: str
+    refund_id: str
+    amount: int
+    reason: str
 
 
 class Proration(StrEnum):

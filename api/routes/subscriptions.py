@@ -346,7 +346,8 @@ async def cancel_subscription(
     idempotency_key: OptionalIdempotencyKeyDep,
     body: SubscriptionCancel | None = None,
 ) -> SubscriptionOut:
-    """Cancel now (no body, or ``at_period_end: false``), or at the end of the paid period."""
+    """Cancel now (no body, or ``at_period_end: false``), or at the end of the paid period. A
+    cancel now with ``prorate_refund`` refunds the unused part of the current period."""
     await _own_subscription(session, principal, subscription_id)
     await session.rollback()
     cancel = body or SubscriptionCancel()
@@ -354,7 +355,9 @@ async def cancel_subscription(
         services.client,
         subscription_id,
         SubscriptionWorkflow.cancel,
-        CancelSubscriptionRequest(at_period_end=cancel.at_period_end),
+        CancelSubscriptionRequest(
+            at_period_end=cancel.at_period_end, prorate_refund=cancel.prorate_refund
+        ),
         _update_id(principal, subscription_id, idempotency_key, "cancel", cancel),
         SubscriptionView,
     )

@@ -573,3 +573,20 @@ async def test_the_openapi_schema_describes_the_subscription_routes(
         assert "post" in paths[f"/v1/subscriptions/{{subscription_id}}/{action}"]
     created = paths["/v1/subscriptions"]["post"]["responses"]
     assert {"200", "201", "202"} <= set(created)
+
+
+async def test_a_refund_comes_only_with_a_cancel_now(api: httpx.AsyncClient, stack: Stack) -> None:
+    subscription, _ = await active_subscription(api, stack)
+    url = f"/v1/subscriptions/{subscription['id']}/cancel"
+
+    refused = await api.post(url, json={"at_period_end": True, "prorate_refund": True})
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
+    assert (await api.get(f"/v1/subscriptions/{subscription['id']}")).json()["status"] == "active"
+
+    canceled = await api.post(url, json={"prorate_refund": True})
+    assert canceled.status_code == 200, canceled.text
+    assert canceled.json()["status"] == "canceled"
+    invoice_id = subscription["latest_invoice_id"]
+    (refund,) = (await api.get(f"/v1/payments/{invoice_id}/refunds")).json()["data"]
+    assert refund["status"] == "succeeded"
+    assert 2800 < refund["amount"] <= 2900, "seconds of a month were used"

@@ -26,7 +26,7 @@ from tests.support.subscriptions import (
     unique_email,
 )
 from tests.workflows.conftest import Proxied
-from workflows.policies import prorate
+from workflows.policies import consumed, prorate
 from workflows.subscription import SubscriptionWorkflow
 from workflows.types import (
     CancelSubscriptionRequest,
@@ -188,3 +188,31 @@ async def test_cancel_at_period_end_during_a_renewal_ends_the_renewed_period(
         (rows[0].period_start, "paid"),
         (renewal, "paid"),
     ]
+
+
+async def test_cancel_now_with_a_prorated_refund_gives_back_the_unused_time_of_each_payment(
+    api: httpx.AsyncClient, stack: Stack, proxied: Proxied
+) -> None:
+    subscription, renewal = await subscribed(api, stack, proxied, unique_email())
+    handle = handle_of(proxied, subscription.subscription_id)
+    await advance(proxied.timeskip, 10)
+    await handle.execute_update(
+        SubscriptionWorkflow.change_plan, PlanChange(TEAM_MONTHLY, Proration.PRORATE)
+    )
+    await advance(proxied.timeskip, 5)
+
+    canceled = await handle.execute_update(
+        SubscriptionWorkflow.cancel,
+        CancelSubscriptionRequest(at_period_end=False, prorate_refund=True),
+    )
+    assert (canceled.status, canceled.entitled) == (SubscriptionStatus.CANCELED, False)
+    assert canceled.canceled_at is not None
+    for invoice in await invoices(stack, subscription.subscription_id):
+        length = int((invoice.period_end - invoice.period_start).total_seconds())
+        used = int((canceled.canceled_at - invoice.period_start).total_seconds())
+        unused = invoice.amount_paid - consumed(invoice.amount_paid, length, used)
+        refunds = (await api.get(f"/v1/payments/{invoice.id}/refunds")).json()["data"]
+        assert [(r["amount"], r["status"]) for r in refunds] == [(unused, "succeeded")]
+        payment = (await api.get(f"/v1/payments/{invoice.id}")).json()
+        assert payment["amount_refunded"] == unused < invoice.amount_paid
+    assert canceled.current_period_end == renewal

@@ -1,0 +1,52 @@
+"""Refunds a subscription gives when it is canceled now with ``prorate_refund``.
+
+A workflow cannot send an update to another workflow, so this activity does it with a Temporal
+client: the refund goes through the invoice payment's own ``refund`` update, under that payment's
+lock and limits like any refund through the API, with the provider idempotency key it derives.
+The update ID is the refund ID, so a retried activity refunds once.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.types import ErrorType, RefundRequest, RefundView, UnusedTimeRefund
+
+
+class SubscriptionRefundActivities:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @activity.defn(name="refund_unused_time")
+    async def refund_unused_time(self, refund: UnusedTimeRefund) -> RefundView:
+        handle = self._client.get_workflow_handle(refund.payment_id)
+        try:
+            result: RefundView = await handle.execute_update(
+                "refund",
+                RefundRequest(
+                    refund_id=refund.refund_id,
+                    request_hash=f"unused-time:{refund.refund_id}",
+                    amount=refund.amount,
+                    reason=refund.reason,
+                ),
+                id=refund.refund_id,
+                result_type=RefundView,
+            )
+        except WorkflowUpdateFailedError as error:
+            raise ApplicationError(
+                f"{refund.payment_id} refused the refund: {error.cause}",
+                type=ErrorType.REFUND_NOT_POSSIBLE,
+                non_retryable=True,
+            ) from None
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            raise ApplicationError(
+                f"{refund.payment_id} is closed (past its refund window)",
+                type=ErrorType.REFUND_NOT_POSSIBLE,
+                non_retryable=True,
+            ) from None
+        return result
