@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint fmt install bootstrap check-compose
+.PHONY: dev test lint fmt install bootstrap check-compose bench-subscriptions
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -25,6 +25,10 @@ lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy .
+
+# Subscriptions through a simulated year on the time-skipping server (a benchmark, not a test).
+bench-subscriptions: install
+	$(UV) run --frozen python -m bench.subscription_year --subscriptions $(or $(SUBSCRIPTIONS),20)
 
 fmt: install
 	$(UV) run --frozen ruff format .

@@ -3,7 +3,8 @@ minute of wall time, with the real worker, real localstripe and a real SQLite da
 
     uv run python -m bench.subscription_year --subscriptions 20
 
-Every subscription is created through the API (in process), on Pro monthly with no trial, so the
+Every customer and card is created through the API (in process); each subscription is on Pro
+monthly with no trial, so the
 year bills 13 invoices each (the first at once, then twelve renewals). Server time advances a day
 at a time (one long skip across renewals stalls the test server). It prints the wall time, the
 subscription-years per minute, the invoices per second, and the events of one billing-cycle run
@@ -28,6 +29,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from api.routes.subscriptions import billing_terms
 from db import billing
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
@@ -35,30 +37,46 @@ from settings import DEV_CLIENT_KEY, Environment, Settings
 from tests.support.localstripe import create_card_payment_method, running_localstripe
 from tests.support.paths import TEMPORAL_TEST_SERVER
 from worker import build_worker
-from workflows.types import SEARCH_ATTRIBUTES
+from workflows.subscription import SubscriptionWorkflow
+from workflows.types import SEARCH_ATTRIBUTES, PlanInterval, PlanTerms, SubscriptionInput
 
 DAYS = 365
+PRO_MONTHLY = PlanTerms("pro_monthly", "Pro (monthly)", 2900, "USD", PlanInterval.MONTH)
 
 
-async def _subscribe(api: httpx.AsyncClient, stripe_url: str, index: int) -> str:
-    customer = await api.post("/v1/customers", json={"email": f"bench{index}@example.com"})
-    token = await asyncio.to_thread(create_card_payment_method, stripe_url, "4242424242424242")
+async def _subscribe(
+    api: httpx.AsyncClient, env: WorkflowEnvironment, settings: Settings, index: int
+) -> str:
+    """A customer and card through the API, then the workflow started the way the API starts it
+    but with a plain start: the time-skipping server stalls its clock after an update-with-start
+    (``POST /v1/subscriptions``), which the real server does not."""
+    email = f"bench{index}@example.com"
+    customer = await api.post("/v1/customers", json={"email": email})
+    customer_id: str = customer.json()["id"]
+    token = await asyncio.to_thread(
+        create_card_payment_method, settings.stripe_api_base, "4242424242424242"
+    )
     method = await api.post(
-        f"/v1/customers/{customer.json()['id']}/payment-methods",
+        f"/v1/customers/{customer_id}/payment-methods",
         json={"provider": "stripe", "token": token},
     )
-    response = await api.post(
-        "/v1/subscriptions",
-        json={
-            "customer_id": customer.json()["id"],
-            "plan_id": "pro_monthly",
-            "payment_method_id": method.json()["id"],
-            "trial_days": 0,
-        },
-        headers={"Idempotency-Key": f"bench-{uuid.uuid4()}"},
+    subscription_id = f"sub_bench{uuid.uuid4().hex[:12]}"
+    await env.client.start_workflow(
+        SubscriptionWorkflow.run,
+        SubscriptionInput(
+            subscription_id=subscription_id,
+            account_id="acct_dev",
+            customer_id=customer_id,
+            customer_email=email,
+            plan=PRO_MONTHLY,
+            trial_days=0,
+            billing=billing_terms(settings, PRO_MONTHLY.id, subscription_id),
+            created_at=await env.get_current_time(),
+            payment_method_id=method.json()["id"],
+        ),
+        id=subscription_id,
+        task_queue=settings.task_queue,
     )
-    response.raise_for_status()
-    subscription_id: str = response.json()["id"]
     return subscription_id
 
 
@@ -116,7 +134,7 @@ async def run(subscriptions: int, data_dir: Path) -> None:
                 ) as api,
                 build_worker(env.client, settings, sessions),
             ):
-                ids = [await _subscribe(api, stripe_url, i) for i in range(subscriptions)]
+                ids = [await _subscribe(api, env, settings, i) for i in range(subscriptions)]
                 started = time.monotonic()
                 for _ in range(DAYS):
                     await env.sleep(timedelta(days=1))
