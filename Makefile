@@ -37,4 +37,6 @@ fmt: install
 # Validates docker-compose.yml without a Docker engine (Debian's docker-compose: apt-get install docker-compose).
 check-compose:
 	POSTGRES_PASSWORD=check STRIPE_API_KEY=check STRIPE_WEBHOOK_SECRET=check \
-		DURAPAY_PUBLIC_BASE_URL=https://durapay.example docker-compose -f docker-compose.yml config -q
+		DURAPAY_PUBLIC_BASE_URL=https://durapay.example SMTP_HOST=smtp.example MAIL_FROM=billing@durapay.example \
+		UPDATE_PAYMENT_METHOD_URL='https://durapay.example/billing?subscription={subscription_id}' \
+		docker-compose -f docker-compose.yml config -q
