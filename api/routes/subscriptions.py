@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api import commands, errors
 from api.deps import (
@@ -266,6 +267,28 @@ def _update_id(
     return f"{key}:{fingerprint[:16]}"
 
 
+async def _update(
+    services: ServicesDep,
+    principal: PrincipalDep,
+    subscription_id: str,
+    update: UpdateMethodMultiParam[..., SubscriptionView],
+    arg: object,
+    idempotency_key: str | None,
+    action: str,
+    body: BaseModel | None = None,
+) -> SubscriptionOut:
+    """Send one change to the subscription's workflow; it answers with the subscription after."""
+    view = await commands.update_workflow(
+        services.client,
+        subscription_id,
+        update,
+        arg,
+        _update_id(principal, subscription_id, idempotency_key, action, body),
+        SubscriptionView,
+    )
+    return subscription_from_view(view)
+
+
 @router.post("/{subscription_id}/change-plan")
 async def change_plan(
     subscription_id: str,
@@ -282,15 +305,16 @@ async def change_plan(
     plan = await _plan(session, body.plan_id)
     change = PlanChange(plan=_plan_terms(plan), proration=Proration(body.proration))
     await session.rollback()
-    view = await commands.update_workflow(
-        services.client,
+    return await _update(
+        services,
+        principal,
         subscription_id,
         SubscriptionWorkflow.change_plan,
         change,
-        _update_id(principal, subscription_id, idempotency_key, "change_plan", body),
-        SubscriptionView,
+        idempotency_key,
+        "change_plan",
+        body,
     )
-    return subscription_from_view(view)
 
 
 @router.post("/{subscription_id}/pause")
@@ -304,15 +328,15 @@ async def pause_subscription(
     """Only an ``active`` subscription pauses; nothing is billed until it resumes."""
     await _own_subscription(session, principal, subscription_id)
     await session.rollback()
-    view = await commands.update_workflow(
-        services.client,
+    return await _update(
+        services,
+        principal,
         subscription_id,
         SubscriptionWorkflow.pause,
         None,
-        _update_id(principal, subscription_id, idempotency_key, "pause"),
-        SubscriptionView,
+        idempotency_key,
+        "pause",
     )
-    return subscription_from_view(view)
 
 
 @router.post("/{subscription_id}/resume")
@@ -326,15 +350,15 @@ async def resume_subscription(
     """A new period starts and is charged now."""
     await _own_subscription(session, principal, subscription_id)
     await session.rollback()
-    view = await commands.update_workflow(
-        services.client,
+    return await _update(
+        services,
+        principal,
         subscription_id,
         SubscriptionWorkflow.resume,
         None,
-        _update_id(principal, subscription_id, idempotency_key, "resume"),
-        SubscriptionView,
+        idempotency_key,
+        "resume",
     )
-    return subscription_from_view(view)
 
 
 @router.post("/{subscription_id}/cancel")
@@ -351,17 +375,18 @@ async def cancel_subscription(
     await _own_subscription(session, principal, subscription_id)
     await session.rollback()
     cancel = body or SubscriptionCancel()
-    view = await commands.update_workflow(
-        services.client,
+    return await _update(
+        services,
+        principal,
         subscription_id,
         SubscriptionWorkflow.cancel,
         CancelSubscriptionRequest(
             at_period_end=cancel.at_period_end, prorate_refund=cancel.prorate_refund
         ),
-        _update_id(principal, subscription_id, idempotency_key, "cancel", cancel),
-        SubscriptionView,
+        idempotency_key,
+        "cancel",
+        cancel,
     )
-    return subscription_from_view(view)
 
 
 @router.post("/{subscription_id}/payment-method")
@@ -377,12 +402,13 @@ async def set_payment_method(
     subscription = await _own_subscription(session, principal, subscription_id)
     await _require_usable_method(session, subscription.customer_id, body.payment_method_id)
     await session.rollback()
-    view = await commands.update_workflow(
-        services.client,
+    return await _update(
+        services,
+        principal,
         subscription_id,
         SubscriptionWorkflow.set_payment_method,
         PaymentMethodChange(payment_method_id=body.payment_method_id),
-        _update_id(principal, subscription_id, idempotency_key, "payment_method", body),
-        SubscriptionView,
+        idempotency_key,
+        "payment_method",
+        body,
     )
-    return subscription_from_view(view)

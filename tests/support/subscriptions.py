@@ -58,26 +58,17 @@ async def subscribe(
     plan: PlanTerms = PRO_MONTHLY,
     terms: BillingTerms = TERMS,
 ) -> tuple[SubscriptionInput, datetime]:
+    """A new customer with a saved card, subscribed on the time-skipping server."""
     customer_id, method_id = await card_customer(api, stack.stripe_url, card)
-    started = await timeskip.env.get_current_time()
-    subscription = SubscriptionInput(
-        subscription_id=f"sub_{uuid.uuid4().hex[:16]}",
-        account_id="acct_dev",
-        customer_id=customer_id,
-        customer_email=email,
-        plan=plan,
-        trial_days=trial_days,
-        billing=terms,
-        created_at=started,
+    return await subscribe_customer(
+        timeskip,
+        customer_id,
+        email,
         payment_method_id=method_id,
+        plan=plan,
+        terms=terms,
+        trial_days=trial_days,
     )
-    await timeskip.client.start_workflow(
-        SubscriptionWorkflow.run,
-        subscription,
-        id=subscription.subscription_id,
-        task_queue=timeskip.settings.task_queue,
-    )
-    return subscription, started
 
 
 async def advance(timeskip: TimeSkipping, days: int) -> None:
@@ -146,8 +137,9 @@ async def subscribe_customer(
     payment_method_id: str | None = None,
     plan: PlanTerms = PRO_MONTHLY,
     terms: BillingTerms = TERMS,
+    trial_days: int = 0,
 ) -> tuple[SubscriptionInput, datetime]:
-    """Like ``subscribe``, for a customer the test set up itself, with no trial; without
+    """Start a subscription for a customer the test set up itself; without
     ``payment_method_id`` every invoice goes to the customer's default method, as the API's
     subscriptions do when the client names none."""
     started = await timeskip.env.get_current_time()
@@ -157,7 +149,7 @@ async def subscribe_customer(
         customer_id=customer_id,
         customer_email=email,
         plan=plan,
-        trial_days=0,
+        trial_days=trial_days,
         billing=terms,
         created_at=started,
         payment_method_id=payment_method_id,
