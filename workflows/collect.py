@@ -106,6 +106,7 @@ def _payment_input(
         payment_method_ref=target.payment_method_ref,
         metadata={"invoice_id": invoice.id, "subscription_id": payer.subscription_id},
         notify_workflow_id=workflow.info().workflow_id,
+        merchant_initiated=True,
     )
 
 

@@ -611,6 +611,7 @@ class PaymentWorkflow:
             reference=self._reference,
             idempotency_key=idempotency_key,
             amount=amount,
+            off_session=self._input.merchant_initiated,
         )
 
     def _set_step(self, step: str) -> None:

@@ -152,7 +152,9 @@ class IntentCall:
     reference: str
     idempotency_key: str = ""
     amount: int | None = None
-    off_session: bool = True
+    off_session: bool = False
+    """A confirm the customer is not present for (a renewal): issuers may then decline rather
+    than ask for authentication."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,8 @@ class PaymentInput:
     """A workflow (subscription or dunning) told by a ``payment_settled`` signal whenever this
     payment's status changes past ``processing``: it cannot wait on the result, because the
     payment stays open for its refund window long after it has settled."""
+    merchant_initiated: bool = False
+    """Charged without the customer present (an invoice): the provider is told it is off-session."""
 
 
 @dataclass(frozen=True)

@@ -200,13 +200,9 @@ class StripeProvider:
     async def confirm_intent(
         self, reference: str, idempotency_key: str, off_session: bool
     ) -> IntentResult:
-        """Confirm the intent once.
-
-        ``off_session`` is not sent: localstripe answers 400 to it on confirm, and the test and
-        dev stacks run on localstripe. Against real Stripe this means every confirm counts as
-        on-session, so a card that wants 3-D Secure yields ``requires_action`` rather than an
-        ``authentication_required`` decline.
-        """
+        """Confirm the intent once; ``off_session`` tells Stripe the customer is not there (a
+        renewal), so a card that wants 3-D Secure is declined ``authentication_required`` (a
+        decline dunning handles) instead of waiting for a challenge nobody will see."""
         with _translated_errors():
             current = await self._intents.retrieve_async(reference)
         if current.status != "requires_confirmation":
@@ -214,7 +210,9 @@ class StripeProvider:
         try:
             with _translated_errors():
                 intent = await self._intents.confirm_async(
-                    reference, {}, {"idempotency_key": idempotency_key}
+                    reference,
+                    {"off_session": True} if off_session else {},
+                    {"idempotency_key": idempotency_key},
                 )
         except stripe.CardError as error:
             return IntentResult(

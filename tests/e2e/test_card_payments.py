@@ -44,6 +44,20 @@ async def test_card_payment_succeeds_and_is_recorded(api: httpx.AsyncClient, sta
     assert events[-1]["data"]["status"] == "succeeded"
 
 
+async def test_a_description_reaches_the_provider(api: httpx.AsyncClient, stack: Stack) -> None:
+    customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
+
+    response = await pay(api, customer_id, method_id, description="Order 1042")
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["status"], response.json()["description"]) == (
+        "succeeded",
+        "Order 1042",
+    )
+    intent = StripeClient("sk_test_x", base_addresses={"api": stack.stripe_url}).v1.payment_intents
+    assert intent.retrieve(response.json()["provider_reference"]).description == "Order 1042"
+
+
 async def test_declined_card_is_a_failed_payment_not_an_error(
     api: httpx.AsyncClient, stack: Stack
 ) -> None:
