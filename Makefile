@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint fmt install bootstrap check-compose bench-subscriptions
+.PHONY: dev test lint fmt install bootstrap check-compose chaos bench bench-subscriptions
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -25,6 +25,15 @@ lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy .
+
+# The full chaos suite: `make test` runs a bounded version of the same tests.
+chaos: install
+	DURAPAY_CHAOS_PAYMENTS=100 DURAPAY_FUZZ_EXAMPLES=200 $(UV) run --frozen pytest tests/chaos $(PYTEST_ARGS)
+
+# Payments against bare Temporal, then subscriptions through a simulated year (benchmarks, not tests).
+bench: install
+	$(UV) run --frozen python -m bench.payments
+	$(MAKE) bench-subscriptions
 
 # Subscriptions through a simulated year on the time-skipping server (a benchmark, not a test).
 bench-subscriptions: install
