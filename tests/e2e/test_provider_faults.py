@@ -135,6 +135,33 @@ async def test_transient_faults_are_retried_to_one_charge(
     assert intent_statuses(stack.stripe_url, payment.payment_id) == ["succeeded"]
 
 
+async def test_an_idempotency_key_still_in_use_at_stripe_is_retried(
+    api: httpx.AsyncClient, stack: Stack, localstripe_like: Faulty
+) -> None:
+    """Real Stripe answers 409 to a retry that overlaps the first attempt under its key, with
+    nothing saved for it yet: it must be retried, never taken as a refusal."""
+    in_use = localstripe_like.proxy.add(
+        Fault.STATUS,
+        "POST",
+        CONFIRM,
+        times=1,
+        status=409,
+        body={
+            "error": {
+                "type": "invalid_request_error",
+                "code": "idempotency_key_in_use",
+                "message": "There is currently another in-progress request using this key.",
+            }
+        },
+    )
+
+    payment, result, _ = await settle(api, stack, localstripe_like)
+
+    assert in_use.hits == 1
+    assert result.payment.status is PaymentStatus.SUCCEEDED
+    assert intent_statuses(stack.stripe_url, payment.payment_id) == ["succeeded"]
+
+
 async def test_lost_create_response_leaves_at_most_an_unconfirmed_intent(
     api: httpx.AsyncClient, stack: Stack, localstripe_like: Faulty
 ) -> None:
