@@ -11,6 +11,7 @@ one.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -324,18 +325,21 @@ class SubscriptionWorkflow:
             await self._record(f"incomplete until {self._incomplete_until}: first payment failed")
             self._begun = True
         self._method_changed = False
+        remaining = self._incomplete_until - workflow.now()
+        # The billing that got here holds the lock; a cancel must not wait out the expiry.
+        self._lock.release()
         try:
-            remaining = self._incomplete_until - workflow.now()
-            if remaining <= timedelta(0):
-                raise TimeoutError
-            await workflow.wait_condition(
-                lambda: self._method_changed or self._view.status in FINAL, timeout=remaining
+            expired = remaining <= timedelta(0) or not await _condition_met(
+                lambda: self._method_changed or self._view.status in FINAL, remaining
             )
-        except TimeoutError:
+        finally:
+            await self._lock.acquire()
+        if self._view.status in FINAL:
+            await self._update_invoice(invoice, InvoiceStatus.VOID, attempt - 1, None)
+            return Collected(paid=False)
+        if expired:
             await self._update_invoice(invoice, InvoiceStatus.VOID, attempt - 1, None)
             await self._end(SubscriptionStatus.CANCELED, "incomplete expired")
-            return Collected(paid=False)
-        if self._view.status in FINAL:
             return Collected(paid=False)
         return await self._collect(invoice, attempt)
 
@@ -663,3 +667,11 @@ def _charges(collected: Collected, start: datetime, end: datetime) -> list[Perio
     if collected.payment_id is None or collected.amount <= 0:
         return []
     return [PeriodCharge(collected.payment_id, collected.amount, start, end)]
+
+
+async def _condition_met(condition: Callable[[], bool], timeout: timedelta) -> bool:
+    try:
+        await workflow.wait_condition(condition, timeout=timeout)
+    except TimeoutError:
+        return False
+    return True

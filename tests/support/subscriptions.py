@@ -34,9 +34,9 @@ TERMS = BillingTerms(
     payment=PaymentTimeouts(
         action_seconds=3600,
         authorization_expiry_seconds=7 * 86400,
-        # Longer than any simulated stretch: the time-skipping test server stalls when an
+        # Longer than any module simulates (years): the time-skipping test server stalls when an
         # abandoned child completes after the parent run that started it continued as new.
-        refund_window_seconds=400 * 86400,
+        refund_window_seconds=3650 * 86400,
         provider_call_seconds=10,
     ),
     update_payment_method_url="https://billing.example.com/update",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from datetime import UTC, timedelta
@@ -15,7 +16,8 @@ from tests.support.flows import CARD_DECLINED, CARD_OK
 from tests.support.localstripe import intent_statuses
 from tests.support.subscriptions import DAY, advance, invoices, state, subscribe
 from tests.workflows.conftest import TimeSkipping
-from workflows.types import SubscriptionStatus, SubscriptionView
+from workflows.subscription import SubscriptionWorkflow
+from workflows.types import CancelSubscriptionRequest, SubscriptionStatus, SubscriptionView
 
 pytestmark = pytest.mark.timeskip
 
@@ -87,3 +89,29 @@ async def test_a_trial_ending_on_a_failing_card_is_incomplete_then_canceled(
     (invoice,) = await invoices(stack, subscription.subscription_id)
     assert invoice.status == "void"
     assert intent_statuses(stack.stripe_url, invoice.id) == ["requires_payment_method"]
+
+
+async def test_an_incomplete_subscription_can_be_canceled_at_once(
+    api: httpx.AsyncClient, stack: Stack, timeskip: TimeSkipping
+) -> None:
+    subscription, _ = await subscribe(api, stack, timeskip, CARD_DECLINED, trial_days=14)
+    await advance(timeskip, days=14)
+    await timeskip.env.sleep(timedelta(hours=2))
+    handle = timeskip.client.get_workflow_handle(
+        subscription.subscription_id, result_type=SubscriptionView
+    )
+    assert (await state(timeskip, subscription.subscription_id)).status is (
+        SubscriptionStatus.INCOMPLETE
+    )
+
+    canceled = await asyncio.wait_for(
+        handle.execute_update(
+            SubscriptionWorkflow.cancel, CancelSubscriptionRequest(at_period_end=False)
+        ),
+        timeout=30,
+    )
+
+    assert (canceled.status, canceled.entitled) == (SubscriptionStatus.CANCELED, False)
+    assert (await handle.result()).status is SubscriptionStatus.CANCELED
+    (invoice,) = await invoices(stack, subscription.subscription_id)
+    assert invoice.status == "void"
