@@ -8,15 +8,18 @@ subscription workflow is named by its class, so a renamed update fails the type 
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -100,6 +103,14 @@ class _Answer(Generic[R]):
     result: R | None
 
 
+QUERY_WAIT = timedelta(seconds=3)
+"""How long a request waits for a worker to answer a query before reading the database."""
+UPDATE_ADMISSION_WAIT = 20.0
+"""How long a capture, refund, cancel or subscription change waits for Temporal to admit its
+update while the workflow is at its in-flight update limit (see ``_admitted``)."""
+_ADMISSION_FIRST_PAUSE = 0.05
+_ADMISSION_MAX_PAUSE = 1.0
+
 REQUEST_HASH_MEMO = "request_hash"
 STARTED_BY_MEMO = "started_by"
 """Memo keys of a subscription workflow: the fingerprint of the request that started it, and that
@@ -159,26 +170,65 @@ def _with_start(
     )
 
 
-async def _bounded(started: Awaitable[WorkflowUpdateHandle[R]], wait: float) -> _Answer[R] | None:
-    """Await an update-with-start and then its result for at most ``wait`` seconds.
+async def _admitted(call: Callable[[], Awaitable[T]], wait: float) -> T:
+    """``call()``, sent again while Temporal refuses it for the workflow's in-flight update limit.
+
+    Temporal runs at most a fixed number of updates at once per workflow (10 by default) and
+    answers RESOURCE_EXHAUSTED beyond it, so a burst of requests on one payment (a client retrying
+    one Idempotency-Key, many refunds) would otherwise get 503s for work the workflow would gladly
+    do a moment later. Resending is safe: an update-with-start joins the running workflow and an
+    update with the same ID is applied once. After ``wait`` seconds the refusal stands (503).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    pause = _ADMISSION_FIRST_PAUSE
+    while True:
+        try:
+            return await call()
+        except RPCError as error:
+            if error.status is not RPCStatusCode.RESOURCE_EXHAUSTED or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(min(pause * random.uniform(0.5, 1.5), max(deadline - loop.time(), 0)))
+        pause = min(pause * 2, _ADMISSION_MAX_PAUSE)
+
+
+async def _bounded(
+    started: Callable[[], Awaitable[WorkflowUpdateHandle[R]]], wait: float
+) -> _Answer[R] | None:
+    """Start an update-with-start and await its result, for at most ``wait`` seconds in all.
 
     ``None`` when the workflow had already closed: its ID is never reused, so the database holds
     the answer. Other failures leave as public errors (wrap the call in ``_public_errors``).
     """
+    deadline = asyncio.get_running_loop().time() + wait
     try:
-        handle = await started
+        handle = await asyncio.wait_for(_admitted(started, wait), timeout=wait)
     except WorkflowAlreadyStartedError:
         return None
     except RPCError as error:
         if error.status is RPCStatusCode.ALREADY_EXISTS:
             return None
         raise
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # No worker took the workflow's first task in time (all of them crashed, say): the
+        # start is durable or the retried request makes it, so this is "not there yet" too.
+        return _Answer(None)
     try:
-        return _Answer(await asyncio.wait_for(handle.result(), timeout=wait))
+        remaining = max(deadline - asyncio.get_running_loop().time(), 0)
+        return _Answer(await asyncio.wait_for(handle.result(), timeout=remaining))
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         # Past the wait the SDK may turn the canceled poll into its own error, or not,
         # depending on whether a poll was in flight: both mean "not there yet".
         return _Answer(None)
+
+
+async def _answered(query: Awaitable[T]) -> T | None:
+    """A query needs a worker to answer it; with none polling, the caller falls back to the
+    database instead of holding the request until the RPC deadline."""
+    try:
+        return await query
+    except (RPCError, WorkflowQueryFailedError):
+        return None
 
 
 def _search_attributes(payment: PaymentInput) -> TypedSearchAttributes:
@@ -208,7 +258,7 @@ async def start_payment(
     )
     async with _public_errors():
         answer = await _bounded(
-            client.start_update_with_start_workflow(
+            lambda: client.start_update_with_start_workflow(
                 "settle",
                 SettleRequest(request_hash=payment.request_hash),
                 start_workflow_operation=operation,
@@ -220,10 +270,12 @@ async def start_payment(
         if answer is None:
             return StartOutcome(payment=None, created=False)
         if answer.result is None:
-            state = await client.get_workflow_handle(payment.payment_id).query(
-                "state", result_type=PaymentState
+            state = await _answered(
+                client.get_workflow_handle(payment.payment_id).query(
+                    "state", result_type=PaymentState, rpc_timeout=QUERY_WAIT
+                )
             )
-            return StartOutcome(payment=state.payment, created=False)
+            return StartOutcome(payment=state.payment if state else None, created=False)
     settled: SettleResult = answer.result
     return StartOutcome(payment=settled.payment, created=settled.created)
 
@@ -264,7 +316,7 @@ async def start_subscription(
     )
     async with _public_errors():
         answer = await _bounded(
-            client.start_update_with_start_workflow(
+            lambda: client.start_update_with_start_workflow(
                 SubscriptionWorkflow.begun,
                 start_workflow_operation=operation,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
@@ -273,8 +325,10 @@ async def start_subscription(
         )
         view = answer.result if answer is not None else None
         if answer is not None and view is None:
-            view = await client.get_workflow_handle(subscription.subscription_id).query(
-                SubscriptionWorkflow.state
+            view = await _answered(
+                client.get_workflow_handle(subscription.subscription_id).query(
+                    SubscriptionWorkflow.state, rpc_timeout=QUERY_WAIT
+                )
             )
         memo = await _start_memo(client, subscription.subscription_id)
     return SubscriptionStart(
@@ -320,11 +374,19 @@ async def update_workflow(
     args = [] if arg is None else [arg]
     async with _public_errors():
         if isinstance(update, str):
-            result: T = await handle.execute_update(
-                update, args=args, id=update_id, result_type=result_type
+            name = update
+            result: T = await _admitted(
+                lambda: handle.execute_update(
+                    name, args=args, id=update_id, result_type=result_type
+                ),
+                UPDATE_ADMISSION_WAIT,
             )
         else:
-            result = await handle.execute_update(update, args=args, id=update_id)
+            method = update
+            result = await _admitted(
+                lambda: handle.execute_update(method, args=args, id=update_id),
+                UPDATE_ADMISSION_WAIT,
+            )
     return result
 
 

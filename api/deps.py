@@ -20,6 +20,13 @@ from settings import Settings
 
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
 
+IdempotencyKeyHeader = Header(
+    description="1-255 printable ASCII characters; anything else is 400 bad_request.",
+    json_schema_extra={"pattern": "^[ -~]{1,255}$"},
+)
+"""The key's shape, published in the schema only: a key outside it is refused by
+``_idempotency_key`` with the contract's 400, not by FastAPI's 422 validation error."""
+
 
 @dataclass
 class Services:
@@ -100,7 +107,7 @@ def _idempotency_key(value: str | None, required: bool) -> str | None:
 
 
 def required_idempotency_key(
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, IdempotencyKeyHeader] = None,
 ) -> str:
     key = _idempotency_key(idempotency_key, required=True)
     assert key is not None
@@ -108,7 +115,7 @@ def required_idempotency_key(
 
 
 def optional_idempotency_key(
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, IdempotencyKeyHeader] = None,
 ) -> str | None:
     return _idempotency_key(idempotency_key, required=False)
 

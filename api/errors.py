@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("durapay.api")
@@ -137,6 +138,22 @@ class ServiceUnavailable(AppError):
     status, code, title = 503, "service_unavailable", "A dependency is unavailable"
 
 
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+)
+"""What the database layer raises when the database cannot serve a statement right now, as
+opposed to a statement that is wrong: SQLAlchemy's ``OperationalError`` (SQLite "database is
+locked" or "unable to open database file"; PostgreSQL shutting down or the connection lost),
+``InterfaceError`` (asyncpg's "connection is closed") and ``TimeoutError`` (every pooled
+connection busy past the pool's wait, as while each waits on a lock); and the builtin
+``ConnectionError``, which asyncpg raises unwrapped when PostgreSQL refuses the connection (the
+API's other network clients, Temporal's and httpx, raise their own types). A retry later can
+succeed, so these are 503, never 500."""
+
+
 _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
@@ -184,6 +201,23 @@ def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
 
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Logged without the statement's parameters, which could hold customer data."""
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(getattr(exc, "orig", None) or exc).__name__,
+    )
+    return problem(
+        503,
+        "database_unavailable",
+        "The database is unavailable",
+        "The database cannot serve this request right now; retry it later, with the same "
+        "Idempotency-Key if it had one.",
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "unhandled %s on %s %s",
@@ -199,4 +233,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for database_error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(database_error, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -35,6 +35,10 @@ log = logging.getLogger("durapay.api")
 
 DEV_KEYS = {DEV_CLIENT_KEY: "client", DEV_ADMIN_KEY: "admin"}
 
+DATABASE_LOCK_WAIT = 5.0
+"""Seconds a request waits for a SQLite lock held elsewhere before answering 503
+``database_unavailable``: far above any normal write, well below a client's patience."""
+
 
 class DevKeysInProduction(RuntimeError):
     """Raised at start-up: a production database still accepts a well-known dev key."""
@@ -67,7 +71,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, lock_wait=DATABASE_LOCK_WAIT)
         temporal = client or await Client.connect(
             settings.temporal_address, namespace=settings.temporal_namespace
         )

@@ -19,23 +19,29 @@ _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
 )
 
+DEFAULT_LOCK_WAIT = 30.0
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """The URL is a parameter, not read from settings, so tests and migrations can aim anywhere."""
+
+def create_engine(database_url: str, *, lock_wait: float = DEFAULT_LOCK_WAIT) -> AsyncEngine:
+    """The URL is a parameter, not read from settings, so tests and migrations can aim anywhere.
+
+    ``lock_wait`` is how many seconds a SQLite statement waits for a lock another connection holds
+    before failing with "database is locked": long for the worker, whose writes retry anyway;
+    the API passes a shorter one so a client gets its 503 instead of a request that seems to hang.
+    """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": lock_wait})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in (*_SQLITE_PRAGMAS, f"PRAGMA busy_timeout={int(lock_wait * 1000)}"):
             cursor.execute(pragma)
         cursor.close()
 

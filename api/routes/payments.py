@@ -213,13 +213,15 @@ def _require_provider_for(
 async def _replayed_from_database(
     session: SessionDep, payment_id: str, fingerprint: str, response: Response
 ) -> PaymentOut:
-    """The workflow has closed: the projection it wrote is the final answer."""
+    """The workflow has closed (its projection is the final answer), or no worker could answer
+    in time (the projection is the latest state; the work goes on when a worker returns)."""
     recorded = await repository.get_payment(session, payment_id)
     if recorded is None:
         raise errors.ServiceUnavailable("The payment is not readable yet; retry later.")
     if recorded.request_hash != fingerprint:
         raise errors.IdempotencyKeyReused()
-    response.status_code = status.HTTP_200_OK
+    still_processing = recorded.status == PaymentStatus.PROCESSING
+    response.status_code = status.HTTP_202_ACCEPTED if still_processing else status.HTTP_200_OK
     return payment_from_row(recorded)
 
 
