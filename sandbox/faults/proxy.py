@@ -6,7 +6,8 @@ and path match a rule get its fault, for the first ``times`` matches (or all of 
 - ``hold``: never forwarded, answered only when released (to kill the caller at that moment);
 - ``delay``: forwarded after a pause;
 - ``status``: answered with an error status (5xx, 429) without forwarding, or with a given JSON
-  body (a card decline that real issuers give and localstripe's test cards do not);
+  body (a card decline that real issuers give and localstripe's test cards do not), and any
+  headers the real provider adds (``Retry-After`` on a 429);
 - ``reset``: the connection is cut before forwarding — the provider saw nothing;
 - ``drop_response``: forwarded, and the connection cut instead of answering — the provider moved
   money and the caller never heard. The dangerous one.
@@ -47,6 +48,7 @@ class Rule:
     status: int = 503
     seconds: float = 0.0
     body: dict[str, object] | None = None
+    headers: dict[str, str] | None = None
     hits: int = 0
     matched: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -88,8 +90,11 @@ class FaultProxy:
         status: int = 503,
         seconds: float = 0.0,
         body: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Rule:
-        rule = Rule(fault, method.upper(), re.compile(path_pattern), times, status, seconds, body)
+        rule = Rule(
+            fault, method.upper(), re.compile(path_pattern), times, status, seconds, body, headers
+        )
         self.rules.append(rule)
         return rule
 
@@ -128,7 +133,7 @@ class FaultProxy:
         if fault is Fault.STATUS:
             assert rule is not None
             body = rule.body or {"error": {"message": "injected fault"}}
-            return web.json_response(body, status=rule.status)
+            return web.json_response(body, status=rule.status, headers=rule.headers)
         if fault is Fault.RESET:
             return _cut(request)
         if fault is Fault.DELAY:

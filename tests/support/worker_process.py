@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -17,11 +18,31 @@ from tests.conftest import Stack
 from tests.support.processes import ROOT
 
 
-def start_worker(stack: Stack, stripe_url: str, task_queue: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    stack: Stack,
+    stripe_url: str,
+    task_queue: str,
+    environment: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
     """``python -m worker`` on the session's Temporal server and database, polling its own task
     queue (so the session's in-process worker never picks up its tasks) and reaching Stripe at
-    ``stripe_url`` (usually a fault proxy)."""
-    env = {
+    ``stripe_url`` (usually a fault proxy). ``environment`` adds or overrides ``DURAPAY_``
+    settings, e.g. another Temporal address."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "worker"],
+        cwd=ROOT,
+        env=worker_environment(stack, stripe_url, task_queue, environment),
+    )
+
+
+def worker_environment(
+    stack: Stack,
+    stripe_url: str,
+    task_queue: str,
+    environment: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment ``start_worker`` gives the worker process."""
+    return {
         **os.environ,
         "DURAPAY_ENVIRONMENT": "test",
         "DURAPAY_DATABASE_URL": stack.settings.database_url,
@@ -29,8 +50,8 @@ def start_worker(stack: Stack, stripe_url: str, task_queue: str) -> subprocess.P
         "DURAPAY_TASK_QUEUE": task_queue,
         "DURAPAY_STRIPE_API_BASE": stripe_url,
         "DURAPAY_LOG_LEVEL": "WARNING",
+        **(environment or {}),
     }
-    return subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env)
 
 
 async def wait_until_polled(client: Client, task_queue: str, timeout: float = 30) -> None:
