@@ -103,8 +103,10 @@ class _Answer(Generic[R]):
     result: R | None
 
 
-QUERY_WAIT = timedelta(seconds=3)
-"""How long a request waits for a worker to answer a query before reading the database."""
+QUERY_WAIT = timedelta(seconds=15)
+"""How long a request waits for a worker to answer a query before reading the database: long
+enough for a workflow task held up by a slow local activity (a locked database), short enough
+that a request does not hang on a worker that is gone."""
 UPDATE_ADMISSION_WAIT = 20.0
 """How long a capture, refund, cancel or subscription change waits for Temporal to admit its
 update while the workflow is at its in-flight update limit (see ``_admitted``)."""
@@ -202,16 +204,16 @@ async def _bounded(
     """
     deadline = asyncio.get_running_loop().time() + wait
     try:
-        handle = await asyncio.wait_for(_admitted(started, wait), timeout=wait)
+        handle = await _admitted(started, wait)
     except WorkflowAlreadyStartedError:
         return None
     except RPCError as error:
         if error.status is RPCStatusCode.ALREADY_EXISTS:
             return None
         raise
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        # No worker took the workflow's first task in time (all of them crashed, say): the
-        # start is durable or the retried request makes it, so this is "not there yet" too.
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        # The workflow started, but no worker took its first task before Temporal's long poll
+        # ended (every worker crashed, say): "not there yet", like a settle wait running out.
         return _Answer(None)
     try:
         remaining = max(deadline - asyncio.get_running_loop().time(), 0)

@@ -58,15 +58,22 @@ async def test_payments_survive_worker_kills_at_random_moments(
     ):
         deadline = loop.time() + window + SETTLE_BUDGET + RESTART_ALLOWANCE * kills
 
+        next_payment = asyncio.Event()
+
         async def submit() -> None:
             for order in batch:
                 paying[order] = merchants.create_task(merchant(chaos_api, order, deadline, context))
+                next_payment.set()
                 await asyncio.sleep(window / len(batch))
 
         merchants.create_task(submit())
         began = loop.time()
         for at in kill_times:
             await asyncio.sleep(max(0.0, began + at - loop.time()))
+            if not any(not task.done() for task in paying.values()) and len(paying) < len(batch):
+                # A kill between two payments of the stream would test nothing: wait for the next.
+                next_payment.clear()
+                await next_payment.wait()
             in_flight_at_kills.append(sum(not task.done() for task in paying.values()))
             await worker.kill()
             await asyncio.sleep(rng.uniform(0.0, 1.0))
