@@ -51,11 +51,11 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from api.main import create_app
 from bench.bare_payment import BarePaymentWorkflow
 from db.migrate import upgrade_to_head
 from sandbox.devstack import temporal_argv
-from settings import DEV_CLIENT_KEY, Environment, Settings
+from settings import Environment, Settings
+from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import create_card_payment_method, running_localstripe
 from tests.support.net import free_port
 from tests.support.paths import TEMPORAL_CLI
@@ -349,21 +349,6 @@ async def api_payments(api: httpx.AsyncClient, card_token: Callable[[], Awaitabl
     return pay
 
 
-@asynccontextmanager
-async def api_client(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, client=client)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://bench",
-            headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
-            timeout=120,
-        ) as api,
-    ):
-        yield api
-
-
 # ------------------------------------------------------------------ run
 
 
@@ -397,7 +382,7 @@ async def prepare(
     if name == "bare":
         pay = bare_payments(client, settings.task_queue)
     else:
-        api = await stack.enter_async_context(api_client(settings, client))
+        api = await stack.enter_async_context(in_process_api(settings, client, timeout=120))
 
         async def instant_token() -> str:
             return f"tok_instant_{uuid.uuid4().hex[:12]}"

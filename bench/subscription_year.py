@@ -28,12 +28,12 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.main import create_app
 from api.routes.subscriptions import billing_terms
 from db import billing
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
-from settings import DEV_CLIENT_KEY, Environment, Settings
+from settings import Environment, Settings
+from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import create_card_payment_method, running_localstripe
 from tests.support.paths import TEMPORAL_TEST_SERVER
 from worker import build_worker
@@ -123,15 +123,8 @@ async def run(subscriptions: int, data_dir: Path) -> None:
         )
         try:
             await _register_search_attributes(env.client)
-            app = create_app(settings, client=env.client)
             async with (
-                app.router.lifespan_context(app),
-                httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app),
-                    base_url="http://bench",
-                    headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
-                    timeout=60,
-                ) as api,
+                in_process_api(settings, env.client) as api,
                 build_worker(env.client, settings, sessions),
             ):
                 ids = [await _subscribe(api, env, settings, i) for i in range(subscriptions)]

@@ -82,7 +82,7 @@ class Stack:
 
 
 def temporal_argv(settings: Settings, host: str, port: int) -> list[str]:
-    argv = [
+    return [
         str(BIN / "temporal"),
         "server",
         "start-dev",
@@ -96,6 +96,14 @@ def temporal_argv(settings: Settings, host: str, port: int) -> list[str]:
         str(settings.temporal_ui_port),
         "--namespace",
         settings.temporal_namespace,
+        *durable_server_flags(),
+    ]
+
+
+def durable_server_flags() -> list[str]:
+    """What every file-backed dev server of ours runs with: SQLite in WAL mode (a crash loses
+    nothing committed, writes do not block readers), quiet logs, Durapay's search attributes."""
+    flags = [
         "--sqlite-pragma",
         "journal_mode=wal",
         "--sqlite-pragma",
@@ -105,8 +113,8 @@ def temporal_argv(settings: Settings, host: str, port: int) -> list[str]:
     ]
     for key in SEARCH_ATTRIBUTES:
         kind = "Int" if key.indexed_value_type.name == "INT" else "Keyword"
-        argv += ["--search-attribute", f"{key.name}={kind}"]
-    return argv
+        flags += ["--search-attribute", f"{key.name}={kind}"]
+    return flags
 
 
 def wait_for_port(host: str, port: int, name: str, stack: Stack) -> None:

@@ -15,10 +15,9 @@ import pytest
 from pydantic import ValidationError
 
 from api.idempotency import hash_api_key
-from api.main import create_app
 from api.routes.subscriptions import billing_terms
 from db import repository
-from settings import DEV_CLIENT_KEY, Settings
+from settings import Settings
 from tests.conftest import Stack
 from tests.support.flows import (
     CARD_DECLINED,
@@ -28,6 +27,7 @@ from tests.support.flows import (
     new_key,
     saved_card,
 )
+from tests.support.in_process_api import in_process_api
 from workflows.types import SubscriptionStatus
 
 
@@ -273,17 +273,9 @@ async def test_past_the_bounded_wait_the_answer_is_202_then_the_result(
 ) -> None:
     customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
     impatient = stack.settings.model_copy(update={"payment_settle_wait": timedelta(0)})
-    app = create_app(impatient, client=stack.client)
     key = new_key()
 
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://impatient",
-            headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
-        ) as client,
-    ):
+    async with in_process_api(impatient, stack.client, timeout=5) as client:
         first = await subscribe(
             client, customer_id, key=key, payment_method_id=method_id, trial_days=0
         )

@@ -25,13 +25,13 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from api.main import DATABASE_LOCK_WAIT, create_app
+from api.main import DATABASE_LOCK_WAIT
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
-from settings import DEV_CLIENT_KEY
 from tests.chaos.reconcile import reconcile
 from tests.conftest import Stack, make_settings
 from tests.support.flows import CARD_OK, card_customer, pay
+from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import intent_statuses
 from worker import build_worker
 
@@ -61,17 +61,10 @@ async def outage(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Asyn
     await upgrade_to_head(settings.database_url)
     engine = create_engine(settings.database_url, lock_wait=WORKER_LOCK_WAIT)
     sessions = create_session_factory(engine)
-    app = create_app(settings, client=stack.client)
     try:
         async with (
             build_worker(stack.client, settings, sessions),
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://durapay.database-outage",
-                headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
-                timeout=30,
-            ) as api,
+            in_process_api(settings, stack.client, timeout=30) as api,
         ):
             database = make_url(settings.database_url).database
             assert database is not None

@@ -16,12 +16,12 @@ from tests.chaos.reconcile import reconcile
 from tests.conftest import Stack
 from tests.support.chaos import (
     chaos_rng,
-    in_process_api,
     merchant,
     orders,
     running_worker,
 )
 from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer
+from tests.support.in_process_api import in_process_api
 from tests.support.temporal_server import running_temporal
 
 PAYMENTS = 10

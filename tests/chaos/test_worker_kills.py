@@ -14,12 +14,12 @@ from tests.conftest import Stack
 from tests.support.chaos import (
     Order,
     chaos_rng,
-    in_process_api,
     merchant,
     orders,
     running_worker,
 )
 from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer
+from tests.support.in_process_api import in_process_api
 
 SUBMIT_INTERVAL = 0.35
 """Seconds between two payments of the stream (the window is at least six seconds)."""

@@ -19,14 +19,14 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.main import create_app
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from money import ISO_4217
-from settings import DEV_CLIENT_KEY, Settings
+from settings import Settings
 from tests.conftest import Stack, make_settings
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_OK, card_customer, new_customer, pay, wait_for_status
+from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import intent_statuses, running_localstripe
 from tests.support.net import free_port
 from tests.support.paypal import buyer_clicks
@@ -87,17 +87,10 @@ async def outage(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Asyn
     )
     await upgrade_to_head(settings.database_url)
     engine = create_engine(settings.database_url)
-    app = create_app(settings, client=stack.client)
     try:
         async with (
             build_worker(stack.client, settings, create_session_factory(engine)),
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://durapay.outage",
-                headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
-                timeout=30,
-            ) as api,
+            in_process_api(settings, stack.client, timeout=30) as api,
         ):
             yield Outage(settings, create_session_factory(engine), stripe, api)
     finally:

@@ -23,8 +23,6 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from api.main import create_app
-from settings import DEV_CLIENT_KEY, Settings
 from tests.conftest import Stack
 from tests.support.processes import ROOT
 from tests.support.worker_process import worker_environment
@@ -159,25 +157,6 @@ async def running_worker(
         yield worker
     finally:
         worker.close()
-
-
-@asynccontextmanager
-async def in_process_api(
-    settings: Settings, client: Client | None = None
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The API app on ``settings`` (its task queue, its Temporal address), called in process with
-    the dev client key. Without ``client`` the app connects to Temporal itself, as in production."""
-    app = create_app(settings, client=client)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://durapay.chaos",
-            headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
-            timeout=60,
-        ) as api,
-    ):
-        yield api
 
 
 async def until_answered(

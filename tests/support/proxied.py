@@ -19,10 +19,10 @@ import httpx
 from activities.providers.base import Provider
 from activities.providers.paypal import PayPalProvider
 from activities.providers.stripe import StripeProvider
-from api.main import create_app
 from sandbox.faults.proxy import FaultProxy
-from settings import DEV_CLIENT_KEY, Settings
+from settings import Settings
 from tests.conftest import Stack
+from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import TEST_API_KEY
 from tests.support.net import free_port
 from worker import build_worker
@@ -69,17 +69,10 @@ async def proxied_durapay(stack: Stack, **overrides: object) -> AsyncIterator[Pr
             paypal.url,
         ),
     }
-    app = create_app(settings, client=stack.client)
     try:
         async with (
             build_worker(stack.client, settings, stack.sessions, providers=providers),
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://proxied",
-                headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
-                timeout=30,
-            ) as api,
+            in_process_api(settings, stack.client, timeout=30) as api,
         ):
             yield Proxied(stripe=stripe, paypal=paypal, settings=settings, api=api)
     finally:

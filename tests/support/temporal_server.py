@@ -14,10 +14,10 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from sandbox.devstack import durable_server_flags
 from tests.support.net import free_port, port_is_closed
 from tests.support.paths import TEMPORAL_CLI
 from tests.support.processes import ROOT
-from workflows.types import SEARCH_ATTRIBUTES
 
 START_TIMEOUT = 30.0
 
@@ -36,7 +36,7 @@ class TemporalDevServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def _argv(self) -> list[str]:
-        argv = [
+        return [
             str(TEMPORAL_CLI),
             "server",
             "start-dev",
@@ -51,17 +51,8 @@ class TemporalDevServer:
             "--metrics-port",
             str(self._metrics_port),
             "--headless",
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-            "--log-level",
-            "warn",
+            *durable_server_flags(),
         ]
-        for key in SEARCH_ATTRIBUTES:
-            kind = "Int" if key.indexed_value_type.name == "INT" else "Keyword"
-            argv += ["--search-attribute", f"{key.name}={kind}"]
-        return argv
 
     async def start(self) -> None:
         """Start it and return once it answers a real request (an open port is not enough)."""
