@@ -173,7 +173,8 @@ def _with_start(
 
 
 async def _admitted(call: Callable[[], Awaitable[T]], wait: float) -> T:
-    """``call()``, sent again while Temporal refuses it for the workflow's in-flight update limit.
+    """``call()``, sent again while Temporal refuses it for the workflow's in-flight update limit;
+    ``call`` must build its request anew each time (a ``WithStartWorkflowOperation`` is single-use).
 
     Temporal runs at most a fixed number of updates at once per workflow (10 by default) and
     answers RESOURCE_EXHAUSTED beyond it, so a burst of requests on one payment (a client retrying
@@ -250,20 +251,23 @@ async def start_payment(
     client: Client, task_queue: str, payment: PaymentInput, summary: str, wait: float
 ) -> StartOutcome:
     """Start (or join) the payment's workflow and wait a bounded time for it to settle."""
-    operation = _with_start(
-        PAYMENT_WORKFLOW,
-        payment,
-        payment.payment_id,
-        task_queue,
-        _search_attributes(payment),
-        summary,
-    )
+
+    def operation() -> WithStartWorkflowOperation[Any, Any]:
+        return _with_start(
+            PAYMENT_WORKFLOW,
+            payment,
+            payment.payment_id,
+            task_queue,
+            _search_attributes(payment),
+            summary,
+        )
+
     async with _public_errors():
         answer = await _bounded(
             lambda: client.start_update_with_start_workflow(
                 "settle",
                 SettleRequest(request_hash=payment.request_hash),
-                start_workflow_operation=operation,
+                start_workflow_operation=operation(),
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 result_type=SettleResult,
             ),
@@ -302,25 +306,28 @@ async def start_subscription(
         if subscription.trial_days > 0
         else SubscriptionStatus.INCOMPLETE
     )
-    operation = _with_start(
-        SubscriptionWorkflow.run,
-        subscription,
-        subscription.subscription_id,
-        task_queue,
-        TypedSearchAttributes(
-            [
-                SearchAttributePair(CUSTOMER_ID, subscription.customer_id),
-                SearchAttributePair(SUBSCRIPTION_STATUS, status.value),
-            ]
-        ),
-        summary,
-        {REQUEST_HASH_MEMO: request_hash, STARTED_BY_MEMO: started_by},
-    )
+
+    def operation() -> WithStartWorkflowOperation[Any, Any]:
+        return _with_start(
+            SubscriptionWorkflow.run,
+            subscription,
+            subscription.subscription_id,
+            task_queue,
+            TypedSearchAttributes(
+                [
+                    SearchAttributePair(CUSTOMER_ID, subscription.customer_id),
+                    SearchAttributePair(SUBSCRIPTION_STATUS, status.value),
+                ]
+            ),
+            summary,
+            {REQUEST_HASH_MEMO: request_hash, STARTED_BY_MEMO: started_by},
+        )
+
     async with _public_errors():
         answer = await _bounded(
             lambda: client.start_update_with_start_workflow(
                 SubscriptionWorkflow.begun,
-                start_workflow_operation=operation,
+                start_workflow_operation=operation(),
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             ),
             wait,
