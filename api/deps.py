@@ -52,7 +52,9 @@ class Principal:
         return self.role == "admin"
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Dependencies are ``async def`` although none awaits: FastAPI runs a plain ``def``
+    dependency in its thread pool, a thread hop per request for returning an attribute."""
     services: Services = request.app.state.services
     return services
 
@@ -106,7 +108,7 @@ def _idempotency_key(value: str | None, required: bool) -> str | None:
     return value
 
 
-def required_idempotency_key(
+async def required_idempotency_key(
     idempotency_key: Annotated[str | None, IdempotencyKeyHeader] = None,
 ) -> str:
     key = _idempotency_key(idempotency_key, required=True)
@@ -114,7 +116,7 @@ def required_idempotency_key(
     return key
 
 
-def optional_idempotency_key(
+async def optional_idempotency_key(
     idempotency_key: Annotated[str | None, IdempotencyKeyHeader] = None,
 ) -> str | None:
     return _idempotency_key(idempotency_key, required=False)

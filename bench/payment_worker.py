@@ -37,7 +37,7 @@ async def run(kind: str, settings: Settings) -> None:
             )
         )
         return
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, queue_writers=True)
     sessions = create_session_factory(engine)
     providers = {ProviderName.STRIPE: InstantProvider()}
     await _serve(build_worker(client, settings, sessions, providers=providers))
