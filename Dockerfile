@@ -1,18 +1,23 @@
 # Production image for the Durapay API and worker (same image, different command).
 FROM python:3.11-slim AS runtime
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/app/.venv
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/app/.venv \
+    UV_COMPILE_BYTECODE=1
 RUN pip install --no-cache-dir uv && useradd --create-home --uid 10001 durapay
 WORKDIR /app
 
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 
-COPY settings.py worker.py ./
+COPY settings.py worker.py money.py ./
 COPY api ./api
 COPY activities ./activities
 COPY workflows ./workflows
 COPY db ./db
+COPY templates ./templates
+# Bytecode now, while /app is writable: the worker's sandbox imports each workflow module afresh
+# for every workflow run, and without bytecode it would compile the source every time.
+RUN python -m compileall -q settings.py worker.py money.py api activities workflows db
 
 USER durapay
 ENV PATH=/app/.venv/bin:$PATH DURAPAY_ENVIRONMENT=production
