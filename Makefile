@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint fmt install bootstrap check-compose chaos bench bench-subscriptions
+.PHONY: dev test lint fmt install bootstrap check-compose chaos bench bench-subscriptions bench-memory
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -34,6 +34,10 @@ chaos: install
 bench: install
 	$(UV) run --frozen python -m bench.payments
 	$(MAKE) bench-subscriptions
+
+# Worker memory while 10,000 subscriptions sleep (about 15 minutes on 2 cores; not in make bench).
+bench-memory: install
+	$(UV) run --frozen python -m bench.subscription_memory --subscriptions $(or $(SUBSCRIPTIONS),10000)
 
 # Subscriptions through a simulated year on the time-skipping server (a benchmark, not a test).
 bench-subscriptions: install
