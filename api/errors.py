@@ -146,12 +146,30 @@ DATABASE_UNAVAILABLE = (
 )
 """What the database layer raises when the database cannot serve a statement right now, as
 opposed to a statement that is wrong: SQLAlchemy's ``OperationalError`` (SQLite "database is
-locked" or "unable to open database file"; PostgreSQL shutting down or the connection lost),
-``InterfaceError`` (asyncpg's "connection is closed") and ``TimeoutError`` (every pooled
-connection busy past the pool's wait, as while each waits on a lock); and the builtin
-``ConnectionError``, which asyncpg raises unwrapped when PostgreSQL refuses the connection (the
-API's other network clients, Temporal's and httpx, raise their own types). A retry later can
-succeed, so these are 503, never 500."""
+locked" or "unable to open database file"; PostgreSQL refusing the connection, see
+``db.session``), ``InterfaceError`` (asyncpg's "connection is closed") and ``TimeoutError``
+(every pooled connection busy past the pool's wait, as while each waits on a lock); and the
+builtin ``ConnectionError``, which asyncpg raises when PostgreSQL refuses the connection if
+nothing wraps it (the API's other network clients, Temporal's and httpx, raise their own types).
+A retry later can succeed, so these are 503, never 500."""
+
+UNAVAILABLE_SQLSTATES = ("08", "57P", "53300")
+"""SQLSTATE prefixes of errors that the driver reports only as a plain ``DBAPIError`` (asyncpg's
+server errors at connect time, say) but that mean "not now" too: connection exceptions (class
+08), operator intervention (57P01 to 57P05: the server shutting down, starting up or in recovery,
+or ending the session) and too many connections (53300)."""
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether a retry later, with nothing changed, can succeed."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith(UNAVAILABLE_SQLSTATES)
 
 
 _HTTP_CODES = {
@@ -218,6 +236,14 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any other ``DBAPIError``: unavailable by its SQLSTATE, or else a bug, raised on to the
+    catch-all handler (a 500) exactly as if this handler did not exist."""
+    if is_database_unavailable(exc):
+        return _database_unavailable(request, exc)
+    raise exc
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "unhandled %s on %s %s",
@@ -235,4 +261,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for database_error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(database_error, _database_unavailable)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL cluster for tests: initdb into a temp dir, start it on a free 127.0.0.1
-port with fsync off, and stop it (immediate mode) afterwards. Tests own the whole server, so they
-never depend on, or disturb, a system cluster. PostgreSQL refuses to run as root, so when the tests
-run as root the server commands run as the ``postgres`` OS user."""
+port with fsync off, and stop it (immediate mode) afterwards; a test may also stop and start it in
+between. Tests own the whole server, so they never depend on, or disturb, a system cluster.
+PostgreSQL refuses to run as root, so when the tests run as root the server commands run as the
+``postgres`` OS user."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -57,9 +60,34 @@ def _run(argv: list[str], log: Path | None = None) -> None:
     )
 
 
+@dataclass(frozen=True)
+class PostgresCluster:
+    """A running throwaway cluster. ``stop()`` and ``start()`` take the server down and bring it
+    back on the same port and data directory, as an operator restarting PostgreSQL would; the
+    database and its rows survive, every open connection does not."""
+
+    url: str
+    """The asyncpg URL of the ``durapay_test`` database."""
+    pg_ctl: tuple[str, ...]
+    server_options: str
+    log: Path
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = ["-l", str(self.log), "-w", "-t", "60", "-o", self.server_options]
+        _run([*self.pg_ctl, *options, "start"], self.log)
+
+    def stop(self, mode: Literal["smart", "fast", "immediate"] = "fast") -> None:
+        """Stop the server and wait until it is gone: ``fast`` ends every session cleanly,
+        ``immediate`` drops them as a crash would, ``smart`` refuses new connections and waits
+        for the open sessions to end first."""
+        _run([*self.pg_ctl, "-m", mode, "-w", "-t", "60", "stop"], self.log)
+
+
 @contextmanager
-def running_postgres() -> Iterator[str]:
-    """Yield the asyncpg URL of the ``durapay_test`` database on a fresh cluster.
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """Start a fresh cluster with a ``durapay_test`` database; stop it and delete it afterwards,
+    whatever state the test left it in.
 
     Without the server binaries this raises instead of skipping: a suite that silently skips its
     PostgreSQL half looks green while testing half of what production runs. Setting
@@ -70,34 +98,34 @@ def running_postgres() -> Iterator[str]:
     binaries = find_server_binaries()
     root = Path(tempfile.mkdtemp(prefix="durapay-pg-"))
     data = root / "data"
-    log = root / "server.log"
     if os.geteuid() == 0:
         shutil.chown(root, SERVER_OS_USER, SERVER_OS_USER)
-    pg_ctl = _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-s"])
     port = free_port()
+    cluster = PostgresCluster(
+        url=f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}",
+        pg_ctl=tuple(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-s"])),
+        server_options=f"-h 127.0.0.1 -p {port} -k {root} -F",
+        log=root / "server.log",
+    )
     cluster_exists = False
     try:
         initdb = [str(binaries / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust"]
         _run(_as_server_user([*initdb, "-E", "UTF8", "--no-sync"]))
         cluster_exists = True
-        _run(
-            [
-                *pg_ctl,
-                "-l",
-                str(log),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                f"-h 127.0.0.1 -p {port} -k {root} -F",
-                "start",
-            ],
-            log,
-        )
+        cluster.start()
         createdb = [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port)]
         _run([*createdb, "-U", SUPERUSER, DATABASE])
-        yield f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}"
+        yield cluster
     finally:
         if cluster_exists:
-            subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True, check=False)
+            stop = [*cluster.pg_ctl, "-m", "immediate", "stop"]
+            subprocess.run(stop, capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """Yield the asyncpg URL of the ``durapay_test`` database on a fresh cluster (see
+    ``postgres_cluster``, for a test that also needs to stop and start the server)."""
+    with postgres_cluster() as cluster:
+        yield cluster.url
