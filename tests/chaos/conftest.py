@@ -10,11 +10,18 @@ from tests.support.chaos import chaos_seed
 
 DEFAULT_PAYMENTS = 20
 """The bounded run of ``make test``; ``make chaos`` sets ``DURAPAY_CHAOS_PAYMENTS=100``."""
+DEFAULT_SUBSCRIPTIONS = 5
+"""The bounded run of ``make test``; ``make chaos`` sets ``DURAPAY_CHAOS_SUBSCRIPTIONS=20``."""
 
 
 @pytest.fixture
 def chaos_payments() -> int:
     return int(os.environ.get("DURAPAY_CHAOS_PAYMENTS", DEFAULT_PAYMENTS))
+
+
+@pytest.fixture
+def chaos_subscriptions() -> int:
+    return int(os.environ.get("DURAPAY_CHAOS_SUBSCRIPTIONS", DEFAULT_SUBSCRIPTIONS))
 
 
 @pytest.fixture

@@ -406,15 +406,21 @@ async def no_period_billed_twice(
     stack: Stack, subscription_ids: Collection[str], *, context: str = ""
 ) -> None:
     """Raise AssertionError unless each subscription has one invoice per period start, each paid
-    invoice was paid by exactly one succeeded payment (the one the invoice names, for what it
-    says) holding exactly one provider charge, and no unpaid invoice has a succeeded payment.
-    Every payment made for these subscriptions is then reconciled."""
+    invoice with something due was paid by exactly one succeeded payment (the one the invoice
+    names, for what it says) holding exactly one provider charge of that amount, a paid invoice
+    with nothing due by none, no unpaid invoice has a succeeded payment or a captured charge, and
+    no payment made for these subscriptions holds money for an invoice they do not have. Every
+    payment made for these subscriptions is then reconciled.
+
+    The invoices table is unique per (subscription, period start), so a period billed twice shows
+    in the payments and provider charges of its one invoice, which is what is checked here."""
+    wanted = set(subscription_ids)
     problems: list[str] = []
     async with stack.sessions() as session:
         invoices = list(
             await session.scalars(
                 select(Invoice)
-                .where(Invoice.subscription_id.in_(list(subscription_ids)))
+                .where(Invoice.subscription_id.in_(sorted(wanted)))
                 .order_by(Invoice.subscription_id, Invoice.period_start)
             )
         )
@@ -424,7 +430,7 @@ async def no_period_billed_twice(
             for payment in await session.scalars(
                 select(Payment).where(Payment.customer_id.in_(customer_ids))
             )
-            if (payment.metadata_ or {}).get("subscription_id") in subscription_ids
+            if (payment.metadata_ or {}).get("subscription_id") in wanted
         ]
         customers = list(
             await session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
@@ -440,10 +446,11 @@ async def no_period_billed_twice(
         charges += await ledger.charges(payments, customers)
     for invoice in invoices:
         problems += _invoice_problems(invoice, payments, charges)
+    problems += _stray_payment_problems({invoice.id for invoice in invoices}, payments, charges)
     head = f"{context}: " if context else ""
     if problems:
         raise AssertionError(
-            f"{head}billing check of {len(subscription_ids)} subscriptions found "
+            f"{head}billing check of {len(wanted)} subscriptions found "
             f"{len(problems)} problem(s):\n  " + "\n  ".join(problems)
         )
     await reconcile(stack, [payment.id for payment in payments], context=context)
@@ -456,15 +463,23 @@ def _invoice_problems(
     succeeded = [p for p in mine if p.status == PaymentStatus.SUCCEEDED]
     ids = {p.id for p in mine}
     captured = [c for c in charges if c.payment_tag in ids and c.captured > 0]
-    where = f"{invoice.subscription_id} {invoice.id} ({invoice.status})"
+    where = f"{invoice.subscription_id} {invoice.id} ({invoice.status}, due {invoice.amount_due})"
+    paid_by = f"{[p.id for p in succeeded]} with provider charges {[str(c) for c in captured]}"
     if invoice.status != InvoiceStatus.PAID:
         if succeeded or captured:
+            return [f"{where}: not paid, yet paid by {paid_by}"]
+        return []
+    if invoice.amount_due <= 0:
+        # Nothing was due (a credit covered it): paid without any payment.
+        if succeeded or captured or invoice.payment_id is not None or invoice.amount_paid:
             return [
-                f"{where}: not paid, yet paid by {[p.id for p in succeeded]} "
-                f"with provider charges {[str(c) for c in captured]}"
+                f"{where}: nothing due, yet amount_paid {invoice.amount_paid} by "
+                f"{invoice.payment_id}, paid by {paid_by}"
             ]
         return []
     problems = []
+    if invoice.amount_paid != invoice.amount_due:
+        problems.append(f"{where}: amount_paid {invoice.amount_paid}")
     if [p.id for p in succeeded] != [invoice.payment_id]:
         problems.append(
             f"{where}: paid by {invoice.payment_id}, but its succeeded payments are "
@@ -474,10 +489,31 @@ def _invoice_problems(
         problems.append(
             f"{where}: {len(captured)} succeeded provider charges: {[str(c) for c in captured]}"
         )
+    elif captured[0].captured != invoice.amount_paid:
+        problems.append(f"{where}: amount_paid {invoice.amount_paid}, but {captured[0]}")
     payer = next((p for p in succeeded if p.id == invoice.payment_id), None)
     if payer is not None and payer.amount_captured != invoice.amount_paid:
         problems.append(
             f"{where}: amount_paid {invoice.amount_paid}, but {payer.id} captured "
             f"{payer.amount_captured}"
         )
+    return problems
+
+
+def _stray_payment_problems(
+    invoice_ids: Collection[str], payments: Sequence[Payment], charges: Sequence[ProviderCharge]
+) -> list[str]:
+    """Payments made for one of the subscriptions but for none of its invoices: any money they
+    hold was billed for no period."""
+    problems = []
+    for payment in payments:
+        invoice_id = (payment.metadata_ or {}).get("invoice_id")
+        if invoice_id in invoice_ids:
+            continue
+        holding = [c for c in charges if c.payment_tag == payment.id and c.holds_money]
+        if payment.status == PaymentStatus.SUCCEEDED or holding:
+            problems.append(
+                f"{payment.id} ({payment.status}): made for invoice {invoice_id}, not one of "
+                f"the subscription's, yet holds {[str(c) for c in holding]}"
+            )
     return problems

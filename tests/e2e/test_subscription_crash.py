@@ -1,20 +1,16 @@
 """Workers SIGKILLed in the middle of a renewal, on the real Temporal server: a fresh worker
 finishes the renewal, and neither period is invoiced or charged twice.
 
-The subscription is started already a period old but for a few seconds (``created_at`` one
-calendar period back), so its first period is billed at once and its renewal falls due while the
-test watches, without a time-skipping server that would hide real timers and retries.
+The subscription renews seconds after it starts (``tests.support.renewals``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import calendar
 import signal
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -25,24 +21,18 @@ from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer
 from tests.support.localstripe import intent_statuses
 from tests.support.net import free_port
-from tests.support.subscriptions import PRO_MONTHLY, TERMS, eventually, invoices, unique_email
+from tests.support.renewals import CONFIRM, renewing_at
+from tests.support.subscriptions import eventually, invoices
 from tests.support.worker_process import start_worker, wait_until_polled
 from workflows.policies import period_end
 from workflows.subscription import SubscriptionWorkflow
 from workflows.types import (
     CancelSubscriptionRequest,
-    PlanInterval,
-    PlanTerms,
-    SubscriptionInput,
     SubscriptionStatus,
 )
 
-CONFIRM = r"/v1/payment_intents/[^/]+/confirm"
-PRO_YEARLY = PlanTerms("pro_yearly", "Pro", 29000, "USD", PlanInterval.YEAR)
 RENEWS_IN = timedelta(seconds=5)
 """Long enough for the worker to bill the first period before the renewal; short for a test."""
-# A killed worker's provider call is retried once its start-to-close timeout passes.
-CRASH_TERMS = replace(TERMS, payment=replace(TERMS.payment, provider_call_seconds=3))
 
 
 @pytest.fixture
@@ -51,20 +41,6 @@ async def proxy(stack: Stack) -> AsyncIterator[FaultProxy]:
     await fault_proxy.start(free_port())
     yield fault_proxy
     await fault_proxy.stop()
-
-
-def one_period_before(end: datetime) -> tuple[PlanTerms, datetime]:
-    """A Pro plan and a start whose first period ends exactly at ``end``. Monthly, unless the
-    month before has no such day (``end`` on 29–31 March): no monthly start ends there, so yearly
-    then, whose only such gap (29 February) a monthly start reaches from January."""
-    for plan in (PRO_MONTHLY, PRO_YEARLY):
-        months = 12 if plan.interval is PlanInterval.YEAR else 1
-        year, month_index = divmod(end.year * 12 + end.month - 1 - months, 12)
-        day = min(end.day, calendar.monthrange(year, month_index + 1)[1])
-        start = end.replace(year=year, month=month_index + 1, day=day)
-        if period_end(start, plan.interval, 1) == end:
-            return plan, start
-    raise AssertionError(f"no Pro period ends at {end}")
 
 
 async def kill_when_matched(rule: Rule, worker: subprocess.Popen[bytes]) -> None:
@@ -85,18 +61,8 @@ async def test_a_worker_killed_twice_during_a_renewal_bills_each_period_once(
         customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
         await wait_until_polled(stack.client, task_queue)
         renews_at = datetime.now(UTC) + RENEWS_IN
-        plan, created_at = one_period_before(renews_at)
-        subscription = SubscriptionInput(
-            subscription_id=f"sub_{uuid.uuid4().hex[:16]}",
-            account_id="acct_dev",
-            customer_id=customer_id,
-            customer_email=unique_email(),
-            plan=plan,
-            trial_days=0,
-            billing=CRASH_TERMS,
-            created_at=created_at,
-            payment_method_id=method_id,
-        )
+        subscription = renewing_at(renews_at, customer_id, method_id)
+        plan, created_at = subscription.plan, subscription.created_at
         subscription_id = subscription.subscription_id
         started = await stack.client.start_workflow(
             SubscriptionWorkflow.run, subscription, id=subscription_id, task_queue=task_queue
