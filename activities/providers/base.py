@@ -10,6 +10,10 @@ decline is returned as a value; transport trouble, 5xx and 429 raise retryable
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 from temporalio.exceptions import ApplicationError
@@ -63,10 +67,42 @@ class Provider(Protocol):
         """Save a tokenised payment method on the customer; refusals come back as values."""
 
 
-def provider_failure(error_type: ErrorType, message: str) -> ApplicationError:
+RETRY_AFTER_LIMIT = timedelta(seconds=60)
+"""The longest a provider's ``Retry-After`` holds back the next attempt. Longer asks are cut to
+this: the attempt that follows is refused again with a new ``Retry-After`` if the provider still
+means it, and a payment never waits an hour on one header."""
+
+
+def provider_failure(
+    error_type: ErrorType, message: str, *, retry_after: timedelta | None = None
+) -> ApplicationError:
     """A provider failure for Temporal, left retryable so that retry policies alone decide, by
-    ``error_type``, whether another attempt may help.
+    ``error_type``, whether another attempt may help. ``retry_after``, when the provider said
+    when to come back, replaces the retry policy's backoff for the next attempt only: retrying a
+    rate limit sooner than asked only earns another 429.
 
     ``message`` ends up in workflow history: it must never carry secrets or card data.
     """
-    return ApplicationError(message, type=error_type.value, non_retryable=False)
+    return ApplicationError(
+        message, type=error_type.value, non_retryable=False, next_retry_delay=retry_after
+    )
+
+
+def retry_after(headers: Mapping[str, str] | None) -> timedelta | None:
+    """The delay a ``Retry-After`` response header asks for (seconds, or an HTTP date), at most
+    ``RETRY_AFTER_LIMIT``; ``None`` when there is none or it cannot be read."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return timedelta(seconds=min(max(seconds, 0.0), RETRY_AFTER_LIMIT.total_seconds()))

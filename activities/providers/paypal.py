@@ -34,7 +34,7 @@ from paypalserversdk.paypal_serversdk_client import (  # type: ignore[import-unt
 )
 from temporalio.exceptions import ApplicationError
 
-from activities.providers.base import provider_failure
+from activities.providers.base import provider_failure, retry_after
 from money import format_amount, from_decimal_string
 from workflows.types import (
     AttachResult,
@@ -151,10 +151,15 @@ def _failure(error: Exception) -> ApplicationError:
     if isinstance(error, ApiException):
         body = _error_body(error)
         status = error.response_code
+        wait = retry_after(getattr(error.response, "headers", None))
         if status >= 500:
-            return provider_failure(ErrorType.PROVIDER_UNAVAILABLE, _describe(error, body))
+            return provider_failure(
+                ErrorType.PROVIDER_UNAVAILABLE, _describe(error, body), retry_after=wait
+            )
         if status == 429:
-            return provider_failure(ErrorType.PROVIDER_RATE_LIMITED, _describe(error, body))
+            return provider_failure(
+                ErrorType.PROVIDER_RATE_LIMITED, _describe(error, body), retry_after=wait
+            )
         if status in (401, 403):
             return provider_failure(
                 ErrorType.PROVIDER_AUTH_FAILED, _describe(error, body, with_detail=False)

@@ -15,7 +15,7 @@ from typing import Any
 import stripe
 from stripe.params import CustomerCreateParams, PaymentIntentCreateParams
 
-from activities.providers.base import provider_failure
+from activities.providers.base import provider_failure, retry_after
 from workflows.types import (
     AttachResult,
     CardDetails,
@@ -60,9 +60,15 @@ def _translated_errors() -> Iterator[None]:
     try:
         yield
     except (stripe.APIConnectionError, stripe.APIError) as error:
-        raise provider_failure(ErrorType.PROVIDER_UNAVAILABLE, _describe(error)) from None
+        wait = retry_after(error.headers)
+        raise provider_failure(
+            ErrorType.PROVIDER_UNAVAILABLE, _describe(error), retry_after=wait
+        ) from None
     except stripe.RateLimitError as error:
-        raise provider_failure(ErrorType.PROVIDER_RATE_LIMITED, _describe(error)) from None
+        wait = retry_after(error.headers)
+        raise provider_failure(
+            ErrorType.PROVIDER_RATE_LIMITED, _describe(error), retry_after=wait
+        ) from None
     except (stripe.AuthenticationError, stripe.PermissionError) as error:
         # Stripe echoes part of a rejected key in the message: keep it out of workflow history.
         raise provider_failure(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,7 +18,6 @@ from tests.support.paypal import (
     access_token,
     approved_setup_token,
     buyer_clicks,
-    running_paypal_sandbox,
 )
 from workflows.types import (
     CaptureMethod,
@@ -32,12 +30,6 @@ from workflows.types import (
 )
 
 SHOP = "https://shop.example/orders/1001"
-
-
-@pytest.fixture(scope="module")
-def paypal_url() -> Iterator[str]:
-    with running_paypal_sandbox(free_port()) as url:
-        yield url
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -131,6 +132,31 @@ async def test_transient_faults_are_retried_to_one_charge(
     payment, result, _ = await settle(api, stack, localstripe_like)
 
     assert rule.hits == 2
+    assert result.payment.status is PaymentStatus.SUCCEEDED
+    assert intent_statuses(stack.stripe_url, payment.payment_id) == ["succeeded"]
+
+
+async def test_a_rate_limited_confirm_is_retried_when_stripe_says(
+    api: httpx.AsyncClient, stack: Stack, localstripe_like: Faulty
+) -> None:
+    """Without its ``Retry-After`` the retry would follow the policy's first interval (1 s)."""
+    proxy = localstripe_like.proxy
+    limited = proxy.add(
+        Fault.STATUS, "POST", CONFIRM, times=1, status=429, headers={"Retry-After": "4"}
+    )
+    retried = proxy.add(Fault.DELAY, "POST", CONFIRM, times=1, seconds=0)
+
+    async def seconds_to_the_retry() -> float:
+        await limited.matched.wait()
+        refused_at = time.monotonic()
+        await retried.matched.wait()
+        return time.monotonic() - refused_at
+
+    waited, (payment, result, _) = await asyncio.gather(
+        seconds_to_the_retry(), settle(api, stack, localstripe_like)
+    )
+
+    assert waited >= 3.9
     assert result.payment.status is PaymentStatus.SUCCEEDED
     assert intent_statuses(stack.stripe_url, payment.payment_id) == ["succeeded"]
 
