@@ -33,11 +33,24 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _grouped_like_a_card(groups: list[str]) -> bool:
+    """Card numbers are written unbroken, in fours (the last group shorter for 13–19 digits), or
+    4-6-5 / 4-6-4 (American Express, Diners). A UUID's 8-4-4-4-12 is none of these: without this
+    rule a random UUID (a common Idempotency-Key, or an order id in metadata) was refused about
+    1.5 times in 10,000, whenever three or two of its groups happened to be all digits."""
+    lengths = [len(group) for group in groups]
+    if len(lengths) == 1 or lengths in ([4, 6, 5], [4, 6, 4]):
+        return True
+    return all(length == 4 for length in lengths[:-1]) and 1 <= lengths[-1] <= 4
+
+
 def contains_card_number(text: str) -> bool:
-    """True if ``text`` holds a 13–19 digit run (spaces or dashes allowed) passing Luhn."""
+    """True if ``text`` holds a 13–19 digit run, unbroken or grouped as cards are printed (with
+    spaces or dashes), that passes Luhn."""
     for match in _CANDIDATE.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn_valid(digits):
+        groups = re.split(r"[ -]", match.group())
+        digits = "".join(groups)
+        if 13 <= len(digits) <= 19 and _grouped_like_a_card(groups) and _luhn_valid(digits):
             return True
     return False
 

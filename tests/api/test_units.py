@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.card_guard import contains_card_number
 from api.idempotency import derive_id, request_hash
@@ -16,6 +20,9 @@ from money import format_amount, from_decimal_string
         "4242 4242 4242 4242",
         "card: 4000-0566-5566-5556",
         '{"x": 378282246310005}',
+        "3782 822463 10005",
+        "6011-0009-9013-9424",
+        "4242-4242-4242-4242-428",
     ],
 )
 def test_card_numbers_are_detected(text: str) -> None:
@@ -30,10 +37,21 @@ def test_card_numbers_are_detected(text: str) -> None:
         "1700000000",
         "order 12345",
         "2026-11-23T07:00:00Z",
+        # UUIDs whose digit-only groups pass Luhn: refused as card numbers before (8-4-4, 4-12).
+        "test-15095202-8583-4850-b910-ea9b601b98ca",
+        "test-1fa8d3a0-8c84-4cd8-8500-732979106966",
+        "82747060-2237-4254-94c8-eefbba694d1d",
     ],
 )
 def test_other_numbers_are_not_card_numbers(text: str) -> None:
     assert not contains_card_number(text)
+
+
+@given(st.uuids(version=4))
+def test_no_uuid_is_taken_for_a_card_number(value: uuid.UUID) -> None:
+    """Stripe's own advice for Idempotency-Keys is a V4 UUID; merchants put them in metadata too."""
+    assert not contains_card_number(f"{value}")
+    assert not contains_card_number(f"order-{value}")
 
 
 @pytest.mark.parametrize(
