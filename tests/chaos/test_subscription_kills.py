@@ -79,8 +79,10 @@ class Renewing:
 async def test_renewals_survive_worker_kills_and_bill_each_period_once(
     api: httpx.AsyncClient, stack: Stack, chaos_subscriptions: int, seed: int
 ) -> None:
-    """S subscriptions renew over a window in which the worker is SIGKILLed ``max(2, S // 2)``
-    times, each time with renewals due and unpaid, and forked again after up to a second."""
+    """S subscriptions renew over a window in which the worker is SIGKILLed up to
+    ``max(2, S // 2)`` times, each time with renewals due and unpaid, and forked again after up
+    to a second. Kills that slow restarts push past the last renewal are not made; at least half
+    must land."""
     rng = chaos_rng(seed)
     context = f"seed {seed} (DURAPAY_CHAOS_SEED={seed} replays it)"
     count = chaos_subscriptions
@@ -141,6 +143,9 @@ async def test_renewals_survive_worker_kills_and_bill_each_period_once(
                     if not later:
                         break
                     await asyncio.sleep((min(later) - now).total_seconds() + 0.05)
+                if not flying:
+                    # Slow restarts pushed this kill past the last renewal, and all are paid.
+                    break
                 in_flight_at_kills.append(flying)
                 await worker.kill()
                 await asyncio.sleep(rng.uniform(0.0, 1.0))
@@ -161,8 +166,11 @@ async def test_renewals_survive_worker_kills_and_bill_each_period_once(
         await proxy.stop()
         await terminate_open(stack, [sub.id for sub in renewing])
 
-    assert all(in_flight_at_kills), f"{context}: kills found {in_flight_at_kills} in flight"
-    assert starts == kills + 1, f"{context}: {starts} worker starts for {kills} kills"
+    made = len(in_flight_at_kills)
+    assert made >= max(2, kills // 2), (
+        f"{context}: only {made} of {kills} kills found renewals in flight ({in_flight_at_kills})"
+    )
+    assert starts == made + 1, f"{context}: {starts} worker starts for {made} kills"
     assert dropped.hits >= 1, f"{context}: no renewal confirm had its answer dropped"
     await no_period_billed_twice(stack, [sub.id for sub in renewing], context=context)
     for sub, view, ended in zip(renewing, views, canceled, strict=True):
