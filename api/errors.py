@@ -160,12 +160,9 @@ server errors at connect time, say) but that mean "not now" too: connection exce
 or ending the session) and too many connections (53300)."""
 
 
-def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether a retry later, with nothing changed, can succeed."""
-    if isinstance(exc, DATABASE_UNAVAILABLE):
-        return True
-    if not isinstance(exc, sa_exc.DBAPIError):
-        return False
+def _unavailable_by_sqlstate(exc: sa_exc.DBAPIError) -> bool:
+    """Whether a plain ``DBAPIError`` means "not now": a retry later, with nothing changed, can
+    succeed. (The types in ``DATABASE_UNAVAILABLE`` have their own, more specific handler.)"""
     if exc.connection_invalidated:
         return True
     state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
@@ -239,7 +236,7 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """Any other ``DBAPIError``: unavailable by its SQLSTATE, or else a bug, raised on to the
     catch-all handler (a 500) exactly as if this handler did not exist."""
-    if is_database_unavailable(exc):
+    if isinstance(exc, sa_exc.DBAPIError) and _unavailable_by_sqlstate(exc):
         return _database_unavailable(request, exc)
     raise exc
 
