@@ -15,6 +15,7 @@ from temporalio.client import Client
 from tests.chaos.reconcile import reconcile
 from tests.conftest import Stack
 from tests.support.chaos import (
+    assert_ended_as_asked,
     chaos_rng,
     merchant,
     orders,
@@ -83,9 +84,4 @@ async def test_payments_finish_after_temporal_restarts(
     assert refused.json()["code"] == "service_unavailable", f"{context}: {refused.text}"
     assert worker_survived, f"{context}: the worker process died during the outage"
     await reconcile(stack, payment_ids.values(), pending_allowed=(), context=context)
-    outcomes = {}
-    for order, payment_id in payment_ids.items():
-        shown = (await api.get(f"/v1/payments/{payment_id}")).json()
-        outcomes[order] = (shown["status"], shown["amount_captured"], shown["amount_refunded"])
-    wrong = {order: seen for order, seen in outcomes.items() if seen != order.expected()}
-    assert not wrong, f"{context}: payments that did not end as asked: {wrong}"
+    await assert_ended_as_asked(api, payment_ids, context)

@@ -13,6 +13,7 @@ from tests.chaos.reconcile import reconcile
 from tests.conftest import Stack
 from tests.support.chaos import (
     Order,
+    assert_ended_as_asked,
     chaos_rng,
     merchant,
     orders,
@@ -83,9 +84,4 @@ async def test_payments_survive_worker_kills_at_random_moments(
     assert all(in_flight_at_kills), f"{context}: kills found {in_flight_at_kills} in flight"
     assert worker.starts == kills + 1
     await reconcile(stack, payment_ids.values(), pending_allowed=(), context=context)
-    outcomes = {}
-    for order, payment_id in payment_ids.items():
-        shown = (await api.get(f"/v1/payments/{payment_id}")).json()
-        outcomes[order] = (shown["status"], shown["amount_captured"], shown["amount_refunded"])
-    wrong = {order: seen for order, seen in outcomes.items() if seen != order.expected()}
-    assert not wrong, f"{context}: payments that did not end as asked: {wrong}"
+    await assert_ended_as_asked(api, payment_ids, context)

@@ -268,28 +268,37 @@ async def merchant(api: httpx.AsyncClient, order: Order, deadline: float, contex
     if payment["status"] == "processing":
         payment = await until_settled(api, payment["id"], deadline, where)
     payment_id: str = payment["id"]
+
+    def follow_up(path: str, step: str, amount: int) -> Awaitable[httpx.Response]:
+        """A capture or refund, answered despite faults, with a key of its own per order."""
+        return until_answered(
+            lambda: api.post(
+                f"/v1/payments/{payment_id}/{path}",
+                json={"amount": amount},
+                headers={"Idempotency-Key": f"{order.key}:{step}"},
+            ),
+            deadline,
+            where,
+        )
+
     if order.capture is not None:
         assert payment["status"] == "requires_capture", f"{where}: {payment}"
-        captured = await until_answered(
-            lambda: api.post(
-                f"/v1/payments/{payment_id}/capture",
-                json={"amount": order.capture},
-                headers={"Idempotency-Key": f"{order.key}:capture"},
-            ),
-            deadline,
-            where,
-        )
+        captured = await follow_up("capture", "capture", order.capture)
         assert captured.status_code == 200, f"{where}: capture {captured.text}"
     if order.refund is not None:
-        refunded = await until_answered(
-            lambda: api.post(
-                f"/v1/payments/{payment_id}/refunds",
-                json={"amount": order.refund},
-                headers={"Idempotency-Key": f"{order.key}:refund"},
-            ),
-            deadline,
-            where,
-        )
+        refunded = await follow_up("refunds", "refund", order.refund)
         assert refunded.status_code in (200, 201), f"{where}: refund {refunded.text}"
         assert refunded.json()["status"] == "succeeded", f"{where}: refund {refunded.text}"
     return payment_id
+
+
+async def assert_ended_as_asked(
+    api: httpx.AsyncClient, payment_ids: Mapping[Order, str], context: str
+) -> None:
+    """Each payment shows the status and amounts its order asked for."""
+    outcomes = {}
+    for order, payment_id in payment_ids.items():
+        shown = (await api.get(f"/v1/payments/{payment_id}")).json()
+        outcomes[order] = (shown["status"], shown["amount_captured"], shown["amount_refunded"])
+    wrong = {order: seen for order, seen in outcomes.items() if seen != order.expected()}
+    assert not wrong, f"{context}: payments that did not end as asked: {wrong}"
