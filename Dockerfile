@@ -10,6 +10,7 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 
 COPY settings.py worker.py money.py ./
+COPY contracts ./contracts
 COPY api ./api
 COPY activities ./activities
 COPY workflows ./workflows
@@ -17,7 +18,7 @@ COPY db ./db
 COPY templates ./templates
 # Bytecode now, while /app is writable: the worker's sandbox imports each workflow module afresh
 # for every workflow run, and without bytecode it would compile the source every time.
-RUN python -m compileall -q settings.py worker.py money.py api activities workflows db
+RUN python -m compileall -q settings.py worker.py money.py contracts api activities workflows db
 
 USER durapay
 ENV PATH=/app/.venv/bin:$PATH DURAPAY_ENVIRONMENT=production

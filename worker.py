@@ -28,13 +28,13 @@ from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
+from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
 from settings import Settings, get_settings
 from workflows.dunning import DunningWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import ProviderName
 
 log = logging.getLogger("durapay.worker")
 

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from db import billing, repository
-from workflows.types import (
+from contracts.billing import (
     ChargeTarget,
     ChargeTargetRequest,
     DunningCaseClosing,
@@ -20,9 +19,10 @@ from workflows.types import (
     InvoiceRecord,
     InvoiceStatus,
     InvoiceUpdate,
-    ProviderName,
-    SubscriptionView,
 )
+from contracts.providers import ProviderName
+from contracts.subscriptions import SubscriptionView
+from db import billing, repository
 
 
 def subscription_values(view: SubscriptionView) -> dict[str, Any]:

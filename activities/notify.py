@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.errors import ErrorType
+from contracts.mail import MailRequest, MailTemplate
 from db import mail_outbox
 from db.models import MailOutbox
 from money import format_amount
-from workflows.types import ErrorType, MailRequest, MailTemplate
 
 MAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "mail"
 

@@ -14,7 +14,7 @@ from temporalio import activity
 
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
-from workflows.types import (
+from contracts.providers import (
     AttachCall,
     AttachResult,
     CreateIntentCall,

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from contracts.payment_methods import PaymentMethodRecord
+from contracts.payments import PaymentTransition, PaymentView, RefundView
 from db import repository
 from db.models import PaymentMethod
-from workflows.types import PaymentMethodRecord, PaymentTransition, PaymentView, RefundView
 
 
 def payment_values(view: PaymentView) -> dict[str, Any]:

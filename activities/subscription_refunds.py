@@ -13,7 +13,9 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.types import ErrorType, RefundRequest, RefundView, UnusedTimeRefund
+from contracts.errors import ErrorType
+from contracts.payments import RefundRequest, RefundView
+from contracts.subscriptions import UnusedTimeRefund
 
 
 class SubscriptionRefundActivities:

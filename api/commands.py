@@ -36,25 +36,25 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api import errors
-from workflows.subscription import SubscriptionWorkflow
-from workflows.types import (
-    AMOUNT_MINOR,
-    CURRENCY,
-    CUSTOMER_ID,
-    PAYMENT_STATUS,
-    PROVIDER,
-    SUBSCRIPTION_STATUS,
-    ErrorType,
+from contracts.errors import ErrorType
+from contracts.payments import (
     PaymentInput,
     PaymentState,
     PaymentStatus,
     PaymentView,
     SettleRequest,
     SettleResult,
-    SubscriptionInput,
-    SubscriptionStatus,
-    SubscriptionView,
 )
+from contracts.search_attributes import (
+    AMOUNT_MINOR,
+    CURRENCY,
+    CUSTOMER_ID,
+    PAYMENT_STATUS,
+    PROVIDER,
+    SUBSCRIPTION_STATUS,
+)
+from contracts.subscriptions import SubscriptionInput, SubscriptionStatus, SubscriptionView
+from workflows.subscription import SubscriptionWorkflow
 
 PAYMENT_WORKFLOW = "PaymentWorkflow"
 ATTACH_PAYMENT_METHOD_WORKFLOW = "AttachPaymentMethodWorkflow"

@@ -17,6 +17,8 @@ from api.schemas import (
     RefundOut,
     SubscriptionOut,
 )
+from contracts.payments import PaymentView, RefundView
+from contracts.subscriptions import SubscriptionView
 from db.models import (
     Customer,
     Invoice,
@@ -27,7 +29,6 @@ from db.models import (
     Refund,
     Subscription,
 )
-from workflows.types import PaymentView, RefundView, SubscriptionView
 
 
 def customer_out(row: Customer) -> CustomerOut:

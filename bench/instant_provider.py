@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from workflows.types import (
+from contracts.providers import (
     AttachResult,
     CaptureMethod,
     CardDetails,

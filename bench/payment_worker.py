@@ -19,10 +19,10 @@ from temporalio.worker import Worker
 
 from bench.bare_payment import BarePaymentWorkflow, instant_step
 from bench.instant_provider import InstantProvider
+from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
 from settings import Settings
 from worker import build_worker
-from workflows.types import ProviderName
 
 
 async def run(kind: str, settings: Settings) -> None:

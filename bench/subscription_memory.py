@@ -65,6 +65,8 @@ from bench.payments import (
     worker_process,
 )
 from bench.subscription_year import PRO_MONTHLY
+from contracts.providers import ProviderName
+from contracts.subscriptions import SubscriptionInput, SubscriptionStatus
 from db import repository
 from db.migrate import upgrade_to_head
 from db.models import Customer, PaymentMethod, Subscription
@@ -73,7 +75,6 @@ from settings import DEV_ACCOUNT_ID, Environment, Settings
 from tests.support.net import free_port
 from worker import build_worker
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import ProviderName, SubscriptionInput, SubscriptionStatus
 
 FIRST_PERIODS = ("trial", "paid")
 EXPECTED = {"trial": SubscriptionStatus.TRIALING, "paid": SubscriptionStatus.ACTIVE}

@@ -29,6 +29,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.routes.subscriptions import billing_terms
+from contracts.search_attributes import SEARCH_ATTRIBUTES
+from contracts.subscriptions import PlanInterval, PlanTerms, SubscriptionInput
 from db import billing
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
@@ -38,7 +40,6 @@ from tests.support.localstripe import create_card_payment_method, running_locals
 from tests.support.paths import TEMPORAL_TEST_SERVER
 from worker import build_worker
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import SEARCH_ATTRIBUTES, PlanInterval, PlanTerms, SubscriptionInput
 
 DAYS = 365
 PRO_MONTHLY = PlanTerms("pro_monthly", "Pro (monthly)", 2900, "USD", PlanInterval.MONTH)

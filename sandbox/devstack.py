@@ -25,9 +25,9 @@ from pathlib import Path
 
 import httpx
 
+from contracts.search_attributes import SEARCH_ATTRIBUTES
 from db.migrate import upgrade_to_head
 from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Settings
-from workflows.types import SEARCH_ATTRIBUTES
 
 log = logging.getLogger("durapay.devstack")
 

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from contracts.search_attributes import SEARCH_ATTRIBUTES
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from settings import DEV_CLIENT_KEY, Environment, Settings
@@ -28,7 +29,6 @@ from tests.support.net import free_port
 from tests.support.paths import TEMPORAL_CLI
 from tests.support.paypal import running_paypal_sandbox
 from worker import build_worker
-from workflows.types import SEARCH_ATTRIBUTES
 
 
 @dataclass(frozen=True)

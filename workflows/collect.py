@@ -17,25 +17,25 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
-    from money import format_amount
-    from workflows.payment import PaymentWorkflow
-    from workflows.policies import RECORD_RETRY_POLICY
-    from workflows.types import (
-        AMOUNT_MINOR,
-        CURRENCY,
-        CUSTOMER_ID,
-        PAYMENT_STATUS,
-        PROVIDER,
-        CaptureMethod,
+    from contracts.billing import (
         ChargeTarget,
         ChargeTargetRequest,
         InvoicePayer,
         InvoiceRecord,
         InvoiceUpdate,
-        PaymentInput,
-        PaymentStatus,
-        PaymentView,
     )
+    from contracts.payments import PaymentInput, PaymentStatus, PaymentView
+    from contracts.providers import CaptureMethod
+    from contracts.search_attributes import (
+        AMOUNT_MINOR,
+        CURRENCY,
+        CUSTOMER_ID,
+        PAYMENT_STATUS,
+        PROVIDER,
+    )
+    from money import format_amount
+    from workflows.payment import PaymentWorkflow
+    from workflows.policies import RECORD_RETRY_POLICY
 
 DB_TIMEOUT = timedelta(seconds=30)
 

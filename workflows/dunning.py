@@ -19,14 +19,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.notify import NotifyActivities
-    from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
-    from workflows.policies import (
-        MAIL_RETRY_POLICY,
-        RECORD_RETRY_POLICY,
-        decline_of,
-        method_exhausted,
-    )
-    from workflows.types import (
+    from contracts.billing import (
         DunningCaseClosing,
         DunningCaseOpening,
         DunningInput,
@@ -34,12 +27,16 @@ with workflow.unsafe.imports_passed_through():
         DunningResult,
         InvoiceStatus,
         InvoiceUpdate,
-        MailRequest,
-        MailTemplate,
-        PaymentMethodChange,
-        PaymentSettled,
-        PaymentStatus,
-        PaymentView,
+    )
+    from contracts.mail import MailRequest, MailTemplate
+    from contracts.payments import PaymentSettled, PaymentStatus, PaymentView
+    from contracts.subscriptions import PaymentMethodChange
+    from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
+    from workflows.policies import (
+        MAIL_RETRY_POLICY,
+        RECORD_RETRY_POLICY,
+        decline_of,
+        method_exhausted,
     )
 
 MAIL_TIMEOUT = timedelta(seconds=60)

@@ -26,24 +26,11 @@ with workflow.unsafe.imports_passed_through():
         fallback_is_safe,
     )
     from activities.records import RecordActivities
-    from workflows.policies import (
-        PROVIDER_RETRY_POLICY,
-        RECORD_RETRY_POLICY,
-        failure_from_decline,
-    )
-    from workflows.types import (
-        NON_RETRYABLE_PROVIDER_ERRORS,
-        PAYMENT_STATUS,
-        PROVIDER,
+    from contracts.errors import NON_RETRYABLE_PROVIDER_ERRORS, ErrorType
+    from contracts.payments import (
         CancelRequest,
         CaptureRequest,
-        CreateIntentCall,
-        CreateIntentRequest,
-        ErrorType,
         Failure,
-        IntentCall,
-        IntentResult,
-        IntentStatus,
         NextAction,
         PaymentInput,
         PaymentSettled,
@@ -52,15 +39,28 @@ with workflow.unsafe.imports_passed_through():
         PaymentTransition,
         PaymentView,
         ProviderEvent,
-        ProviderName,
-        RefundCall,
         RefundRequest,
-        RefundResult,
-        RefundStatus,
         RefundView,
-        RouteRequest,
         SettleRequest,
         SettleResult,
+    )
+    from contracts.providers import (
+        CreateIntentCall,
+        CreateIntentRequest,
+        IntentCall,
+        IntentResult,
+        IntentStatus,
+        ProviderName,
+        RefundCall,
+        RefundResult,
+        RefundStatus,
+        RouteRequest,
+    )
+    from contracts.search_attributes import PAYMENT_STATUS, PROVIDER
+    from workflows.policies import (
+        PROVIDER_RETRY_POLICY,
+        RECORD_RETRY_POLICY,
+        failure_from_decline,
     )
 
 CANCELABLE_STATUSES = frozenset(

@@ -14,15 +14,13 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from activities.records import RecordActivities
-    from workflows.policies import PROVIDER_RETRY_POLICY, RECORD_RETRY_POLICY
-    from workflows.types import (
-        AttachCall,
+    from contracts.payment_methods import (
         AttachPaymentMethodInput,
         AttachPaymentMethodResult,
-        AttachResult,
         PaymentMethodRecord,
-        ProviderCustomerCall,
     )
+    from contracts.providers import AttachCall, AttachResult, ProviderCustomerCall
+    from workflows.policies import PROVIDER_RETRY_POLICY, RECORD_RETRY_POLICY
 
 RECORD_TIMEOUT = timedelta(seconds=10)
 

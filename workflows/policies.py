@@ -13,13 +13,10 @@ from enum import StrEnum
 
 from temporalio.common import RetryPolicy
 
-from workflows.types import (
-    NON_RETRYABLE_PROVIDER_ERRORS,
-    Decline,
-    ErrorType,
-    Failure,
-    PlanInterval,
-)
+from contracts.errors import NON_RETRYABLE_PROVIDER_ERRORS, ErrorType
+from contracts.payments import Failure
+from contracts.providers import Decline
+from contracts.subscriptions import PlanInterval
 
 
 class DeclineKind(StrEnum):

@@ -22,33 +22,23 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.subscription_refunds import SubscriptionRefundActivities
-    from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
-    from workflows.dunning import DunningWorkflow, dunning_workflow_id
-    from workflows.policies import (
-        RECORD_RETRY_POLICY,
-        consumed,
-        period_end,
-        prorate,
-        tax_amount,
-    )
-    from workflows.types import (
-        SUBSCRIPTION_STATUS,
-        CancelSubscriptionRequest,
+    from contracts.billing import (
         DunningInput,
         DunningOutcome,
         DunningResult,
-        ErrorType,
-        Failure,
         InvoiceDraft,
         InvoiceLine,
         InvoicePayer,
         InvoiceRecord,
         InvoiceStatus,
         InvoiceUpdate,
+    )
+    from contracts.errors import ErrorType
+    from contracts.payments import Failure, PaymentSettled, PaymentStatus, PaymentView
+    from contracts.search_attributes import SUBSCRIPTION_STATUS
+    from contracts.subscriptions import (
+        CancelSubscriptionRequest,
         PaymentMethodChange,
-        PaymentSettled,
-        PaymentStatus,
-        PaymentView,
         PeriodCharge,
         PlanChange,
         PlanTerms,
@@ -57,6 +47,15 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionStatus,
         SubscriptionView,
         UnusedTimeRefund,
+    )
+    from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
+    from workflows.dunning import DunningWorkflow, dunning_workflow_id
+    from workflows.policies import (
+        RECORD_RETRY_POLICY,
+        consumed,
+        period_end,
+        prorate,
+        tax_amount,
     )
 
 FINAL = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID})

@@ -18,13 +18,8 @@ from typing import Protocol
 
 from temporalio.exceptions import ApplicationError
 
-from workflows.types import (
-    AttachResult,
-    CreateIntentRequest,
-    ErrorType,
-    IntentResult,
-    RefundResult,
-)
+from contracts.errors import ErrorType
+from contracts.providers import AttachResult, CreateIntentRequest, IntentResult, RefundResult
 
 
 class Provider(Protocol):

@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from activities.providers.base import provider_failure
+from contracts.errors import ErrorType
+from contracts.providers import ProviderName
 from db import repository
-from workflows.types import ErrorType, ProviderName
 
 log = logging.getLogger("durapay.circuit")
 

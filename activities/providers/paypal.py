@@ -35,19 +35,19 @@ from paypalserversdk.paypal_serversdk_client import (  # type: ignore[import-unt
 from temporalio.exceptions import ApplicationError
 
 from activities.providers.base import provider_failure, retry_after
-from money import format_amount, from_decimal_string
-from workflows.types import (
+from contracts.errors import ErrorType
+from contracts.providers import (
     AttachResult,
     CaptureMethod,
     CardDetails,
     CreateIntentRequest,
     Decline,
-    ErrorType,
     IntentResult,
     IntentStatus,
     RefundResult,
     RefundStatus,
 )
+from money import format_amount, from_decimal_string
 
 Json = dict[str, Any]
 

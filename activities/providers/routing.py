@@ -19,14 +19,9 @@ from temporalio import activity
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 from activities.providers.circuit import CircuitBreaker
+from contracts.errors import ErrorType
+from contracts.providers import CreateIntentRequest, ProviderName, RoutePlan, RouteRequest
 from settings import Settings
-from workflows.types import (
-    CreateIntentRequest,
-    ErrorType,
-    ProviderName,
-    RoutePlan,
-    RouteRequest,
-)
 
 REDIRECT_PROVIDERS = frozenset({ProviderName.PAYPAL})
 """Providers whose checkout sends the buyer to their own page and back to ``return_url``."""

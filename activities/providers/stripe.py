@@ -16,12 +16,12 @@ import stripe
 from stripe.params import CustomerCreateParams, PaymentIntentCreateParams
 
 from activities.providers.base import provider_failure, retry_after
-from workflows.types import (
+from contracts.errors import ErrorType
+from contracts.providers import (
     AttachResult,
     CardDetails,
     CreateIntentRequest,
     Decline,
-    ErrorType,
     IntentResult,
     IntentStatus,
     RefundResult,

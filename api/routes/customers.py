@@ -14,9 +14,10 @@ from api.deps import OptionalIdempotencyKeyDep, PrincipalDep, ServicesDep, Sessi
 from api.idempotency import derive_id, random_id
 from api.schemas import CustomerCreate, CustomerOut, PaymentMethodCreate, PaymentMethodOut
 from api.views import customer_out, payment_method_out
+from contracts.payment_methods import AttachPaymentMethodInput, AttachPaymentMethodResult
+from contracts.providers import ProviderName
 from db import repository
 from db.models import Customer
-from workflows.types import AttachPaymentMethodInput, AttachPaymentMethodResult, ProviderName
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from api.deps import ServicesDep
+from contracts.providers import ProviderName
 from db import repository
-from workflows.types import ProviderName
 
 router = APIRouter(tags=["operations"])
 

@@ -32,22 +32,21 @@ from api.views import (
     refund_from_row,
     refund_from_view,
 )
-from db import repository
-from db.models import Payment
-from money import format_amount
-from settings import Settings
-from workflows.types import (
+from contracts.payments import (
     CancelRequest,
-    CaptureMethod,
     CaptureRequest,
     PaymentInput,
     PaymentStatus,
     PaymentTimeouts,
     PaymentView,
-    ProviderName,
     RefundRequest,
     RefundView,
 )
+from contracts.providers import CaptureMethod, ProviderName
+from db import repository
+from db.models import Payment
+from money import format_amount
+from settings import Settings
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
 

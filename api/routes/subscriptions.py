@@ -33,11 +33,7 @@ from api.schemas import (
     SubscriptionPaymentMethod,
 )
 from api.views import subscription_from_row, subscription_from_view
-from db import billing, repository
-from db.models import Customer, Plan, Subscription
-from settings import Settings
-from workflows.subscription import SubscriptionWorkflow
-from workflows.types import (
+from contracts.subscriptions import (
     BillingTerms,
     CancelSubscriptionRequest,
     PaymentMethodChange,
@@ -49,6 +45,10 @@ from workflows.types import (
     SubscriptionStatus,
     SubscriptionView,
 )
+from db import billing, repository
+from db.models import Customer, Plan, Subscription
+from settings import Settings
+from workflows.subscription import SubscriptionWorkflow
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 

@@ -19,8 +19,9 @@ from fastapi import APIRouter, Header, Request
 from api import commands, errors
 from api.deps import ServicesDep, SessionDep
 from api.paypal_signature import UnverifiableWebhook, verify
+from contracts.payments import ProviderEvent
+from contracts.providers import ProviderName
 from db import repository
-from workflows.types import ProviderEvent, ProviderName
 
 log = logging.getLogger("durapay.webhooks")
 

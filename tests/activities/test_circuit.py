@@ -13,10 +13,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.providers.base import provider_failure
 from activities.providers.circuit import CircuitBreaker
+from contracts.errors import ErrorType
+from contracts.providers import ProviderName
 from db import repository
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
-from workflows.types import ErrorType, ProviderName
 
 STRIPE = ProviderName.STRIPE
 COOL_DOWN = timedelta(seconds=30)

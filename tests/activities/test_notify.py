@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from activities.notify import NotifyActivities, message_id
+from contracts.errors import ErrorType
+from contracts.mail import MailRequest, MailTemplate
 from db import mail_outbox
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from tests.support.mail import received_messages, running_mail_sink
 from tests.support.net import free_port
-from workflows.types import ErrorType, MailRequest, MailTemplate
 
 Sessions = async_sessionmaker[AsyncSession]
 

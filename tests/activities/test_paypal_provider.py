@@ -11,6 +11,15 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.providers.paypal import PayPalProvider
+from contracts.errors import ErrorType
+from contracts.providers import (
+    CaptureMethod,
+    CardDetails,
+    CreateIntentRequest,
+    IntentResult,
+    IntentStatus,
+    RefundStatus,
+)
 from tests.support.net import free_port, port_is_closed
 from tests.support.paypal import (
     CLIENT_ID,
@@ -18,15 +27,6 @@ from tests.support.paypal import (
     access_token,
     approved_setup_token,
     buyer_clicks,
-)
-from workflows.types import (
-    CaptureMethod,
-    CardDetails,
-    CreateIntentRequest,
-    ErrorType,
-    IntentResult,
-    IntentStatus,
-    RefundStatus,
 )
 
 SHOP = "https://shop.example/orders/1001"

@@ -16,11 +16,12 @@ from temporalio.exceptions import ApplicationError
 from activities.providers.base import RETRY_AFTER_LIMIT, retry_after
 from activities.providers.paypal import PayPalProvider
 from activities.providers.stripe import StripeProvider
+from contracts.errors import ErrorType
+from contracts.providers import CaptureMethod, CreateIntentRequest
 from sandbox.faults.proxy import Fault, FaultProxy
 from tests.support.localstripe import TEST_API_KEY
 from tests.support.net import free_port
 from tests.support.paypal import CLIENT_ID, CLIENT_SECRET
-from workflows.types import CaptureMethod, CreateIntentRequest, ErrorType
 
 
 async def proxied(target: str) -> AsyncIterator[FaultProxy]:

@@ -17,15 +17,10 @@ from activities.providers.routing import (
     fallback_is_safe,
     plan_route,
 )
+from contracts.errors import ErrorType
+from contracts.providers import CaptureMethod, CreateIntentRequest, ProviderName, RouteRequest
 from money import ISO_4217
 from settings import PAYPAL_CURRENCIES, Settings
-from workflows.types import (
-    CaptureMethod,
-    CreateIntentRequest,
-    ErrorType,
-    ProviderName,
-    RouteRequest,
-)
 
 STRIPE, PAYPAL = ProviderName.STRIPE, ProviderName.PAYPAL
 RULES = RoutingRules(

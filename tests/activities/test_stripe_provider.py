@@ -9,21 +9,21 @@ from stripe import StripeClient
 from temporalio.exceptions import ApplicationError
 
 from activities.providers.stripe import StripeProvider
+from contracts.errors import ErrorType
+from contracts.providers import (
+    CaptureMethod,
+    CardDetails,
+    CreateIntentRequest,
+    IntentResult,
+    IntentStatus,
+    RefundStatus,
+)
 from tests.support.localstripe import (
     TEST_API_KEY,
     authenticate_3ds,
     create_card_payment_method,
 )
 from tests.support.net import free_port, port_is_closed
-from workflows.types import (
-    CaptureMethod,
-    CardDetails,
-    CreateIntentRequest,
-    ErrorType,
-    IntentResult,
-    IntentStatus,
-    RefundStatus,
-)
 
 CARD_OK = "4242424242424242"
 CARD_DECLINED_AT_CONFIRM = "4000000000000341"

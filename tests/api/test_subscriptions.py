@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from api.idempotency import hash_api_key
 from api.routes.subscriptions import billing_terms
+from contracts.subscriptions import SubscriptionStatus
 from db import repository
 from settings import Settings
 from tests.conftest import Stack
@@ -28,7 +29,6 @@ from tests.support.flows import (
     saved_card,
 )
 from tests.support.in_process_api import in_process_api
-from workflows.types import SubscriptionStatus
 
 
 async def subscribe(

@@ -25,13 +25,15 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy import select
 
+from contracts.billing import InvoiceStatus
+from contracts.payments import PaymentStatus
+from contracts.providers import RefundStatus
 from db import repository
 from db.models import Customer, Invoice, Payment, Refund
 from money import from_decimal_string
 from tests.conftest import Stack
 from tests.support.localstripe import TEST_API_KEY
 from tests.support.paypal import CLIENT_ID, CLIENT_SECRET
-from workflows.types import InvoiceStatus, PaymentStatus, RefundStatus
 
 FINAL = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELED})
 PENDING = frozenset(

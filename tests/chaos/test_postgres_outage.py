@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from temporalio.exceptions import ApplicationError
 
+from contracts.errors import ErrorType
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from sandbox.faults.proxy import Fault, FaultProxy
@@ -49,7 +50,6 @@ from tests.support.net import free_port
 from tests.support.postgres import PostgresCluster, postgres_cluster
 from worker import build_worker
 from workflows.payment import RECORD_TIMEOUT
-from workflows.types import ErrorType
 
 pytestmark = pytest.mark.postgres
 

@@ -23,6 +23,13 @@ from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from contracts.billing import InvoiceStatus
+from contracts.subscriptions import (
+    CancelSubscriptionRequest,
+    SubscriptionInput,
+    SubscriptionStatus,
+    SubscriptionView,
+)
 from db.models import Invoice
 from sandbox.faults.proxy import Fault, FaultProxy
 from tests.chaos.reconcile import no_period_billed_twice
@@ -34,13 +41,6 @@ from tests.support.renewals import CONFIRM, renewing_at
 from tests.support.subscriptions import eventually, invoices
 from workflows.policies import period_end
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import (
-    CancelSubscriptionRequest,
-    InvoiceStatus,
-    SubscriptionInput,
-    SubscriptionStatus,
-    SubscriptionView,
-)
 
 T = TypeVar("T")
 RENEWAL_SPACING = 0.8

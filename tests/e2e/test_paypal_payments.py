@@ -13,6 +13,15 @@ import httpx
 
 from activities.providers.paypal import PayPalProvider
 from api.main import create_app
+from contracts.payments import (
+    PaymentInput,
+    PaymentStatus,
+    PaymentTimeouts,
+    PaymentView,
+    SettleRequest,
+    SettleResult,
+)
+from contracts.providers import CaptureMethod, ProviderName
 from settings import DEV_CLIENT_KEY
 from tests.conftest import Stack
 from tests.sandbox.helpers import Receiver, serving
@@ -20,16 +29,6 @@ from tests.support.flows import new_customer, new_key, pay, wait_for_status
 from tests.support.net import free_port
 from tests.support.paypal import approved_setup_token, buyer_clicks
 from worker import build_worker
-from workflows.types import (
-    CaptureMethod,
-    PaymentInput,
-    PaymentStatus,
-    PaymentTimeouts,
-    PaymentView,
-    ProviderName,
-    SettleRequest,
-    SettleResult,
-)
 
 SHOP = "https://shop.example/orders/1001"
 

@@ -15,6 +15,17 @@ from stripe import StripeClient
 from temporalio.client import WorkflowHandle
 
 from activities.providers.stripe import StripeProvider
+from contracts.payments import (
+    PaymentInput,
+    PaymentState,
+    PaymentStatus,
+    PaymentTimeouts,
+    RefundRequest,
+    RefundView,
+    SettleRequest,
+    SettleResult,
+)
+from contracts.providers import ProviderName, RefundStatus
 from sandbox.faults.proxy import Fault, FaultProxy
 from settings import Settings
 from tests.conftest import Stack
@@ -23,18 +34,6 @@ from tests.support.flows import CARD_OK
 from tests.support.localstripe import intent_statuses
 from tests.support.net import free_port
 from worker import build_worker
-from workflows.types import (
-    PaymentInput,
-    PaymentState,
-    PaymentStatus,
-    PaymentTimeouts,
-    ProviderName,
-    RefundRequest,
-    RefundStatus,
-    RefundView,
-    SettleRequest,
-    SettleResult,
-)
 
 CREATE = r"/v1/payment_intents"
 CONFIRM = r"/v1/payment_intents/[^/]+/confirm"

@@ -19,6 +19,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.payments import PaymentTimeouts, PaymentView, SettleRequest, SettleResult
+from contracts.search_attributes import PROVIDER
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from money import ISO_4217
@@ -31,7 +33,6 @@ from tests.support.localstripe import intent_statuses, running_localstripe
 from tests.support.net import free_port
 from tests.support.paypal import buyer_clicks
 from worker import build_worker
-from workflows.types import PROVIDER, PaymentTimeouts, PaymentView, SettleRequest, SettleResult
 
 SHOP = "https://shop.example/checkout/done"
 FALLBACK_AFTER = timedelta(seconds=2)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from contracts.subscriptions import CancelSubscriptionRequest, SubscriptionStatus
 from sandbox.faults.proxy import Fault, FaultProxy, Rule
 from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer
@@ -26,10 +27,6 @@ from tests.support.subscriptions import eventually, invoices
 from tests.support.worker_process import start_worker, wait_until_polled
 from workflows.policies import period_end
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import (
-    CancelSubscriptionRequest,
-    SubscriptionStatus,
-)
 
 RENEWS_IN = timedelta(seconds=5)
 """Long enough for the worker to bill the first period before the renewal; short for a test."""

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from contracts.payments import PaymentStatus, PaymentTimeouts, SettleRequest, SettleResult
 from sandbox.faults.proxy import Fault, FaultProxy
 from tests.conftest import Stack
 from tests.support.direct import saved_card_payment
@@ -18,12 +19,6 @@ from tests.support.flows import CARD_OK
 from tests.support.localstripe import intent_statuses
 from tests.support.net import free_port
 from tests.support.worker_process import start_worker
-from workflows.types import (
-    PaymentStatus,
-    PaymentTimeouts,
-    SettleRequest,
-    SettleResult,
-)
 
 
 @pytest.fixture

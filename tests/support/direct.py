@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.payments import PaymentInput, PaymentTimeouts
+from contracts.providers import CaptureMethod, ProviderName
 from db import repository
 from tests.support.flows import card_customer
-from workflows.types import CaptureMethod, PaymentInput, PaymentTimeouts, ProviderName
 
 
 async def saved_card_payment(

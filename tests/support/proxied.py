@@ -19,6 +19,7 @@ import httpx
 from activities.providers.base import Provider
 from activities.providers.paypal import PayPalProvider
 from activities.providers.stripe import StripeProvider
+from contracts.providers import ProviderName
 from sandbox.faults.proxy import FaultProxy
 from settings import Settings
 from tests.conftest import Stack
@@ -26,7 +27,6 @@ from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import TEST_API_KEY
 from tests.support.net import free_port
 from worker import build_worker
-from workflows.types import ProviderName
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,20 @@ from typing import TypeVar
 
 import httpx
 
+from contracts.payments import PaymentTimeouts
+from contracts.subscriptions import (
+    BillingTerms,
+    PlanInterval,
+    PlanTerms,
+    SubscriptionInput,
+    SubscriptionView,
+)
 from db import billing
 from db.models import Invoice
 from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer
 from tests.workflows.conftest import Proxied, TimeSkipping
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import (
-    BillingTerms,
-    PaymentTimeouts,
-    PlanInterval,
-    PlanTerms,
-    SubscriptionInput,
-    SubscriptionView,
-)
 
 T = TypeVar("T")
 DAY = timedelta(days=1)

@@ -14,6 +14,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.search_attributes import SEARCH_ATTRIBUTES
+from contracts.subscriptions import CancelSubscriptionRequest, SubscriptionStatus, SubscriptionView
 from sandbox.faults.proxy import FaultProxy
 from settings import Settings
 from tests.conftest import Stack
@@ -21,12 +23,6 @@ from tests.support.net import free_port
 from tests.support.paths import TEMPORAL_TEST_SERVER
 from worker import build_worker
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import (
-    SEARCH_ATTRIBUTES,
-    CancelSubscriptionRequest,
-    SubscriptionStatus,
-    SubscriptionView,
-)
 
 
 @dataclass(frozen=True)

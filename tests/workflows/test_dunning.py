@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from contracts.subscriptions import PaymentMethodChange, SubscriptionStatus
 from db import billing
 from sandbox.faults.proxy import Fault
 from tests.conftest import Stack
@@ -26,10 +27,6 @@ from tests.support.subscriptions import (
 )
 from tests.workflows.conftest import Proxied
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import (
-    PaymentMethodChange,
-    SubscriptionStatus,
-)
 
 pytestmark = pytest.mark.timeskip
 

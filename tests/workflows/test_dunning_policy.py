@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contracts.payments import Failure
+from contracts.providers import Decline
 from workflows.policies import decline_of, method_exhausted
-from workflows.types import Decline, Failure
 
 SOFT = Decline("card_declined", "insufficient funds", "insufficient_funds")
 

@@ -8,14 +8,7 @@ import pytest
 from stripe import StripeClient
 from temporalio.client import WorkflowExecutionStatus
 
-from db import repository
-from tests.conftest import Stack
-from tests.support.direct import saved_card_payment
-from tests.support.flows import CARD_3DS, CARD_OK
-from tests.workflows.conftest import TimeSkipping
-from workflows.payment import PaymentWorkflow
-from workflows.types import (
-    CaptureMethod,
+from contracts.payments import (
     PaymentInput,
     PaymentStatus,
     PaymentTimeouts,
@@ -24,6 +17,13 @@ from workflows.types import (
     RefundView,
     SettleRequest,
 )
+from contracts.providers import CaptureMethod
+from db import repository
+from tests.conftest import Stack
+from tests.support.direct import saved_card_payment
+from tests.support.flows import CARD_3DS, CARD_OK
+from tests.workflows.conftest import TimeSkipping
+from workflows.payment import PaymentWorkflow
 
 pytestmark = pytest.mark.timeskip
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.providers import Decline
 from workflows.policies import DeclineKind, classify_decline, failure_from_decline
-from workflows.types import Decline
 
 
 @pytest.mark.parametrize(

@@ -8,16 +8,12 @@ import uuid
 import httpx
 
 from activities.providers.stripe import StripeProvider
+from contracts.payments import PaymentStatus, PaymentTimeouts, PaymentView
+from contracts.providers import ProviderName
 from tests.conftest import Stack
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_OK
 from worker import build_worker
-from workflows.types import (
-    PaymentStatus,
-    PaymentTimeouts,
-    PaymentView,
-    ProviderName,
-)
 
 
 async def test_refused_credentials_fail_the_payment(api: httpx.AsyncClient, stack: Stack) -> None:

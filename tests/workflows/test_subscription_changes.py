@@ -11,6 +11,13 @@ import httpx
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateStage
 
+from contracts.subscriptions import (
+    CancelSubscriptionRequest,
+    PlanChange,
+    Proration,
+    SubscriptionStatus,
+    SubscriptionView,
+)
 from sandbox.faults.proxy import Fault
 from tests.conftest import Stack
 from tests.support.subscriptions import (
@@ -28,13 +35,6 @@ from tests.support.subscriptions import (
 from tests.workflows.conftest import Proxied
 from workflows.policies import consumed, prorate
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import (
-    CancelSubscriptionRequest,
-    PlanChange,
-    Proration,
-    SubscriptionStatus,
-    SubscriptionView,
-)
 
 pytestmark = pytest.mark.timeskip
 

@@ -11,13 +11,13 @@ from datetime import UTC, timedelta
 import httpx
 import pytest
 
+from contracts.subscriptions import CancelSubscriptionRequest, SubscriptionStatus, SubscriptionView
 from tests.conftest import Stack
 from tests.support.flows import CARD_DECLINED, CARD_OK
 from tests.support.localstripe import intent_statuses
 from tests.support.subscriptions import DAY, advance, invoices, state, subscribe
 from tests.workflows.conftest import TimeSkipping
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import CancelSubscriptionRequest, SubscriptionStatus, SubscriptionView
 
 pytestmark = pytest.mark.timeskip
 

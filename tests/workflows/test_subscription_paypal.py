@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from contracts.subscriptions import CancelSubscriptionRequest, SubscriptionStatus
 from db.models import WebhookEvent
 from tests.conftest import Stack
 from tests.support.flows import new_customer
@@ -28,7 +29,6 @@ from tests.support.subscriptions import (
 from tests.workflows.conftest import TimeSkipping
 from workflows.policies import period_end
 from workflows.subscription import SubscriptionWorkflow
-from workflows.types import CancelSubscriptionRequest, SubscriptionStatus
 
 pytestmark = pytest.mark.timeskip
 
