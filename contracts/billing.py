@@ -1,13 +1,4 @@
-"""Invoices and dunning: what a subscription's billing cycle and its dunning child exchange.
-
-Frozen dataclasses and StrEnums only, so Temporal's JSON converter round-trips them exactly and a
-workflow can never mutate a value it was handed. Money is integer minor units plus an ISO 4217
-code. Contracts import nothing of Durapay's but other contracts and ``money`` (import-linter).
-
-No ``from __future__ import annotations`` here: Temporal's converter calls ``typing.get_type_hints``
-on a dataclass every time it decodes one, and string annotations are evaluated from source again
-each time (real annotations decode about 2.5 times faster).
-"""
+"""Invoices and dunning: what a subscription's billing cycle and its dunning child exchange."""
 
 from dataclasses import dataclass
 from datetime import datetime

@@ -1,13 +1,4 @@
-"""A payment's workflow contract: its input, the view every reader shares, updates and signals.
-
-Frozen dataclasses and StrEnums only, so Temporal's JSON converter round-trips them exactly and a
-workflow can never mutate a value it was handed. Money is integer minor units plus an ISO 4217
-code. Contracts import nothing of Durapay's but other contracts and ``money`` (import-linter).
-
-No ``from __future__ import annotations`` here: Temporal's converter calls ``typing.get_type_hints``
-on a dataclass every time it decodes one, and string annotations are evaluated from source again
-each time (real annotations decode about 2.5 times faster).
-"""
+"""A payment's workflow contract: its input, the view every reader shares, updates and signals."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
