@@ -22,7 +22,11 @@ from contracts.billing import (
 )
 from contracts.providers import ProviderName
 from contracts.subscriptions import SubscriptionView
-from db import billing, repository
+from db.repositories import customers as customers_repo
+from db.repositories import dunning as dunning_repo
+from db.repositories import invoices as invoices_repo
+from db.repositories import payment_methods as payment_methods_repo
+from db.repositories import subscriptions as subscriptions_repo
 
 
 def subscription_values(view: SubscriptionView) -> dict[str, Any]:
@@ -52,7 +56,7 @@ class BillingActivities:
         """Open the period's invoice, or find the one a crashed earlier attempt opened."""
         amount_due = sum(line.amount for line in draft.lines)
         async with self._sessions() as session, session.begin():
-            stored, _ = await billing.create_invoice(
+            stored, _ = await invoices_repo.create_invoice(
                 session,
                 {
                     "id": draft.invoice_id,
@@ -93,7 +97,7 @@ class BillingActivities:
     @activity.defn(name="update_invoice")
     async def update_invoice(self, update: InvoiceUpdate) -> None:
         async with self._sessions() as session, session.begin():
-            await billing.update_invoice(
+            await invoices_repo.update_invoice(
                 session,
                 update.invoice_id,
                 status=update.status.value,
@@ -107,13 +111,13 @@ class BillingActivities:
     @activity.defn(name="record_subscription")
     async def record_subscription(self, view: SubscriptionView) -> None:
         async with self._sessions() as session, session.begin():
-            await billing.save_subscription_snapshot(session, subscription_values(view))
+            await subscriptions_repo.save_subscription_snapshot(session, subscription_values(view))
 
     @activity.defn(name="open_dunning_case")
     async def open_dunning_case(self, opening: DunningCaseOpening) -> None:
         """Open the invoice's case once; a retry (or a case closed since) is left as it is."""
         async with self._sessions() as session, session.begin():
-            await billing.open_dunning_case(
+            await dunning_repo.open_dunning_case(
                 session,
                 invoice_id=opening.invoice.id,
                 subscription_id=opening.payer.subscription_id,
@@ -128,7 +132,7 @@ class BillingActivities:
     async def close_dunning_case(self, closing: DunningCaseClosing) -> None:
         """Close the case with its outcome; the first close stands if Temporal repeats this."""
         async with self._sessions() as session, session.begin():
-            await billing.close_dunning_case(
+            await dunning_repo.close_dunning_case(
                 session,
                 closing.invoice_id,
                 "recovered" if closing.recovered else "lost",
@@ -140,8 +144,8 @@ class BillingActivities:
         """The saved method an invoice is charged to: the one named, else the customer's
         default; ``None`` when the customer has no usable method."""
         async with self._sessions() as session:
-            customer = await repository.get_customer(session, request.customer_id)
-            methods = await repository.list_payment_methods(session, request.customer_id)
+            customer = await customers_repo.get_customer(session, request.customer_id)
+            methods = await payment_methods_repo.list_payment_methods(session, request.customer_id)
         chosen = next(
             (
                 method

@@ -21,8 +21,8 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
 from contracts.mail import MailRequest, MailTemplate
-from db import mail_outbox
 from db.models import MailOutbox
+from db.repositories import mail as mail_repo
 from money import format_amount
 
 MAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "mail"
@@ -85,7 +85,7 @@ class NotifyActivities:
         """
         subject, body = render_mail(request.template, request.context)
         async with self._sessions() as session, session.begin():
-            mail = await mail_outbox.record_mail(
+            mail = await mail_repo.record_mail(
                 session,
                 key=request.key,
                 to_address=request.to,
@@ -96,10 +96,10 @@ class NotifyActivities:
             )
             if mail.status == "sent":
                 return False
-            await mail_outbox.count_attempt(session, request.key)
+            await mail_repo.count_attempt(session, request.key)
         await aiosmtplib.send(self._message(mail), hostname=self._smtp_host, port=self._smtp_port)
         async with self._sessions() as session, session.begin():
-            await mail_outbox.mark_mail_sent(session, request.key, datetime.now(UTC))
+            await mail_repo.mark_mail_sent(session, request.key, datetime.now(UTC))
         return True
 
     def _message(self, mail: MailOutbox) -> EmailMessage:

@@ -14,8 +14,10 @@ from temporalio import activity
 
 from contracts.payment_methods import PaymentMethodRecord
 from contracts.payments import PaymentTransition, PaymentView, RefundView
-from db import repository
 from db.models import PaymentMethod
+from db.repositories import customers as customers_repo
+from db.repositories import payment_methods as payment_methods_repo
+from db.repositories import payments as payments_repo
 
 
 def payment_values(view: PaymentView) -> dict[str, Any]:
@@ -74,9 +76,9 @@ class RecordActivities:
         view = transition.payment
         async with self._sessions() as session, session.begin():
             if transition.refund is not None:
-                await repository.save_refund(session, refund_values(transition.refund))
-            await repository.save_payment_snapshot(session, payment_values(view))
-            await repository.append_payment_event(
+                await payments_repo.save_refund(session, refund_values(transition.refund))
+            await payments_repo.save_payment_snapshot(session, payment_values(view))
+            await payments_repo.append_payment_event(
                 session,
                 payment_id=view.id,
                 seq=view.version,
@@ -88,13 +90,13 @@ class RecordActivities:
     @activity.defn(name="record_provider_customer")
     async def record_provider_customer(self, customer_id: str, provider_customer_ref: str) -> None:
         async with self._sessions() as session, session.begin():
-            await repository.set_stripe_customer_id(session, customer_id, provider_customer_ref)
+            await customers_repo.set_stripe_customer_id(session, customer_id, provider_customer_ref)
 
     @activity.defn(name="record_payment_method")
     async def record_payment_method(self, record: PaymentMethodRecord) -> None:
         details = record.details
         async with self._sessions() as session, session.begin():
-            await repository.save_payment_method(
+            await payment_methods_repo.save_payment_method(
                 session,
                 PaymentMethod(
                     id=record.payment_method_id,

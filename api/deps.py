@@ -15,7 +15,7 @@ from api.errors import BadRequest, Forbidden, IdempotencyKeyRequired, Unauthoriz
 from api.idempotency import hash_api_key
 from api.observability import Metrics
 from api.paypal_signature import CertificateCache
-from db import repository
+from db.repositories import api_keys as api_keys_repo
 from settings import Settings
 
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
@@ -78,7 +78,7 @@ async def authenticate(
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    found = await repository.find_active_api_key(session, hash_api_key(key.strip()))
+    found = await api_keys_repo.find_active_api_key(session, hash_api_key(key.strip()))
     if found is None:
         raise Unauthorized("The API key is unknown or revoked.")
     return Principal(account_id=found.account_id, role=found.role, key_id=found.id)

@@ -26,8 +26,8 @@ from api.routes import (
     subscriptions,
     webhooks,
 )
-from db import repository
-from db.catalog import load_plan_catalog
+from db.repositories import api_keys as api_keys_repo
+from db.repositories.plans import load_plan_catalog
 from db.session import create_engine, create_session_factory
 from settings import DEV_ACCOUNT_ID, DEV_ADMIN_KEY, DEV_CLIENT_KEY, Settings, get_settings
 
@@ -49,7 +49,7 @@ async def _prepare_keys(services: Services) -> None:
     async with services.sessions() as session:
         if services.settings.dev_keys_enabled:
             for key, role in DEV_KEYS.items():
-                await repository.ensure_api_key(
+                await api_keys_repo.ensure_api_key(
                     session,
                     key_id=f"key_dev_{role}",
                     account_id=DEV_ACCOUNT_ID,
@@ -58,7 +58,7 @@ async def _prepare_keys(services: Services) -> None:
                     label=f"dev {role} key",
                 )
             await session.commit()
-        elif await repository.any_api_key_with_hash(
+        elif await api_keys_repo.any_api_key_with_hash(
             session, [hash_api_key(key) for key in DEV_KEYS]
         ):
             raise DevKeysInProduction("revoke the dev API keys before running in production")

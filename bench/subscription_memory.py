@@ -67,9 +67,10 @@ from bench.payments import (
 from bench.subscription_year import PRO_MONTHLY
 from contracts.providers import ProviderName
 from contracts.subscriptions import SubscriptionInput, SubscriptionStatus
-from db import repository
 from db.migrate import upgrade_to_head
 from db.models import Customer, PaymentMethod, Subscription
+from db.repositories import customers as customers_repo
+from db.repositories import payment_methods as payment_methods_repo
 from db.session import create_engine, create_session_factory
 from settings import DEV_ACCOUNT_ID, Environment, Settings
 from tests.support.net import free_port
@@ -148,7 +149,7 @@ async def add_customers(run: Run, count: int) -> None:
         async with create_session_factory(engine)() as session, session.begin():
             for index in range(count):
                 customer_id = run.customer_id(index)
-                await repository.add_customer(
+                await customers_repo.add_customer(
                     session,
                     Customer(
                         id=customer_id,
@@ -159,7 +160,7 @@ async def add_customers(run: Run, count: int) -> None:
                         created_at=now,
                     ),
                 )
-                await repository.save_payment_method(
+                await payment_methods_repo.save_payment_method(
                     session,
                     PaymentMethod(
                         id=run.payment_method_id(index),

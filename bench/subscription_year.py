@@ -31,8 +31,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.routes.subscriptions import billing_terms
 from contracts.search_attributes import SEARCH_ATTRIBUTES
 from contracts.subscriptions import PlanInterval, PlanTerms, SubscriptionInput
-from db import billing
 from db.migrate import upgrade_to_head
+from db.repositories import invoices as invoices_repo
 from db.session import create_engine, create_session_factory
 from settings import Environment, Settings
 from tests.support.in_process_api import in_process_api
@@ -137,7 +137,7 @@ async def run(subscriptions: int, data_dir: Path) -> None:
                     counts = [
                         len(
                             (
-                                await billing.list_invoices(
+                                await invoices_repo.list_invoices(
                                     session, account_id="acct_dev", subscription_id=sid, limit=100
                                 )
                             )[0]

@@ -8,16 +8,11 @@ running during a deploy cannot put back the prices a newer catalog replaced.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import or_, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Plan
-from db.repository import _insert_once
 from money import ISO_4217, MAX_AMOUNT
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog") / "plans.v1.json"
@@ -61,32 +56,3 @@ class PlanCatalog(BaseModel):
 def read_plan_catalog(path: Path = DEFAULT_CATALOG) -> PlanCatalog:
     """Parse and validate the file; a malformed catalog stops the start instead of selling wrong."""
     return PlanCatalog.model_validate_json(path.read_bytes())
-
-
-async def load_plan_catalog(session: AsyncSession, path: Path = DEFAULT_CATALOG) -> int:
-    """Upsert every plan of the file by id; returns how many rows were inserted or changed.
-
-    A stored row is only overwritten by a catalog of the same or a newer version, and only when a
-    value differs, so the count is 0 when the table already says what the file says. Plans that a
-    newer file drops stay in the table: existing subscriptions still refer to them. Flushes but
-    does not commit, like every query in ``db``.
-    """
-    catalog = await asyncio.to_thread(read_plan_catalog, path)
-    written = 0
-    for plan in catalog.plans:
-        values = {**plan.model_dump(), "catalog_version": catalog.version}
-        if await _insert_once(session, Plan, values):
-            written += 1
-            continue
-        result = await session.execute(
-            update(Plan)
-            .where(
-                Plan.id == plan.id,
-                Plan.catalog_version <= catalog.version,
-                or_(*(getattr(Plan, column) != value for column, value in values.items())),
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        written += int(getattr(result, "rowcount", 0))
-    return written

@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 from activities.providers.base import provider_failure
 from contracts.errors import ErrorType
 from contracts.providers import ProviderName
-from db import repository
+from db.repositories import provider_health as provider_health_repo
 
 log = logging.getLogger("durapay.circuit")
 
@@ -131,6 +131,6 @@ class CircuitBreaker:
             }
             try:
                 async with self._sessions() as session, session.begin():
-                    await repository.save_provider_health(session, values)
+                    await provider_health_repo.save_provider_health(session, values)
             except SQLAlchemyError:
                 log.warning("could not record %s circuit state", provider, exc_info=True)

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import AdminDep, SessionDep
-from db import billing, repository
+from db.repositories import dunning as dunning_repo
+from db.repositories import payments as payments_repo
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -27,7 +28,7 @@ class Stats(BaseModel):
 @router.get("/stats")
 async def stats(session: SessionDep, _admin: AdminDep) -> Stats:
     """Payments by status and currency, in minor units (currencies are never summed together)."""
-    rows = await repository.payment_totals(session)
+    rows = await payments_repo.payment_totals(session)
     return Stats(
         payments=[
             PaymentTotals(
@@ -60,7 +61,7 @@ async def dunning(session: SessionDep, _admin: AdminDep) -> Dunning:
     string such as ``"0.667"``, exact to three places rather than a float, and null until a case
     has closed.
     """
-    figures = await billing.dunning_figures(session)
+    figures = await dunning_repo.dunning_figures(session)
     return Dunning(
         open_cases=figures.open_cases,
         at_risk=figures.at_risk,

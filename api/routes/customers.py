@@ -16,14 +16,15 @@ from api.schemas import CustomerCreate, CustomerOut, PaymentMethodCreate, Paymen
 from api.views import customer_out, payment_method_out
 from contracts.payment_methods import AttachPaymentMethodInput, AttachPaymentMethodResult
 from contracts.providers import ProviderName
-from db import repository
 from db.models import Customer
+from db.repositories import customers as customers_repo
+from db.repositories import payment_methods as payment_methods_repo
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
 async def _own_customer(session: SessionDep, principal: PrincipalDep, customer_id: str) -> Customer:
-    customer = await repository.get_customer(session, customer_id, principal.account_id)
+    customer = await customers_repo.get_customer(session, customer_id, principal.account_id)
     if customer is None:
         raise errors.NotFound(f"No customer {customer_id}.")
     return customer
@@ -43,7 +44,7 @@ async def create_customer(
         if idempotency_key
         else random_id("cus_")
     )
-    existing = await repository.get_customer(session, customer_id)
+    existing = await customers_repo.get_customer(session, customer_id)
     if existing is not None:
         response.status_code = status.HTTP_200_OK
         return customer_out(existing)
@@ -55,11 +56,11 @@ async def create_customer(
         metadata_=body.metadata,
         created_at=datetime.now(UTC),
     )
-    inserted = await repository.add_customer(session, customer)
+    inserted = await customers_repo.add_customer(session, customer)
     await session.commit()
     if not inserted:
         response.status_code = status.HTTP_200_OK
-        raced = await repository.get_customer(session, customer_id)
+        raced = await customers_repo.get_customer(session, customer_id)
         assert raced is not None
         return customer_out(raced)
     return customer_out(customer)
@@ -85,7 +86,7 @@ async def attach_payment_method(
     customer = await _own_customer(session, principal, customer_id)
     provider = ProviderName(body.provider)
     method_id = derive_id("pm_", customer.id, body.provider, body.token)
-    existing = await repository.get_payment_method(session, method_id)
+    existing = await payment_methods_repo.get_payment_method(session, method_id)
     if existing is not None and existing.deleted_at is None:
         response.status_code = status.HTTP_200_OK
         return payment_method_out(existing)
@@ -121,7 +122,7 @@ async def attach_payment_method(
     if not result.attached:
         raise errors.InvalidPaymentMethod(result.invalid or "The provider rejected this token.")
     await session.rollback()
-    saved = await repository.get_payment_method(session, method_id)
+    saved = await payment_methods_repo.get_payment_method(session, method_id)
     assert saved is not None, "the attach workflow records the method before it returns"
     return payment_method_out(saved)
 
@@ -131,7 +132,7 @@ async def list_payment_methods(
     customer_id: str, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, object]:
     customer = await _own_customer(session, principal, customer_id)
-    methods = await repository.list_payment_methods(session, customer.id)
+    methods = await payment_methods_repo.list_payment_methods(session, customer.id)
     return {"data": [payment_method_out(m) for m in methods], "has_more": False}
 
 
@@ -140,7 +141,7 @@ async def set_default_payment_method(
     customer_id: str, method_id: str, session: SessionDep, principal: PrincipalDep
 ) -> PaymentMethodOut:
     await _own_customer(session, principal, customer_id)
-    method = await repository.set_default_payment_method(session, customer_id, method_id)
+    method = await payment_methods_repo.set_default_payment_method(session, customer_id, method_id)
     await session.commit()
     if method is None:
         raise errors.NotFound(f"No payment method {method_id} for this customer.")
@@ -153,7 +154,7 @@ async def delete_payment_method(
 ) -> PaymentMethodOut:
     """Soft delete: past payments keep pointing at the method; new ones cannot use it."""
     await _own_customer(session, principal, customer_id)
-    method = await repository.soft_delete_payment_method(session, customer_id, method_id)
+    method = await payment_methods_repo.soft_delete_payment_method(session, customer_id, method_id)
     await session.commit()
     if method is None:
         raise errors.NotFound(f"No payment method {method_id} for this customer.")

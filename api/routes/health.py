@@ -14,7 +14,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from api.deps import ServicesDep
 from contracts.providers import ProviderName
-from db import repository
+from db.repositories import provider_health as provider_health_repo
 
 router = APIRouter(tags=["operations"])
 
@@ -51,7 +51,7 @@ async def _provider_checks(services: ServicesDep) -> dict[str, ProviderCheck] | 
     is ``ok``. ``None`` when the database cannot say."""
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), services.sessions() as session:
-            rows = await repository.list_provider_health(session)
+            rows = await provider_health_repo.list_provider_health(session)
     except Exception:
         return None
     now = datetime.now(UTC)

@@ -10,7 +10,7 @@ from api import errors
 from api.deps import PrincipalDep, SessionDep
 from api.schemas import InvoiceOut, Page
 from api.views import invoice_out
-from db import billing
+from db.repositories import invoices as invoices_repo
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
@@ -23,7 +23,7 @@ async def list_invoices(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: str | None = None,
 ) -> Page[InvoiceOut]:
-    rows, has_more = await billing.list_invoices(
+    rows, has_more = await invoices_repo.list_invoices(
         session,
         account_id=principal.account_id,
         subscription_id=subscription_id,
@@ -36,7 +36,7 @@ async def list_invoices(
 @router.get("/{invoice_id}")
 async def get_invoice(invoice_id: str, session: SessionDep, principal: PrincipalDep) -> InvoiceOut:
     """Another account's invoice is a 404 like a missing one: its existence is not disclosed."""
-    invoice = await billing.get_invoice(session, invoice_id, principal.account_id)
+    invoice = await invoices_repo.get_invoice(session, invoice_id, principal.account_id)
     if invoice is None:
         raise errors.NotFound(f"No invoice {invoice_id}.")
     return invoice_out(invoice)

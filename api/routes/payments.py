@@ -43,8 +43,10 @@ from contracts.payments import (
     RefundView,
 )
 from contracts.providers import CaptureMethod, ProviderName
-from db import repository
 from db.models import Payment
+from db.repositories import customers as customers_repo
+from db.repositories import payment_methods as payment_methods_repo
+from db.repositories import payments as payments_repo
 from money import format_amount
 from settings import Settings
 
@@ -73,7 +75,7 @@ def payment_timeouts(settings: Settings) -> PaymentTimeouts:
 
 
 async def _own_payment(session: SessionDep, principal: PrincipalDep, payment_id: str) -> Payment:
-    payment = await repository.get_payment(session, payment_id, principal.account_id)
+    payment = await payments_repo.get_payment(session, payment_id, principal.account_id)
     if payment is None:
         raise errors.NotFound(f"No payment {payment_id}.")
     return payment
@@ -91,7 +93,7 @@ async def create_payment(
     """Start the payment's workflow (or find it again) and wait a bounded time for it to settle."""
     payment_id = derive_id("pay_", principal.account_id, "payment", idempotency_key)
     fingerprint = request_hash(body.model_dump())
-    recorded = await repository.get_payment(session, payment_id)
+    recorded = await payments_repo.get_payment(session, payment_id)
     if recorded is not None:
         if recorded.request_hash != fingerprint:
             raise errors.IdempotencyKeyReused()
@@ -137,13 +139,13 @@ async def _payment_input(
     payment_id: str,
     fingerprint: str,
 ) -> PaymentInput:
-    customer = await repository.get_customer(session, body.customer_id, principal.account_id)
+    customer = await customers_repo.get_customer(session, body.customer_id, principal.account_id)
     if customer is None:
         raise errors.CustomerNotFound(f"No customer {body.customer_id}.")
     provider: ProviderName | None = ProviderName(body.provider) if body.provider else None
     method_ref: str | None = None
     if body.payment_method_id is not None:
-        method = await repository.get_payment_method(session, body.payment_method_id)
+        method = await payment_methods_repo.get_payment_method(session, body.payment_method_id)
         if method is None or method.customer_id != customer.id or method.deleted_at is not None:
             raise errors.PaymentMethodNotFound(
                 f"No usable payment method {body.payment_method_id} for {customer.id}."
@@ -214,7 +216,7 @@ async def _replayed_from_database(
 ) -> PaymentOut:
     """The workflow has closed (its projection is the final answer), or no worker could answer
     in time (the projection is the latest state; the work goes on when a worker returns)."""
-    recorded = await repository.get_payment(session, payment_id)
+    recorded = await payments_repo.get_payment(session, payment_id)
     if recorded is None:
         raise errors.ServiceUnavailable("The payment is not readable yet; retry later.")
     if recorded.request_hash != fingerprint:
@@ -233,7 +235,7 @@ async def list_payments(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: str | None = None,
 ) -> Page[PaymentOut]:
-    rows, has_more = await repository.list_payments(
+    rows, has_more = await payments_repo.list_payments(
         session,
         account_id=principal.account_id,
         customer_id=customer_id,
@@ -315,7 +317,7 @@ async def create_refund(
     refund = body or RefundCreate()
     refund_id = derive_id("re_", principal.account_id, payment_id, idempotency_key)
     fingerprint = request_hash(refund.model_dump())
-    recorded = await repository.get_refund(session, refund_id)
+    recorded = await payments_repo.get_refund(session, refund_id)
     if recorded is not None:
         response.status_code = status.HTTP_200_OK
     await session.rollback()
@@ -345,7 +347,7 @@ async def list_refunds(
     payment_id: str, session: SessionDep, principal: PrincipalDep
 ) -> Page[RefundOut]:
     await _own_payment(session, principal, payment_id)
-    rows = await repository.list_refunds(session, payment_id)
+    rows = await payments_repo.list_refunds(session, payment_id)
     return Page[RefundOut](data=[refund_from_row(row) for row in rows], has_more=False)
 
 
@@ -354,5 +356,5 @@ async def list_events(
     payment_id: str, session: SessionDep, principal: PrincipalDep
 ) -> Page[PaymentEventOut]:
     await _own_payment(session, principal, payment_id)
-    rows = await repository.list_payment_events(session, payment_id)
+    rows = await payments_repo.list_payment_events(session, payment_id)
     return Page[PaymentEventOut](data=[event_out(row) for row in rows], has_more=False)

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.deps import PrincipalDep, SessionDep
 from api.schemas import Page, PlanOut
 from api.views import plan_out
-from db import billing
+from db.repositories import plans as plans_repo
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
@@ -15,5 +15,5 @@ router = APIRouter(prefix="/v1/plans", tags=["plans"])
 @router.get("")
 async def list_plans(session: SessionDep, _principal: PrincipalDep) -> Page[PlanOut]:
     """The whole catalog in one page, cheapest first: it is a handful of rows, so no cursor."""
-    plans = await billing.list_plans(session)
+    plans = await plans_repo.list_plans(session)
     return Page[PlanOut](data=[plan_out(plan) for plan in plans], has_more=False)

@@ -45,8 +45,11 @@ from contracts.subscriptions import (
     SubscriptionStatus,
     SubscriptionView,
 )
-from db import billing, repository
 from db.models import Customer, Plan, Subscription
+from db.repositories import customers as customers_repo
+from db.repositories import payment_methods as payment_methods_repo
+from db.repositories import plans as plans_repo
+from db.repositories import subscriptions as subscriptions_repo
 from settings import Settings
 from workflows.subscription import SubscriptionWorkflow
 
@@ -82,7 +85,7 @@ def _plan_terms(plan: Plan) -> PlanTerms:
 
 
 async def _plan(session: SessionDep, plan_id: str) -> Plan:
-    plan = await billing.get_plan(session, plan_id)
+    plan = await plans_repo.get_plan(session, plan_id)
     if plan is None:
         raise errors.PlanNotFound(f"No plan {plan_id}; GET /v1/plans lists them.")
     return plan
@@ -93,14 +96,16 @@ async def _own_subscription(
 ) -> Subscription:
     """Another account's subscription is a 404 like a missing one: its existence is not
     disclosed."""
-    subscription = await billing.get_subscription(session, subscription_id, principal.account_id)
+    subscription = await subscriptions_repo.get_subscription(
+        session, subscription_id, principal.account_id
+    )
     if subscription is None:
         raise errors.NotFound(f"No subscription {subscription_id}.")
     return subscription
 
 
 async def _require_usable_method(session: SessionDep, customer_id: str, method_id: str) -> None:
-    method = await repository.get_payment_method(session, method_id)
+    method = await payment_methods_repo.get_payment_method(session, method_id)
     if method is None or method.customer_id != customer_id or method.deleted_at is not None:
         raise errors.InvalidPaymentMethod(
             f"{method_id} is not a saved payment method of {customer_id}."
@@ -136,7 +141,7 @@ async def create_subscription(
     """
     subscription_id = derive_id("sub_", principal.account_id, "subscription", idempotency_key)
     fingerprint = request_hash(body.model_dump())
-    recorded = await billing.get_subscription(session, subscription_id)
+    recorded = await subscriptions_repo.get_subscription(session, subscription_id)
     if recorded is not None and not _first_charge_in_flight(recorded):
         replayed = subscription_from_row(recorded)
         await session.rollback()
@@ -145,7 +150,7 @@ async def create_subscription(
             raise errors.IdempotencyKeyReused()
         response.status_code = status.HTTP_200_OK
         return replayed
-    customer = await repository.get_customer(session, body.customer_id, principal.account_id)
+    customer = await customers_repo.get_customer(session, body.customer_id, principal.account_id)
     if customer is None:
         raise errors.CustomerNotFound(f"No customer {body.customer_id}.")
     plan = await _plan(session, body.plan_id)
@@ -193,7 +198,7 @@ async def _subscription_input(
     if body.payment_method_id is not None:
         await _require_usable_method(session, customer.id, body.payment_method_id)
     elif plan.amount > 0 and trial_days == 0:
-        methods = await repository.list_payment_methods(session, customer.id)
+        methods = await payment_methods_repo.list_payment_methods(session, customer.id)
         if not any(method.is_default for method in methods):
             raise errors.PaymentMethodRequired(
                 f"{plan.id} is charged at once: send payment_method_id, or save a default "
@@ -216,7 +221,7 @@ async def _replayed_from_database(
     session: SessionDep, subscription_id: str, response: Response
 ) -> SubscriptionOut:
     """The workflow has closed: the projection it wrote is the final answer."""
-    recorded = await billing.get_subscription(session, subscription_id)
+    recorded = await subscriptions_repo.get_subscription(session, subscription_id)
     if recorded is None:
         raise errors.ServiceUnavailable("The subscription is not readable yet; retry later.")
     response.status_code = status.HTTP_200_OK
@@ -231,7 +236,7 @@ async def list_subscriptions(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: str | None = None,
 ) -> Page[SubscriptionOut]:
-    rows, has_more = await billing.list_subscriptions(
+    rows, has_more = await subscriptions_repo.list_subscriptions(
         session,
         account_id=principal.account_id,
         customer_id=customer_id,

@@ -21,7 +21,8 @@ from api.deps import ServicesDep, SessionDep
 from api.paypal_signature import UnverifiableWebhook, verify
 from contracts.payments import ProviderEvent
 from contracts.providers import ProviderName
-from db import repository
+from db.repositories import payments as payments_repo
+from db.repositories import webhook_events as webhook_events_repo
 
 log = logging.getLogger("durapay.webhooks")
 
@@ -118,7 +119,7 @@ async def _receive(
     if not event.event_id:
         raise errors.BadRequest("The event has no id.")
     provider = event.provider.value
-    stored, new = await repository.store_webhook_event(
+    stored, new = await webhook_events_repo.store_webhook_event(
         session,
         provider=provider,
         event_id=event.event_id,
@@ -131,7 +132,7 @@ async def _receive(
         services.metrics.webhooks.labels(provider, "duplicate").inc()
         return {"received": True, "duplicate": True}
     outcome = await _deliver(session, services, event, payment_id)
-    await repository.mark_webhook_event(
+    await webhook_events_repo.mark_webhook_event(
         session,
         provider=provider,
         event_id=event.event_id,
@@ -150,7 +151,7 @@ async def _deliver(
     if not event.reference:
         return "ignored"
     if not payment_id:
-        payment = await repository.find_payment_by_provider_reference(
+        payment = await payments_repo.find_payment_by_provider_reference(
             session, event.provider.value, event.reference
         )
         payment_id = payment.id if payment else None

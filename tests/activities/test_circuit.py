@@ -15,8 +15,8 @@ from activities.providers.base import provider_failure
 from activities.providers.circuit import CircuitBreaker
 from contracts.errors import ErrorType
 from contracts.providers import ProviderName
-from db import repository
 from db.migrate import upgrade_to_head
+from db.repositories import provider_health as provider_health_repo
 from db.session import create_engine, create_session_factory
 
 STRIPE = ProviderName.STRIPE
@@ -63,7 +63,7 @@ async def _call(circuits: CircuitBreaker, provider: Provider) -> str | ErrorType
 
 async def _recorded(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, datetime | None]:
     async with sessions() as session:
-        (row,) = await repository.list_provider_health(session)
+        (row,) = await provider_health_repo.list_provider_health(session)
     return row.consecutive_failures, row.open_until
 
 

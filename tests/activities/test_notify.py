@@ -14,8 +14,8 @@ from temporalio.exceptions import ApplicationError
 from activities.notify import NotifyActivities, message_id
 from contracts.errors import ErrorType
 from contracts.mail import MailRequest, MailTemplate
-from db import mail_outbox
 from db.migrate import upgrade_to_head
+from db.repositories import mail as mail_repo
 from db.session import create_engine, create_session_factory
 from tests.support.mail import received_messages, running_mail_sink
 from tests.support.net import free_port
@@ -74,7 +74,7 @@ async def test_mail_reaches_the_customer_with_subject_amount_and_link(
     assert "29.00 USD" in body
     assert UPDATE_URL in body
     async with sessions() as session:
-        stored = await mail_outbox.get_mail(session, "sub_1:payment_failed")
+        stored = await mail_repo.get_mail(session, "sub_1:payment_failed")
     assert stored is not None
     assert (stored.status, stored.attempts, stored.template) == ("sent", 1, "payment_failed")
     assert stored.sent_at is not None
@@ -117,7 +117,7 @@ async def test_sink_down_raises_and_a_later_call_delivers_once(
         assert not await activities.send_mail(request())
     assert len(received_messages(mail_dir)) == 1
     async with sessions() as session:
-        stored = await mail_outbox.get_mail(session, "sub_1:payment_failed")
+        stored = await mail_repo.get_mail(session, "sub_1:payment_failed")
     assert stored is not None
     assert (stored.status, stored.attempts) == ("sent", 2)
 
@@ -131,7 +131,7 @@ async def test_resend_after_a_crash_before_marking_is_the_same_message(
         activities = notify(sessions, sink.port)
         assert await activities.send_mail(request())
         async with sessions() as session, session.begin():
-            stored = await mail_outbox.get_mail(session, "sub_1:payment_failed")
+            stored = await mail_repo.get_mail(session, "sub_1:payment_failed")
             assert stored is not None
             stored.status, stored.sent_at = "pending", None
         changed = request()
@@ -152,4 +152,4 @@ async def test_missing_context_is_a_non_retryable_error(sessions: Sessions, mail
     assert raised.value.non_retryable
     assert received_messages(mail_dir) == []
     async with sessions() as session:
-        assert await mail_outbox.get_mail(session, "k") is None
+        assert await mail_repo.get_mail(session, "k") is None

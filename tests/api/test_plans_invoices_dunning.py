@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from db import billing
+from db.repositories import dunning as dunning_repo
+from db.repositories import invoices as invoices_repo
 from settings import DEV_ACCOUNT_ID, DEV_ADMIN_KEY
 from tests.conftest import Stack
 
@@ -42,14 +43,14 @@ async def add_invoice(
     month: int,
     *,
     account_id: str = DEV_ACCOUNT_ID,
-    status: billing.InvoiceStatus = "open",
+    status: invoices_repo.InvoiceStatus = "open",
 ) -> str:
     """The invoice of the subscription's ``month``-th period, created a month after the previous."""
     invoice_id = fresh_id("in_")
     start = T0 + timedelta(days=31 * month)
     end = start + timedelta(days=31)
     async with stack.sessions() as session, session.begin():
-        await billing.create_invoice(
+        await invoices_repo.create_invoice(
             session,
             {
                 "id": invoice_id,
@@ -78,7 +79,7 @@ async def add_invoice(
             },
         )
         if status != "open":
-            await billing.update_invoice(
+            await invoices_repo.update_invoice(
                 session,
                 invoice_id,
                 status=status,
@@ -192,7 +193,7 @@ async def test_another_accounts_invoice_is_not_found(api: httpx.AsyncClient, sta
 async def open_case(stack: Stack, amount: int, currency: str) -> str:
     invoice_id = fresh_id("in_")
     async with stack.sessions() as session, session.begin():
-        await billing.open_dunning_case(
+        await dunning_repo.open_dunning_case(
             session,
             invoice_id=invoice_id,
             subscription_id=fresh_id("sub_"),
@@ -205,9 +206,9 @@ async def open_case(stack: Stack, amount: int, currency: str) -> str:
     return invoice_id
 
 
-async def close_case(stack: Stack, invoice_id: str, outcome: billing.DunningOutcome) -> None:
+async def close_case(stack: Stack, invoice_id: str, outcome: dunning_repo.DunningOutcome) -> None:
     async with stack.sessions() as session, session.begin():
-        assert await billing.close_dunning_case(
+        assert await dunning_repo.close_dunning_case(
             session, invoice_id, outcome, T0 + timedelta(days=3)
         )
 

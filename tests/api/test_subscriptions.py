@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from api.idempotency import hash_api_key
 from api.routes.subscriptions import billing_terms
 from contracts.subscriptions import SubscriptionStatus
-from db import repository
+from db.repositories import api_keys as api_keys_repo
 from settings import Settings
 from tests.conftest import Stack
 from tests.support.flows import (
@@ -86,7 +86,7 @@ async def stranger(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """A client key of another account."""
     key = f"sk_test_{uuid.uuid4().hex}"
     async with stack.sessions() as session, session.begin():
-        await repository.add_api_key(
+        await api_keys_repo.add_api_key(
             session,
             key_id=f"key_{uuid.uuid4().hex[:12]}",
             account_id=f"acct_{uuid.uuid4().hex[:12]}",

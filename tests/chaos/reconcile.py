@@ -28,8 +28,8 @@ from sqlalchemy import select
 from contracts.billing import InvoiceStatus
 from contracts.payments import PaymentStatus
 from contracts.providers import RefundStatus
-from db import repository
 from db.models import Customer, Invoice, Payment, Refund
+from db.repositories import payments as payments_repo
 from money import from_decimal_string
 from tests.conftest import Stack
 from tests.support.localstripe import TEST_API_KEY
@@ -269,12 +269,12 @@ async def reconcile(
     async with stack.sessions() as session:
         payments: dict[str, Payment] = {}
         for payment_id in ids:
-            payment = await repository.get_payment(session, payment_id)
+            payment = await payments_repo.get_payment(session, payment_id)
             if payment is None:
                 problems.append(f"{payment_id}: not in Durapay's database")
             else:
                 payments[payment_id] = payment
-        refunds = {pid: await repository.list_refunds(session, pid) for pid in payments}
+        refunds = {pid: await payments_repo.list_refunds(session, pid) for pid in payments}
         customer_ids = sorted({payment.customer_id for payment in payments.values()})
         customers = list(
             await session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
@@ -288,7 +288,9 @@ async def reconcile(
             if charge.holds_money and charge.payment_tag and charge.payment_tag not in payments
         }
         known_outside = {
-            tag for tag in sorted(outside) if await repository.get_payment(session, tag) is not None
+            tag
+            for tag in sorted(outside)
+            if await payments_repo.get_payment(session, tag) is not None
         }
 
     problems += _status_problems(payments.values(), pending_allowed)

@@ -16,9 +16,13 @@ from pydantic import ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import billing
-from db.catalog import DEFAULT_CATALOG, load_plan_catalog, read_plan_catalog
+from db.catalog import DEFAULT_CATALOG, read_plan_catalog
 from db.models import Invoice, Subscription
+from db.repositories import dunning as dunning_repo
+from db.repositories import invoices as invoices_repo
+from db.repositories import plans as plans_repo
+from db.repositories import subscriptions as subscriptions_repo
+from db.repositories.plans import load_plan_catalog
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -162,9 +166,9 @@ async def test_catalog_loads_once_and_lists_cheapest_first(sessions: Sessions) -
         async with sessions() as session, session.begin():
             assert await load_plan_catalog(session) == expected
     async with sessions() as session:
-        plans = await billing.list_plans(session)
-        pro = await billing.get_plan(session, "pro_monthly")
-        assert await billing.get_plan(session, "gold") is None
+        plans = await plans_repo.list_plans(session)
+        pro = await plans_repo.get_plan(session, "pro_monthly")
+        assert await plans_repo.get_plan(session, "gold") is None
     assert [p.id for p in plans] == [
         "free",
         "pro_monthly",
@@ -190,7 +194,7 @@ async def test_concurrent_catalog_loads_do_not_conflict(sessions: Sessions) -> N
     results = await asyncio.gather(load(), load())
     assert sum(results) == 5, "each plan is inserted by exactly one of them"
     async with sessions() as session:
-        assert len(await billing.list_plans(session)) == 5
+        assert len(await plans_repo.list_plans(session)) == 5
 
 
 async def test_newer_catalog_changes_prices_and_an_older_one_never_puts_them_back(
@@ -205,8 +209,8 @@ async def test_newer_catalog_changes_prices_and_an_older_one_never_puts_them_bac
         assert await load_plan_catalog(session, v2) == 0
         assert await load_plan_catalog(session) == 0, "v1 from an old build changes nothing"
     async with sessions() as session:
-        pro = await billing.get_plan(session, "pro_monthly")
-        free = await billing.get_plan(session, "free")
+        pro = await plans_repo.get_plan(session, "pro_monthly")
+        free = await plans_repo.get_plan(session, "free")
     assert pro is not None
     assert free is not None
     assert (pro.amount, pro.catalog_version, free.catalog_version) == (3900, 2, 2)
@@ -219,12 +223,12 @@ async def test_subscription_snapshot_never_goes_backwards(sessions: Sessions) ->
     writes = [(1, "trialing", True), (3, "past_due", True), (2, "active", False)]
     for version, status, expected in [*writes, (3, "canceled", False)]:
         async with sessions() as session, session.begin():
-            written = await billing.save_subscription_snapshot(
+            written = await subscriptions_repo.save_subscription_snapshot(
                 session, subscription_values(version=version, status=status)
             )
         assert written is expected, (version, status)
     async with sessions() as session:
-        stored = await billing.get_subscription(session, "sub_1")
+        stored = await subscriptions_repo.get_subscription(session, "sub_1")
     assert stored is not None
     assert (stored.version, stored.status) == (3, "past_due")
     assert stored.current_period_end == T0 + timedelta(days=14)
@@ -236,13 +240,13 @@ async def test_racing_first_subscription_snapshots_keep_the_newest(
 ) -> None:
     async def write(version: int) -> bool:
         async with sessions() as session, session.begin():
-            return await billing.save_subscription_snapshot(
+            return await subscriptions_repo.save_subscription_snapshot(
                 session, subscription_values(version=version, status=f"v{version}")
             )
 
     await asyncio.gather(*(write(v) for v in versions))
     async with sessions() as session:
-        stored = await billing.get_subscription(session, "sub_1")
+        stored = await subscriptions_repo.get_subscription(session, "sub_1")
     assert stored is not None
     assert (stored.version, stored.status) == (2, "v2")
 
@@ -253,7 +257,7 @@ async def test_subscriptions_page_newest_first_within_account_and_customer(
     stamps = [0, 1, 1, 2, 3]
     async with sessions() as session, session.begin():
         for index, minute in enumerate(stamps):
-            await billing.save_subscription_snapshot(
+            await subscriptions_repo.save_subscription_snapshot(
                 session,
                 subscription_values(
                     f"sub_{index}",
@@ -261,27 +265,27 @@ async def test_subscriptions_page_newest_first_within_account_and_customer(
                     created_at=T0 + timedelta(minutes=minute),
                 ),
             )
-        await billing.save_subscription_snapshot(
+        await subscriptions_repo.save_subscription_snapshot(
             session, subscription_values("sub_foreign", account_id="acct_2")
         )
     seen: list[str] = []
     cursor: str | None = None
     async with sessions() as session:
         while True:
-            page, has_more = await billing.list_subscriptions(
+            page, has_more = await subscriptions_repo.list_subscriptions(
                 session, account_id=ACCOUNT, limit=2, starting_after=cursor
             )
             seen += [s.id for s in page]
             if not has_more:
                 break
             cursor = page[-1].id
-        by_customer, more = await billing.list_subscriptions(
+        by_customer, more = await subscriptions_repo.list_subscriptions(
             session, account_id=ACCOUNT, customer_id="cus_1", limit=10
         )
-        unknown = await billing.list_subscriptions(
+        unknown = await subscriptions_repo.list_subscriptions(
             session, account_id=ACCOUNT, limit=10, starting_after="sub_foreign"
         )
-        assert await billing.get_subscription(session, "sub_foreign", ACCOUNT) is None
+        assert await subscriptions_repo.get_subscription(session, "sub_foreign", ACCOUNT) is None
     assert seen == ["sub_4", "sub_3", "sub_2", "sub_1", "sub_0"]
     assert ([s.id for s in by_customer], more) == (["sub_4", "sub_2", "sub_0"], False)
     assert unknown == ([], False)
@@ -292,27 +296,29 @@ async def test_subscriptions_page_newest_first_within_account_and_customer(
 
 async def test_a_period_is_invoiced_once(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
-        first, created = await billing.create_invoice(session, invoice_values("in_1"))
+        first, created = await invoices_repo.create_invoice(session, invoice_values("in_1"))
     assert created
     async with sessions() as session, session.begin():
-        again, created_again = await billing.create_invoice(
+        again, created_again = await invoices_repo.create_invoice(
             session, invoice_values("in_2", amount_due=9900)
         )
     assert not created_again
     assert (again.id, again.amount_due) == ("in_1", 2900), "the first invoice of a period stands"
     assert again.lines == first.lines
     async with sessions() as session:
-        invoices, _ = await billing.list_invoices(
+        invoices, _ = await invoices_repo.list_invoices(
             session, account_id=ACCOUNT, subscription_id="sub_1", limit=10
         )
-        assert await billing.get_invoice(session, "in_2") is None
+        assert await invoices_repo.get_invoice(session, "in_2") is None
     assert [i.id for i in invoices] == ["in_1"]
 
 
 async def test_racing_invoice_creations_agree_on_one(sessions: Sessions) -> None:
     async def create(invoice_id: str) -> tuple[str, bool]:
         async with sessions() as session, session.begin():
-            invoice, created = await billing.create_invoice(session, invoice_values(invoice_id))
+            invoice, created = await invoices_repo.create_invoice(
+                session, invoice_values(invoice_id)
+            )
             return invoice.id, created
 
     results = await asyncio.gather(*(create(f"in_{n}") for n in range(5)))
@@ -322,21 +328,21 @@ async def test_racing_invoice_creations_agree_on_one(sessions: Sessions) -> None
 
 async def test_an_invoice_id_reused_for_another_period_is_refused(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
-        await billing.create_invoice(session, invoice_values("in_1"))
+        await invoices_repo.create_invoice(session, invoice_values("in_1"))
     with pytest.raises(ValueError, match="another period"):
         async with sessions() as session, session.begin():
-            await billing.create_invoice(
+            await invoices_repo.create_invoice(
                 session, invoice_values("in_1", period_start=T0 + timedelta(days=31))
             )
 
 
 async def test_invoice_updates_never_go_backwards(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
-        await billing.create_invoice(session, invoice_values())
+        await invoices_repo.create_invoice(session, invoice_values())
 
-    async def update(status: billing.InvoiceStatus, attempts: int, paid: int = 0) -> bool:
+    async def update(status: invoices_repo.InvoiceStatus, attempts: int, paid: int = 0) -> bool:
         async with sessions() as session, session.begin():
-            return await billing.update_invoice(
+            return await invoices_repo.update_invoice(
                 session,
                 "in_1",
                 status=status,
@@ -356,8 +362,8 @@ async def test_invoice_updates_never_go_backwards(sessions: Sessions) -> None:
     assert not await update("void", 4)
     assert not await update("open", 5)
     async with sessions() as session:
-        stored = await billing.get_invoice(session, "in_1", ACCOUNT)
-        assert await billing.get_invoice(session, "in_1", "acct_2") is None
+        stored = await invoices_repo.get_invoice(session, "in_1", ACCOUNT)
+        assert await invoices_repo.get_invoice(session, "in_1", "acct_2") is None
     assert stored is not None
     assert (stored.status, stored.amount_paid, stored.attempt_count, stored.payment_id) == (
         "paid",
@@ -371,26 +377,26 @@ async def test_invoice_updates_never_go_backwards(sessions: Sessions) -> None:
 async def test_invoices_page_newest_first(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
         for month in range(5):
-            await billing.create_invoice(
+            await invoices_repo.create_invoice(
                 session,
                 invoice_values(f"in_{month}", period_start=T0 + timedelta(days=31 * month)),
             )
-        await billing.create_invoice(
+        await invoices_repo.create_invoice(
             session, invoice_values("in_other", subscription_id="sub_2", created_at=T0)
         )
     async with sessions() as session:
-        first, more = await billing.list_invoices(
+        first, more = await invoices_repo.list_invoices(
             session, account_id=ACCOUNT, subscription_id="sub_1", limit=3
         )
-        rest, more_after = await billing.list_invoices(
+        rest, more_after = await invoices_repo.list_invoices(
             session,
             account_id=ACCOUNT,
             subscription_id="sub_1",
             limit=3,
             starting_after=first[-1].id,
         )
-        every, _ = await billing.list_invoices(session, account_id=ACCOUNT, limit=10)
-        foreign, _ = await billing.list_invoices(session, account_id="acct_2", limit=10)
+        every, _ = await invoices_repo.list_invoices(session, account_id=ACCOUNT, limit=10)
+        foreign, _ = await invoices_repo.list_invoices(session, account_id="acct_2", limit=10)
     assert ([i.id for i in first], more) == (["in_4", "in_3", "in_2"], True)
     assert ([i.id for i in rest], more_after) == (["in_1", "in_0"], False)
     assert len(every) == 6
@@ -408,7 +414,7 @@ async def open_case(
     account_id: str = ACCOUNT,
 ) -> bool:
     async with sessions() as session, session.begin():
-        return await billing.open_dunning_case(
+        return await dunning_repo.open_dunning_case(
             session,
             invoice_id=invoice_id,
             subscription_id=f"sub_{invoice_id}",
@@ -420,9 +426,11 @@ async def open_case(
         )
 
 
-async def close_case(sessions: Sessions, invoice_id: str, outcome: billing.DunningOutcome) -> bool:
+async def close_case(
+    sessions: Sessions, invoice_id: str, outcome: dunning_repo.DunningOutcome
+) -> bool:
     async with sessions() as session, session.begin():
-        return await billing.close_dunning_case(
+        return await dunning_repo.close_dunning_case(
             session, invoice_id, outcome, T0 + timedelta(days=7)
         )
 
@@ -435,7 +443,7 @@ async def test_dunning_case_opens_and_closes_once(sessions: Sessions) -> None:
     assert not await open_case(sessions, "in_1", 2900), "a retried open does not reopen"
     assert not await close_case(sessions, "in_missing", "lost")
     async with sessions() as session:
-        case = await billing.get_dunning_case(session, "in_1")
+        case = await dunning_repo.get_dunning_case(session, "in_1")
     assert case is not None
     assert (case.id, case.status, case.amount) == ("dun_in_1", "recovered", 2900)
     assert case.closed_at == T0 + timedelta(days=7)
@@ -443,11 +451,11 @@ async def test_dunning_case_opens_and_closes_once(sessions: Sessions) -> None:
 
 async def test_dunning_figures(sessions: Sessions) -> None:
     async with sessions() as session:
-        empty = await billing.dunning_figures(session)
+        empty = await dunning_repo.dunning_figures(session)
     assert (empty.open_cases, empty.at_risk, empty.recovery_rate) == (0, {}, None)
     assert empty.recovery_rate_text() is None
 
-    cases: list[tuple[str, int, str, billing.DunningOutcome | None]] = [
+    cases: list[tuple[str, int, str, dunning_repo.DunningOutcome | None]] = [
         ("in_1", 2900, "USD", None),
         ("in_2", 9900, "USD", None),
         ("in_3", 500, "JPY", None),
@@ -463,9 +471,9 @@ async def test_dunning_figures(sessions: Sessions) -> None:
     await close_case(sessions, "in_foreign", "lost")
 
     async with sessions() as session:
-        mine = await billing.dunning_figures(session, ACCOUNT)
-        everyone = await billing.dunning_figures(session)
-    assert mine == billing.DunningFigures(
+        mine = await dunning_repo.dunning_figures(session, ACCOUNT)
+        everyone = await dunning_repo.dunning_figures(session)
+    assert mine == dunning_repo.DunningFigures(
         open_cases=3,
         at_risk={"USD": 12800, "JPY": 500},
         recovered_cases=2,
@@ -482,5 +490,5 @@ async def test_dunning_figures(sessions: Sessions) -> None:
     [(1, 0, "1.000"), (0, 1, "0.000"), (1, 2, "0.333"), (1, 7, "0.125"), (1, 1999, "0.001")],
 )
 def test_recovery_rate_text_rounds_half_up(recovered: int, lost: int, text: str) -> None:
-    figures = billing.DunningFigures(0, {}, recovered, {}, lost)
+    figures = dunning_repo.DunningFigures(0, {}, recovered, {}, lost)
     assert figures.recovery_rate_text() == text

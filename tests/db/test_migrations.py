@@ -17,9 +17,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import repository
 from db.migrate import ALEMBIC_INI, upgrade_to_head
 from db.models import Base, Customer
+from db.repositories import customers as customers_repo
 from db.session import create_engine
 from tests.db.test_repository import customer
 
@@ -48,7 +48,7 @@ async def test_upgrading_twice_changes_nothing(
     database_url: str, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     async with sessions() as session, session.begin():
-        await repository.add_customer(session, customer())
+        await customers_repo.add_customer(session, customer())
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:

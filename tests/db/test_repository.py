@@ -12,7 +12,6 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import repository
 from db.models import (
     ApiKey,
     Customer,
@@ -21,6 +20,11 @@ from db.models import (
     PaymentMethod,
     WebhookEvent,
 )
+from db.repositories import api_keys as api_keys_repo
+from db.repositories import customers as customers_repo
+from db.repositories import payment_methods as payment_methods_repo
+from db.repositories import payments as payments_repo
+from db.repositories import webhook_events as webhook_events_repo
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -96,12 +100,12 @@ def method(method_id: str, created_at: datetime, customer_id: str = "cus_1") -> 
 
 async def with_customer(sessions: Sessions, customer_id: str = "cus_1") -> None:
     async with sessions() as session, session.begin():
-        await repository.add_customer(session, customer(customer_id))
+        await customers_repo.add_customer(session, customer(customer_id))
 
 
 async def defaults(sessions: Sessions, customer_id: str = "cus_1") -> list[str]:
     async with sessions() as session:
-        methods = await repository.list_payment_methods(session, customer_id)
+        methods = await payment_methods_repo.list_payment_methods(session, customer_id)
     return [m.id for m in methods if m.is_default]
 
 
@@ -115,25 +119,25 @@ def test_payment_values_cover_every_column() -> None:
 
 async def test_revoked_api_key_no_longer_authenticates(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
-        await repository.add_api_key(
+        await api_keys_repo.add_api_key(
             session, key_id="key_1", account_id=ACCOUNT, role="client", key_hash="a" * 64, label="x"
         )
     async with sessions() as session, session.begin():
-        found = await repository.find_active_api_key(session, "a" * 64)
+        found = await api_keys_repo.find_active_api_key(session, "a" * 64)
         assert found is not None
         assert (found.account_id, found.role) == (ACCOUNT, "client")
-        assert await repository.any_api_key_with_hash(session, ["b" * 64, "a" * 64])
+        assert await api_keys_repo.any_api_key_with_hash(session, ["b" * 64, "a" * 64])
         found.revoked_at = datetime.now(UTC)
     async with sessions() as session:
-        assert await repository.find_active_api_key(session, "a" * 64) is None
-        assert not await repository.any_api_key_with_hash(session, ["a" * 64])
-        assert not await repository.any_api_key_with_hash(session, [])
+        assert await api_keys_repo.find_active_api_key(session, "a" * 64) is None
+        assert not await api_keys_repo.any_api_key_with_hash(session, ["a" * 64])
+        assert not await api_keys_repo.any_api_key_with_hash(session, [])
 
 
 async def test_ensure_api_key_seeds_once(sessions: Sessions) -> None:
     for key_id in ("key_dev", "key_other"):
         async with sessions() as session, session.begin():
-            await repository.ensure_api_key(
+            await api_keys_repo.ensure_api_key(
                 session,
                 key_id=key_id,
                 account_id=ACCOUNT,
@@ -148,12 +152,12 @@ async def test_ensure_api_key_seeds_once(sessions: Sessions) -> None:
 
 async def test_two_keys_cannot_share_a_hash(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
-        await repository.add_api_key(
+        await api_keys_repo.add_api_key(
             session, key_id="key_1", account_id=ACCOUNT, role="client", key_hash="d" * 64, label="x"
         )
     with pytest.raises(IntegrityError):
         async with sessions() as session, session.begin():
-            await repository.add_api_key(
+            await api_keys_repo.add_api_key(
                 session,
                 key_id="key_2",
                 account_id="acct_2",
@@ -169,25 +173,25 @@ async def test_two_keys_cannot_share_a_hash(sessions: Sessions) -> None:
 async def test_customer_is_visible_only_to_its_account(sessions: Sessions) -> None:
     await with_customer(sessions)
     async with sessions() as session, session.begin():
-        assert not await repository.add_customer(session, customer())
-        await repository.set_stripe_customer_id(session, "cus_1", "cus_stripe_1")
+        assert not await customers_repo.add_customer(session, customer())
+        await customers_repo.set_stripe_customer_id(session, "cus_1", "cus_stripe_1")
     async with sessions() as session:
-        assert await repository.get_customer(session, "cus_1", "acct_2") is None
-        own = await repository.get_customer(session, "cus_1", ACCOUNT)
+        assert await customers_repo.get_customer(session, "cus_1", "acct_2") is None
+        own = await customers_repo.get_customer(session, "cus_1", ACCOUNT)
         assert own is not None
         assert own.stripe_customer_id == "cus_stripe_1"
         assert own.metadata_ == {"tier": "gold"}
-        assert await repository.get_customer(session, "cus_1") is not None
-        assert await repository.get_customer(session, "cus_missing") is None
+        assert await customers_repo.get_customer(session, "cus_1") is not None
+        assert await customers_repo.get_customer(session, "cus_missing") is None
 
 
 async def test_customer_without_metadata_gets_an_empty_mapping(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
-        await repository.add_customer(
+        await customers_repo.add_customer(
             session, Customer(id="cus_2", account_id=ACCOUNT, email="b@example.com", created_at=T0)
         )
     async with sessions() as session:
-        stored = await repository.get_customer(session, "cus_2")
+        stored = await customers_repo.get_customer(session, "cus_2")
     assert stored is not None
     assert (stored.metadata_, stored.name) == ({}, None)
 
@@ -198,27 +202,27 @@ async def test_customer_without_metadata_gets_an_empty_mapping(sessions: Session
 async def test_first_live_payment_method_becomes_default(sessions: Sessions) -> None:
     await with_customer(sessions)
     async with sessions() as session, session.begin():
-        first = await repository.save_payment_method(session, method("pm_1", T0))
-        second = await repository.save_payment_method(
+        first = await payment_methods_repo.save_payment_method(session, method("pm_1", T0))
+        second = await payment_methods_repo.save_payment_method(
             session, method("pm_2", T0 + timedelta(minutes=1))
         )
     assert (first.is_default, second.is_default) == (True, False)
     async with sessions() as session:
-        listed = await repository.list_payment_methods(session, "cus_1")
+        listed = await payment_methods_repo.list_payment_methods(session, "cus_1")
     assert [m.id for m in listed] == ["pm_2", "pm_1"]
 
 
 async def test_saving_a_payment_method_again_changes_nothing(sessions: Sessions) -> None:
     await with_customer(sessions)
     async with sessions() as session, session.begin():
-        await repository.save_payment_method(session, method("pm_1", T0))
+        await payment_methods_repo.save_payment_method(session, method("pm_1", T0))
     again = method("pm_1", T0 + timedelta(days=1))
     again.last4 = "0000"
     async with sessions() as session, session.begin():
-        saved = await repository.save_payment_method(session, again)
+        saved = await payment_methods_repo.save_payment_method(session, again)
     assert (saved.last4, saved.created_at, saved.is_default) == ("4242", T0, True)
     async with sessions() as session:
-        assert len(await repository.list_payment_methods(session, "cus_1")) == 1
+        assert len(await payment_methods_repo.list_payment_methods(session, "cus_1")) == 1
 
 
 async def test_set_default_leaves_exactly_one_default(sessions: Sessions) -> None:
@@ -226,20 +230,28 @@ async def test_set_default_leaves_exactly_one_default(sessions: Sessions) -> Non
     await with_customer(sessions, "cus_2")
     async with sessions() as session, session.begin():
         for minute, pm_id in enumerate(["pm_1", "pm_2", "pm_3"]):
-            await repository.save_payment_method(
+            await payment_methods_repo.save_payment_method(
                 session, method(pm_id, T0 + timedelta(minutes=minute))
             )
-        await repository.save_payment_method(session, method("pm_other", T0, "cus_2"))
+        await payment_methods_repo.save_payment_method(session, method("pm_other", T0, "cus_2"))
     async with sessions() as session, session.begin():
-        chosen = await repository.set_default_payment_method(session, "cus_1", "pm_2")
+        chosen = await payment_methods_repo.set_default_payment_method(session, "cus_1", "pm_2")
         assert chosen is not None
         assert chosen.is_default
     assert await defaults(sessions) == ["pm_2"]
     async with sessions() as session, session.begin():
-        assert await repository.set_default_payment_method(session, "cus_1", "pm_other") is None
-        assert await repository.set_default_payment_method(session, "cus_1", "pm_nope") is None
-        await repository.soft_delete_payment_method(session, "cus_1", "pm_3")
-        assert await repository.set_default_payment_method(session, "cus_1", "pm_3") is None
+        assert (
+            await payment_methods_repo.set_default_payment_method(session, "cus_1", "pm_other")
+            is None
+        )
+        assert (
+            await payment_methods_repo.set_default_payment_method(session, "cus_1", "pm_nope")
+            is None
+        )
+        await payment_methods_repo.soft_delete_payment_method(session, "cus_1", "pm_3")
+        assert (
+            await payment_methods_repo.set_default_payment_method(session, "cus_1", "pm_3") is None
+        )
     assert await defaults(sessions) == ["pm_2"]
     assert await defaults(sessions, "cus_2") == ["pm_other"]
 
@@ -248,20 +260,25 @@ async def test_deleting_the_default_promotes_the_newest_remaining(sessions: Sess
     await with_customer(sessions)
     async with sessions() as session, session.begin():
         for minute, pm_id in enumerate(["pm_1", "pm_2", "pm_3"]):
-            await repository.save_payment_method(
+            await payment_methods_repo.save_payment_method(
                 session, method(pm_id, T0 + timedelta(minutes=minute))
             )
     async with sessions() as session, session.begin():
-        deleted = await repository.soft_delete_payment_method(session, "cus_1", "pm_1")
+        deleted = await payment_methods_repo.soft_delete_payment_method(session, "cus_1", "pm_1")
     assert deleted is not None
     assert deleted.deleted_at is not None
     assert not deleted.is_default
     assert await defaults(sessions) == ["pm_3"]
     async with sessions() as session, session.begin():
-        assert await repository.soft_delete_payment_method(session, "cus_1", "pm_2") is not None
-        assert await repository.soft_delete_payment_method(session, "cus_1", "pm_1") is None
-        listed = await repository.list_payment_methods(session, "cus_1")
-        kept = await repository.get_payment_method(session, "pm_1")
+        assert (
+            await payment_methods_repo.soft_delete_payment_method(session, "cus_1", "pm_2")
+            is not None
+        )
+        assert (
+            await payment_methods_repo.soft_delete_payment_method(session, "cus_1", "pm_1") is None
+        )
+        listed = await payment_methods_repo.list_payment_methods(session, "cus_1")
+        kept = await payment_methods_repo.get_payment_method(session, "pm_1")
     assert [m.id for m in listed] == ["pm_3"]
     assert await defaults(sessions) == ["pm_3"]
     assert kept is not None, "past payments still point at a deleted method"
@@ -270,9 +287,9 @@ async def test_deleting_the_default_promotes_the_newest_remaining(sessions: Sess
 async def test_method_added_after_all_were_deleted_becomes_default(sessions: Sessions) -> None:
     await with_customer(sessions)
     async with sessions() as session, session.begin():
-        await repository.save_payment_method(session, method("pm_1", T0))
-        await repository.soft_delete_payment_method(session, "cus_1", "pm_1")
-        fresh = await repository.save_payment_method(session, method("pm_2", T0))
+        await payment_methods_repo.save_payment_method(session, method("pm_1", T0))
+        await payment_methods_repo.soft_delete_payment_method(session, "cus_1", "pm_1")
+        fresh = await payment_methods_repo.save_payment_method(session, method("pm_2", T0))
     assert fresh.is_default
     assert await defaults(sessions) == ["pm_2"]
 
@@ -284,12 +301,12 @@ async def test_snapshot_never_goes_backwards(sessions: Sessions) -> None:
     writes = [(1, "processing", True), (3, "succeeded", True), (2, "requires_action", False)]
     for version, status, expected in [*writes, (3, "failed", False)]:
         async with sessions() as session, session.begin():
-            written = await repository.save_payment_snapshot(
+            written = await payments_repo.save_payment_snapshot(
                 session, payment_values(version=version, status=status)
             )
         assert written is expected, (version, status)
     async with sessions() as session:
-        stored = await repository.get_payment(session, "pay_1")
+        stored = await payments_repo.get_payment(session, "pay_1")
     assert stored is not None
     assert (stored.version, stored.status) == (3, "succeeded")
 
@@ -300,13 +317,13 @@ async def test_racing_first_snapshots_keep_the_newest(
 ) -> None:
     async def write(version: int) -> bool:
         async with sessions() as session, session.begin():
-            return await repository.save_payment_snapshot(
+            return await payments_repo.save_payment_snapshot(
                 session, payment_values(version=version, status=f"v{version}")
             )
 
     results = await asyncio.gather(*(write(v) for v in versions))
     async with sessions() as session:
-        stored = await repository.get_payment(session, "pay_1")
+        stored = await payments_repo.get_payment(session, "pay_1")
     assert stored is not None
     assert (stored.version, stored.status) == (2, "v2")
     assert dict(zip(versions, results, strict=True))[2] is True, "the newest write always lands"
@@ -315,7 +332,7 @@ async def test_racing_first_snapshots_keep_the_newest(
 async def test_payment_lookups_respect_account_and_provider(sessions: Sessions) -> None:
     big = 2**40
     async with sessions() as session, session.begin():
-        await repository.save_payment_snapshot(
+        await payments_repo.save_payment_snapshot(
             session,
             payment_values(
                 provider_reference="pi_123",
@@ -325,12 +342,13 @@ async def test_payment_lookups_respect_account_and_provider(sessions: Sessions) 
             ),
         )
     async with sessions() as session:
-        assert await repository.get_payment(session, "pay_1", "acct_2") is None
-        own = await repository.get_payment(session, "pay_1", ACCOUNT)
+        assert await payments_repo.get_payment(session, "pay_1", "acct_2") is None
+        own = await payments_repo.get_payment(session, "pay_1", ACCOUNT)
         assert (
-            await repository.find_payment_by_provider_reference(session, "paypal", "pi_123") is None
+            await payments_repo.find_payment_by_provider_reference(session, "paypal", "pi_123")
+            is None
         )
-        found = await repository.find_payment_by_provider_reference(session, "stripe", "pi_123")
+        found = await payments_repo.find_payment_by_provider_reference(session, "stripe", "pi_123")
     assert own is not None
     assert found is not None
     assert found.id == "pay_1"
@@ -345,11 +363,11 @@ async def test_list_payments_pages_newest_first(sessions: Sessions) -> None:
     stamps = [0, 1, 1, 1, 2, 3, 3]
     async with sessions() as session, session.begin():
         for index, minute in enumerate(stamps):
-            await repository.save_payment_snapshot(
+            await payments_repo.save_payment_snapshot(
                 session,
                 payment_values(f"pay_{index}", created_at=T0 + timedelta(minutes=minute)),
             )
-        await repository.save_payment_snapshot(
+        await payments_repo.save_payment_snapshot(
             session, payment_values("pay_foreign", account_id="acct_2", created_at=T0)
         )
     expected = ["pay_6", "pay_5", "pay_4", "pay_3", "pay_2", "pay_1", "pay_0"]
@@ -358,7 +376,7 @@ async def test_list_payments_pages_newest_first(sessions: Sessions) -> None:
     cursor: str | None = None
     async with sessions() as session:
         while True:
-            page, has_more = await repository.list_payments(
+            page, has_more = await payments_repo.list_payments(
                 session, account_id=ACCOUNT, limit=3, starting_after=cursor
             )
             seen += [p.id for p in page]
@@ -375,7 +393,7 @@ async def test_list_payments_filters(sessions: Sessions) -> None:
         for index, (customer_id, status) in enumerate(
             [("cus_1", "succeeded"), ("cus_2", "succeeded"), ("cus_1", "failed")]
         ):
-            await repository.save_payment_snapshot(
+            await payments_repo.save_payment_snapshot(
                 session,
                 payment_values(
                     f"pay_{index}",
@@ -385,16 +403,16 @@ async def test_list_payments_filters(sessions: Sessions) -> None:
                 ),
             )
     async with sessions() as session:
-        by_customer, _ = await repository.list_payments(
+        by_customer, _ = await payments_repo.list_payments(
             session, account_id=ACCOUNT, customer_id="cus_1", limit=10
         )
-        by_status, _ = await repository.list_payments(
+        by_status, _ = await payments_repo.list_payments(
             session, account_id=ACCOUNT, status="succeeded", limit=10
         )
-        both, more = await repository.list_payments(
+        both, more = await payments_repo.list_payments(
             session, account_id=ACCOUNT, customer_id="cus_1", status="succeeded", limit=1
         )
-        unknown_cursor = await repository.list_payments(
+        unknown_cursor = await payments_repo.list_payments(
             session, account_id=ACCOUNT, limit=10, starting_after="pay_nope"
         )
     assert [p.id for p in by_customer] == ["pay_2", "pay_0"]
@@ -424,11 +442,11 @@ def refund_values(refund_id: str, status: str, minute: int, **overrides: Any) ->
 
 async def test_refund_is_inserted_then_updated_in_place(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
-        await repository.save_payment_snapshot(session, payment_values())
-        await repository.save_refund(session, refund_values("re_1", "pending", 1))
-        await repository.save_refund(session, refund_values("re_2", "pending", 2))
+        await payments_repo.save_payment_snapshot(session, payment_values())
+        await payments_repo.save_refund(session, refund_values("re_1", "pending", 1))
+        await payments_repo.save_refund(session, refund_values("re_2", "pending", 2))
     async with sessions() as session, session.begin():
-        await repository.save_refund(
+        await payments_repo.save_refund(
             session,
             refund_values(
                 "re_1",
@@ -439,8 +457,8 @@ async def test_refund_is_inserted_then_updated_in_place(sessions: Sessions) -> N
             ),
         )
     async with sessions() as session:
-        refunds = await repository.list_refunds(session, "pay_1")
-        assert await repository.list_refunds(session, "pay_other") == []
+        refunds = await payments_repo.list_refunds(session, "pay_1")
+        assert await payments_repo.list_refunds(session, "pay_other") == []
     assert [r.id for r in refunds] == ["re_2", "re_1"]
     updated = refunds[1]
     assert (updated.status, updated.provider_reference) == ("succeeded", "re_stripe_1")
@@ -454,7 +472,7 @@ async def test_refund_is_inserted_then_updated_in_place(sessions: Sessions) -> N
 
 
 async def append_event(session: AsyncSession, seq: int, type: str = "created") -> bool:
-    return await repository.append_payment_event(
+    return await payments_repo.append_payment_event(
         session,
         payment_id="pay_1",
         seq=seq,
@@ -471,7 +489,7 @@ async def test_payment_events_are_appended_once_and_read_in_order(sessions: Sess
     async with sessions() as session, session.begin():
         assert not await append_event(session, 1, "retried")
     async with sessions() as session:
-        events = await repository.list_payment_events(session, "pay_1")
+        events = await payments_repo.list_payment_events(session, "pay_1")
     assert [(e.seq, e.type, e.data) for e in events] == [
         (1, "created", {"seq": 1}),
         (2, "succeeded", {"seq": 2}),
@@ -486,14 +504,14 @@ async def test_racing_appends_of_one_event_store_it_once(sessions: Sessions) -> 
     results = await asyncio.gather(append(), append(), append())
     assert sorted(results) == [False, False, True]
     async with sessions() as session:
-        assert len(await repository.list_payment_events(session, "pay_1")) == 1
+        assert len(await payments_repo.list_payment_events(session, "pay_1")) == 1
 
 
 # ------------------------------------------------------------------ webhooks
 
 
 async def store(session: AsyncSession, event_id: str, provider: str = "stripe") -> bool:
-    _, new = await repository.store_webhook_event(
+    _, new = await webhook_events_repo.store_webhook_event(
         session,
         provider=provider,
         event_id=event_id,
@@ -506,7 +524,7 @@ async def store(session: AsyncSession, event_id: str, provider: str = "stripe") 
 
 async def test_redelivered_webhook_is_stored_once(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
-        first, new = await repository.store_webhook_event(
+        first, new = await webhook_events_repo.store_webhook_event(
             session,
             provider="stripe",
             event_id="evt_1",
@@ -516,7 +534,7 @@ async def test_redelivered_webhook_is_stored_once(sessions: Sessions) -> None:
         )
     assert new
     async with sessions() as session, session.begin():
-        again, new = await repository.store_webhook_event(
+        again, new = await webhook_events_repo.store_webhook_event(
             session,
             provider="stripe",
             event_id="evt_1",
@@ -529,15 +547,15 @@ async def test_redelivered_webhook_is_stored_once(sessions: Sessions) -> None:
     assert (again.payload, again.received_at) == ({"id": "evt_1", "n": 1}, T0)
     async with sessions() as session, session.begin():
         assert await store(session, "evt_1", provider="paypal"), "event ids are per provider"
-        assert await repository.count_webhook_events(session, "stripe") == 1
-        assert await repository.count_webhook_events(session, "paypal") == 1
-        assert await repository.count_webhook_events(session, "adyen") == 0
+        assert await webhook_events_repo.count_webhook_events(session, "stripe") == 1
+        assert await webhook_events_repo.count_webhook_events(session, "paypal") == 1
+        assert await webhook_events_repo.count_webhook_events(session, "adyen") == 0
 
 
 async def test_concurrent_deliveries_store_the_webhook_once(sessions: Sessions) -> None:
     async def deliver() -> tuple[int, bool]:
         async with sessions() as session, session.begin():
-            stored, new = await repository.store_webhook_event(
+            stored, new = await webhook_events_repo.store_webhook_event(
                 session,
                 provider="stripe",
                 event_id="evt_race",
@@ -551,7 +569,7 @@ async def test_concurrent_deliveries_store_the_webhook_once(sessions: Sessions) 
     assert sorted(new for _, new in results) == [False, False, True]
     assert len({row_id for row_id, _ in results}) == 1
     async with sessions() as session:
-        assert await repository.count_webhook_events(session, "stripe") == 1
+        assert await webhook_events_repo.count_webhook_events(session, "stripe") == 1
 
 
 async def test_marking_a_webhook_records_its_outcome(sessions: Sessions) -> None:
@@ -560,7 +578,7 @@ async def test_marking_a_webhook_records_its_outcome(sessions: Sessions) -> None
         await store(session, "evt_2")
     processed = T0 + timedelta(seconds=3)
     async with sessions() as session, session.begin():
-        await repository.mark_webhook_event(
+        await webhook_events_repo.mark_webhook_event(
             session,
             provider="stripe",
             event_id="evt_1",
@@ -584,12 +602,12 @@ async def test_caller_rollback_undoes_every_write(sessions: Sessions) -> None:
     async with sessions() as session:
         transaction = await session.begin()
         await store(session, "evt_1")
-        await repository.save_payment_snapshot(session, payment_values())
+        await payments_repo.save_payment_snapshot(session, payment_values())
         await append_event(session, 1)
         await transaction.rollback()
     async with sessions() as session:
-        assert await repository.count_webhook_events(session, "stripe") == 0
-        assert await repository.get_payment(session, "pay_1") is None
+        assert await webhook_events_repo.count_webhook_events(session, "stripe") == 0
+        assert await payments_repo.get_payment(session, "pay_1") is None
         assert await session.scalar(select(func.count()).select_from(PaymentEvent)) == 0
 
 
@@ -597,9 +615,9 @@ async def test_timestamps_come_back_utc_aware(sessions: Sessions) -> None:
     kolkata = timezone(timedelta(hours=5, minutes=30))
     local = datetime(2026, 3, 1, 17, 30, 0, 123456, tzinfo=kolkata)
     async with sessions() as session, session.begin():
-        await repository.save_payment_snapshot(session, payment_values(created_at=local))
+        await payments_repo.save_payment_snapshot(session, payment_values(created_at=local))
     async with sessions() as session:
-        stored = await repository.get_payment(session, "pay_1")
+        stored = await payments_repo.get_payment(session, "pay_1")
     assert stored is not None
     assert stored.created_at.utcoffset() == timedelta(0)
     assert stored.created_at == datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -609,8 +627,8 @@ async def test_timestamps_come_back_utc_aware(sessions: Sessions) -> None:
 async def test_naive_timestamps_are_refused(sessions: Sessions) -> None:
     async with sessions() as session:
         with pytest.raises(StatementError, match="naive"):
-            await repository.save_payment_snapshot(
+            await payments_repo.save_payment_snapshot(
                 session, payment_values(created_at=datetime(2026, 3, 1, 12, 0))
             )
     async with sessions() as session:
-        assert await repository.get_payment(session, "pay_1") is None
+        assert await payments_repo.get_payment(session, "pay_1") is None

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.payments import PaymentInput, PaymentTimeouts
 from contracts.providers import CaptureMethod, ProviderName
-from db import repository
+from db.repositories import customers as customers_repo
+from db.repositories import payment_methods as payment_methods_repo
 from tests.support.flows import card_customer
 
 
@@ -29,8 +30,8 @@ async def saved_card_payment(
     """A customer with ``card`` saved through the API, and the input of a payment with it."""
     customer_id, method_id = await card_customer(api, stripe_url, card)
     async with sessions() as session:
-        customer = await repository.get_customer(session, customer_id)
-        method = await repository.get_payment_method(session, method_id)
+        customer = await customers_repo.get_customer(session, customer_id)
+        method = await payment_methods_repo.get_payment_method(session, method_id)
     assert customer is not None
     assert method is not None
     return PaymentInput(

@@ -19,8 +19,8 @@ from contracts.subscriptions import (
     SubscriptionInput,
     SubscriptionView,
 )
-from db import billing
 from db.models import Invoice
+from db.repositories import invoices as invoices_repo
 from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer
 from tests.workflows.conftest import Proxied, TimeSkipping
@@ -117,7 +117,7 @@ async def subscribed(
 
 async def invoices(stack: Stack, subscription_id: str) -> list[Invoice]:
     async with stack.sessions() as session:
-        rows, _ = await billing.list_invoices(
+        rows, _ = await invoices_repo.list_invoices(
             session, account_id="acct_dev", subscription_id=subscription_id, limit=100
         )
     return sorted(rows, key=lambda row: (row.period_start, row.id))

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from contracts.subscriptions import PaymentMethodChange, SubscriptionStatus
-from db import billing
+from db.repositories import dunning as dunning_repo
 from sandbox.faults.proxy import Fault
 from tests.conftest import Stack
 from tests.support.flows import CARD_OK, saved_card
@@ -104,7 +104,7 @@ async def test_a_soft_decline_is_retried_on_schedule_and_recovers_on_the_second_
         if message["To"] == email
     )
     async with stack.sessions() as session:
-        dunning_case = await billing.get_dunning_case(session, invoice.id)
+        dunning_case = await dunning_repo.get_dunning_case(session, invoice.id)
     assert dunning_case is not None and dunning_case.status == "recovered"
 
 
@@ -139,7 +139,7 @@ async def test_when_every_retry_fails_entitlement_ends_after_the_grace_period_th
         "Your Pro subscription has ended",
     ]
     async with stack.sessions() as session:
-        dunning_case = await billing.get_dunning_case(session, invoice.id)
+        dunning_case = await dunning_repo.get_dunning_case(session, invoice.id)
     assert dunning_case is not None and dunning_case.status == "lost"
 
 

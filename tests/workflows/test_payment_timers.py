@@ -18,7 +18,7 @@ from contracts.payments import (
     SettleRequest,
 )
 from contracts.providers import CaptureMethod
-from db import repository
+from db.repositories import payments as payments_repo
 from tests.conftest import Stack
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_3DS, CARD_OK
@@ -51,7 +51,7 @@ async def payment_input(
 
 async def event_types(stack: Stack, payment_id: str) -> list[str]:
     async with stack.sessions() as session:
-        return [e.type for e in await repository.list_payment_events(session, payment_id)]
+        return [e.type for e in await payments_repo.list_payment_events(session, payment_id)]
 
 
 async def test_3ds_never_completed_is_canceled_after_the_action_timeout(

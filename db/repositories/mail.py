@@ -1,8 +1,9 @@
-"""Queries of the mail outbox: the record that makes sending a mail idempotent by key.
+"""The mail outbox: the record that makes sending a mail idempotent by key.
 
-A mail is recorded (``pending``) before the SMTP call and marked ``sent`` after it; the sender's
-key is unique, so a retried send finds the row and the first recorded content, never a second mail.
-Functions flush but never commit, like every query in ``db``.
+A mail is recorded (``pending``) before the SMTP call and marked ``sent`` after it; the key is
+unique, so a retried send finds the row and the first recorded content, never a second mail.
+
+Functions flush but never commit: the caller owns the transaction (one per request or activity).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import MailOutbox
-from db.repository import _insert_once
+from db.repositories.writes import insert_once
 
 
 async def record_mail(
@@ -27,7 +28,7 @@ async def record_mail(
     created_at: datetime,
 ) -> MailOutbox:
     """The outbox row for ``key``: this mail, or the one recorded first under that key."""
-    await _insert_once(
+    await insert_once(
         session,
         MailOutbox,
         {

@@ -1,0 +1,114 @@
+"""Invoices: unique per (subscription, period start), so a billing cycle run twice finds its
+invoice instead of charging a second one; status moves only along allowed transitions.
+
+Functions flush but never commit: the caller owns the transaction (one per request or activity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Invoice
+from db.repositories.paging import newest_first
+from db.repositories.writes import insert_once
+
+InvoiceStatus = Literal["open", "paid", "void", "uncollectible"]
+
+
+_INVOICE_STATUSES_FROM: dict[str, tuple[str, ...]] = {
+    "open": ("open",),
+    "paid": ("open", "paid", "uncollectible"),
+    "void": ("open", "void", "uncollectible"),
+    "uncollectible": ("open", "uncollectible"),
+}
+"""For each status an invoice may be set to, the statuses it may be set from. ``paid`` and
+``void`` are final; an ``uncollectible`` invoice can still be paid late (a new card) or voided."""
+
+
+async def create_invoice(session: AsyncSession, values: Mapping[str, Any]) -> tuple[Invoice, bool]:
+    """Insert the period's invoice once; the bool says whether this call created it.
+
+    On a repeat for the same (subscription, period start) the stored invoice is returned unchanged,
+    whatever this call's values say: the first invoice of a period is the one that gets charged.
+    """
+    created = await insert_once(session, Invoice, values)
+    stored: Invoice | None = await session.scalar(
+        select(Invoice).where(
+            Invoice.subscription_id == values["subscription_id"],
+            Invoice.period_start == values["period_start"],
+        )
+    )
+    if stored is None:
+        raise ValueError(f"invoice id {values['id']!r} is already used by another period")
+    return stored, created
+
+
+async def update_invoice(
+    session: AsyncSession,
+    invoice_id: str,
+    *,
+    status: InvoiceStatus,
+    amount_paid: int,
+    attempt_count: int,
+    next_payment_attempt: datetime | None,
+    payment_id: str | None,
+    updated_at: datetime,
+) -> bool:
+    """Record the outcome of a payment attempt; False when the write would go backwards.
+
+    Refused (and a no-op): leaving a final status (see ``_INVOICE_STATUSES_FROM``), or a lower
+    ``attempt_count`` than stored, which is how a late retry of an older write shows itself.
+    """
+    result = await session.execute(
+        update(Invoice)
+        .where(
+            Invoice.id == invoice_id,
+            Invoice.status.in_(_INVOICE_STATUSES_FROM[status]),
+            Invoice.attempt_count <= attempt_count,
+        )
+        .values(
+            status=status,
+            amount_paid=amount_paid,
+            attempt_count=attempt_count,
+            next_payment_attempt=next_payment_attempt,
+            payment_id=payment_id,
+            updated_at=updated_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def get_invoice(
+    session: AsyncSession, invoice_id: str, account_id: str | None = None
+) -> Invoice | None:
+    query = select(Invoice).where(Invoice.id == invoice_id)
+    if account_id is not None:
+        query = query.where(Invoice.account_id == account_id)
+    result: Invoice | None = await session.scalar(query)
+    return result
+
+
+async def list_invoices(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    subscription_id: str | None = None,
+    limit: int,
+    starting_after: str | None = None,
+) -> tuple[list[Invoice], bool]:
+    """Newest first; ``starting_after`` is the last id of the previous page."""
+    query = select(Invoice).where(Invoice.account_id == account_id)
+    if subscription_id is not None:
+        query = query.where(Invoice.subscription_id == subscription_id)
+    cursor = None
+    if starting_after is not None:
+        cursor = await get_invoice(session, starting_after, account_id)
+        if cursor is None:
+            return [], False
+    return await newest_first(session, query, Invoice, cursor, limit)

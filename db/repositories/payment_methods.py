@@ -1,0 +1,74 @@
+"""Saved payment methods: provider tokens by customer, soft-deleted, one default per customer.
+
+Functions flush but never commit: the caller owns the transaction (one per request or activity).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    PaymentMethod,
+)
+from db.repositories.writes import insert_once, unsaved_values
+
+
+async def save_payment_method(session: AsyncSession, method: PaymentMethod) -> PaymentMethod:
+    """Insert once by id; the customer's first live method becomes the default."""
+    existing = await get_payment_method(session, method.id)
+    if existing is not None:
+        return existing
+    live = await list_payment_methods(session, method.customer_id)
+    await insert_once(session, PaymentMethod, {**unsaved_values(method), "is_default": not live})
+    saved = await get_payment_method(session, method.id)
+    assert saved is not None
+    return saved
+
+
+async def get_payment_method(session: AsyncSession, method_id: str) -> PaymentMethod | None:
+    result: PaymentMethod | None = await session.scalar(
+        select(PaymentMethod).where(PaymentMethod.id == method_id)
+    )
+    return result
+
+
+async def list_payment_methods(session: AsyncSession, customer_id: str) -> list[PaymentMethod]:
+    rows = await session.scalars(
+        select(PaymentMethod)
+        .where(PaymentMethod.customer_id == customer_id, PaymentMethod.deleted_at.is_(None))
+        .order_by(PaymentMethod.created_at.desc(), PaymentMethod.id.desc())
+    )
+    return list(rows)
+
+
+async def set_default_payment_method(
+    session: AsyncSession, customer_id: str, method_id: str
+) -> PaymentMethod | None:
+    methods = await list_payment_methods(session, customer_id)
+    chosen = next((m for m in methods if m.id == method_id), None)
+    if chosen is None:
+        return None
+    for method in methods:
+        method.is_default = method is chosen
+    await session.flush()
+    return chosen
+
+
+async def soft_delete_payment_method(
+    session: AsyncSession, customer_id: str, method_id: str
+) -> PaymentMethod | None:
+    """Past payments keep their method; the newest remaining one becomes default if needed."""
+    methods = await list_payment_methods(session, customer_id)
+    doomed = next((m for m in methods if m.id == method_id), None)
+    if doomed is None:
+        return None
+    doomed.deleted_at = datetime.now(UTC)
+    remaining = [m for m in methods if m is not doomed]
+    if doomed.is_default and remaining:
+        remaining[0].is_default = True
+    doomed.is_default = False
+    await session.flush()
+    return doomed

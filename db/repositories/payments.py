@@ -1,0 +1,155 @@
+"""The payment projection, its refunds and its timeline; written only by the payment's workflow.
+
+The projection is versioned: a write carrying an older version than the stored row is a no-op, so a
+replayed or retried activity never moves a payment backwards.
+
+Functions flush but never commit: the caller owns the transaction (one per request or activity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    Payment,
+    PaymentEvent,
+    Refund,
+)
+from db.repositories.writes import by_column, dialect_of, insert_once, upsert_newer_version
+
+
+async def save_payment_snapshot(session: AsyncSession, values: Mapping[str, Any]) -> bool:
+    """Insert, or update only with a newer version: a late or repeated write never goes back.
+    One statement (``ON CONFLICT … DO UPDATE … WHERE version <``), because the worker writes a
+    snapshot at every step of every payment."""
+    row = by_column(Payment, values)
+    statement = upsert_newer_version(dialect_of(session), tuple(row))
+    result = await session.execute(statement, row)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def get_payment(
+    session: AsyncSession, payment_id: str, account_id: str | None = None
+) -> Payment | None:
+    query = select(Payment).where(Payment.id == payment_id)
+    if account_id is not None:
+        query = query.where(Payment.account_id == account_id)
+    result: Payment | None = await session.scalar(query)
+    return result
+
+
+async def find_payment_by_provider_reference(
+    session: AsyncSession, provider: str, reference: str
+) -> Payment | None:
+    result: Payment | None = await session.scalar(
+        select(Payment).where(Payment.provider == provider, Payment.provider_reference == reference)
+    )
+    return result
+
+
+async def list_payments(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    customer_id: str | None = None,
+    status: str | None = None,
+    limit: int,
+    starting_after: str | None = None,
+) -> tuple[list[Payment], bool]:
+    """Newest first; ``starting_after`` is the last id of the previous page."""
+    query = select(Payment).where(Payment.account_id == account_id)
+    if customer_id is not None:
+        query = query.where(Payment.customer_id == customer_id)
+    if status is not None:
+        query = query.where(Payment.status == status)
+    if starting_after is not None:
+        cursor = await get_payment(session, starting_after, account_id)
+        if cursor is None:
+            return [], False
+        query = query.where(
+            (Payment.created_at < cursor.created_at)
+            | ((Payment.created_at == cursor.created_at) & (Payment.id < cursor.id))
+        )
+    rows = list(
+        await session.scalars(
+            query.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit + 1)
+        )
+    )
+    return rows[:limit], len(rows) > limit
+
+
+async def save_refund(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    if await insert_once(session, Refund, values):
+        return
+    await session.execute(
+        update(Refund)
+        .where(Refund.id == values["id"])
+        .values(**{k: v for k, v in values.items() if k not in ("id", "created_at")})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def get_refund(session: AsyncSession, refund_id: str) -> Refund | None:
+    result: Refund | None = await session.scalar(select(Refund).where(Refund.id == refund_id))
+    return result
+
+
+async def list_refunds(session: AsyncSession, payment_id: str) -> list[Refund]:
+    rows = await session.scalars(
+        select(Refund)
+        .where(Refund.payment_id == payment_id)
+        .order_by(Refund.created_at.desc(), Refund.id.desc())
+    )
+    return list(rows)
+
+
+async def append_payment_event(
+    session: AsyncSession,
+    *,
+    payment_id: str,
+    seq: int,
+    type: str,
+    data: dict[str, Any],
+    created_at: datetime,
+) -> bool:
+    """Append once per (payment, seq): a retried write adds nothing."""
+    return await insert_once(
+        session,
+        PaymentEvent,
+        {
+            "payment_id": payment_id,
+            "seq": seq,
+            "type": type,
+            "data": data,
+            "created_at": created_at,
+        },
+    )
+
+
+async def list_payment_events(session: AsyncSession, payment_id: str) -> list[PaymentEvent]:
+    rows = await session.scalars(
+        select(PaymentEvent).where(PaymentEvent.payment_id == payment_id).order_by(PaymentEvent.seq)
+    )
+    return list(rows)
+
+
+async def payment_totals(session: AsyncSession) -> list[tuple[str, str, int, int, int, int]]:
+    """Per (status, currency): payment count, amount, amount captured, amount refunded."""
+    rows = await session.execute(
+        select(
+            Payment.status,
+            Payment.currency,
+            func.count(),
+            func.coalesce(func.sum(Payment.amount), 0),
+            func.coalesce(func.sum(Payment.amount_captured), 0),
+            func.coalesce(func.sum(Payment.amount_refunded), 0),
+        )
+        .group_by(Payment.status, Payment.currency)
+        .order_by(Payment.status, Payment.currency)
+    )
+    return [(s, c, int(n), int(a), int(cap), int(ref)) for s, c, n, a, cap, ref in rows.all()]
