@@ -13,7 +13,8 @@ from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PayloadTooLarge, RawCardDataForbidden, problem
+from api.errors import problem
+from services.errors import PayloadTooLarge, RawCardDataForbidden
 
 MAX_BODY_BYTES = 1_000_000
 EXEMPT_PREFIXES = ("/v1/webhooks/",)

@@ -1,22 +1,17 @@
-"""Annotated dependencies: settings, Temporal client, database session, authenticated caller."""
+"""Annotated dependencies: the services' runtime, the authenticated caller, the Idempotency-Key."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import BadRequest, Forbidden, IdempotencyKeyRequired, Unauthorized
-from api.idempotency import hash_api_key
-from api.observability import Metrics
-from api.paypal_signature import CertificateCache
-from db.repositories import api_keys as api_keys_repo
-from settings import Settings
+from services.api_keys import Principal, authenticate
+from services.errors import BadRequest, Forbidden, IdempotencyKeyRequired, Unauthorized
+from services.runtime import Runtime
 
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
 
@@ -28,63 +23,36 @@ IdempotencyKeyHeader = Header(
 ``_idempotency_key`` with the contract's 400, not by FastAPI's 422 validation error."""
 
 
-@dataclass
-class Services:
-    """What the lifespan builds once and every request shares."""
-
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession]
-    client: Client
-    metrics: Metrics
-    paypal_certs: CertificateCache
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the account that owns everything they create, and their role."""
-
-    account_id: str
-    role: str
-    key_id: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-
-async def get_services(request: Request) -> Services:
+async def get_runtime(request: Request) -> Runtime:
     """Dependencies are ``async def`` although none awaits: FastAPI runs a plain ``def``
     dependency in its thread pool, a thread hop per request for returning an attribute."""
-    services: Services = request.app.state.services
-    return services
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    async with services.sessions() as session:
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.database.sessions() as session:
         yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def authenticate(
-    session: SessionDep,
+async def authenticated(
+    runtime: RuntimeDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """Uses the request's own session (FastAPI resolves a dependency once per request)."""
+    """The caller's key, checked in a session of its own that is closed before the route runs."""
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    found = await api_keys_repo.find_active_api_key(session, hash_api_key(key.strip()))
-    if found is None:
-        raise Unauthorized("The API key is unknown or revoked.")
-    return Principal(account_id=found.account_id, role=found.role, key_id=found.id)
+    return await authenticate(runtime.database, key.strip())
 
 
-PrincipalDep = Annotated[Principal, Depends(authenticate)]
+PrincipalDep = Annotated[Principal, Depends(authenticated)]
 
 
 async def require_admin(principal: PrincipalDep) -> Principal:

@@ -1,4 +1,4 @@
-"""Access log and Prometheus metrics.
+"""Access log (Prometheus metrics are counted into ``services.metrics``).
 
 The access log names the matched route template, never the raw path or query, so nothing a client
 typed (an id, an email, a mistaken card number) is written to logs.
@@ -9,53 +9,11 @@ from __future__ import annotations
 import logging
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.metrics import Metrics
+
 log = logging.getLogger("durapay.access")
-
-
-class Metrics:
-    """One registry per app, so several apps in one process (tests) never collide."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "durapay_http_requests_total",
-            "HTTP requests by route template and status.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "durapay_http_request_duration_seconds",
-            "HTTP request latency by route template.",
-            ["method", "route"],
-            registry=self.registry,
-        )
-        self.payments = Counter(
-            "durapay_payments_total",
-            "Payment creation responses by resulting status.",
-            ["status"],
-            registry=self.registry,
-        )
-        self.circuit_open = Gauge(
-            "durapay_provider_circuit_open",
-            "1 while the provider's circuit is open (consecutive transport failures).",
-            ["provider"],
-            registry=self.registry,
-        )
-        self.consecutive_failures = Gauge(
-            "durapay_provider_consecutive_failures",
-            "Transport failures in a row at the provider, as the workers recorded them.",
-            ["provider"],
-            registry=self.registry,
-        )
-        self.webhooks = Counter(
-            "durapay_webhook_events_total",
-            "Provider webhook deliveries by provider and outcome.",
-            ["provider", "outcome"],
-            registry=self.registry,
-        )
 
 
 class AccessLogMiddleware:

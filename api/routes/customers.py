@@ -9,16 +9,17 @@ from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from api import commands, errors
-from api.deps import OptionalIdempotencyKeyDep, PrincipalDep, ServicesDep, SessionDep
-from api.idempotency import derive_id, random_id
+from api.deps import OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep, SessionDep
 from api.schemas import CustomerCreate, CustomerOut, PaymentMethodCreate, PaymentMethodOut
 from api.views import customer_out, payment_method_out
 from contracts.payment_methods import AttachPaymentMethodInput, AttachPaymentMethodResult
 from contracts.providers import ProviderName
+from contracts.workflow_names import WorkflowName
 from db.models import Customer
 from db.repositories import customers as customers_repo
 from db.repositories import payment_methods as payment_methods_repo
+from services import errors, temporal
+from services.idempotency import derive_id, random_id
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -79,7 +80,7 @@ async def attach_payment_method(
     body: PaymentMethodCreate,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     response: Response,
 ) -> PaymentMethodOut:
     """Save a provider token; the provider checks it (and may decline it) before we keep it."""
@@ -90,10 +91,10 @@ async def attach_payment_method(
     if existing is not None and existing.deleted_at is None:
         response.status_code = status.HTTP_200_OK
         return payment_method_out(existing)
-    settings = services.settings
+    settings = runtime.settings
     try:
-        result: AttachPaymentMethodResult = await services.client.execute_workflow(
-            commands.ATTACH_PAYMENT_METHOD_WORKFLOW,
+        result: AttachPaymentMethodResult = await runtime.client.execute_workflow(
+            WorkflowName.ATTACH_PAYMENT_METHOD,
             AttachPaymentMethodInput(
                 payment_method_id=method_id,
                 customer_id=customer.id,
@@ -114,7 +115,7 @@ async def attach_payment_method(
     except WorkflowFailureError:
         raise errors.ServiceUnavailable("The provider could not be reached; retry later.") from None
     except RPCError as error:
-        raise commands.rpc_error(error) from None
+        raise temporal.rpc_error(error) from None
     if result.decline is not None:
         raise errors.PaymentMethodDeclined(
             result.decline.message, decline_code=result.decline.decline_code

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
-from api.deps import ServicesDep
+from api.deps import RuntimeDep
 from contracts.providers import ProviderName
 from db.repositories import provider_health as provider_health_repo
 
@@ -21,19 +21,19 @@ router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-async def _database_ok(services: ServicesDep) -> bool:
+async def _database_ok(runtime: RuntimeDep) -> bool:
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), services.sessions() as session:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), runtime.database.sessions() as session:
             await session.execute(text("SELECT 1"))
     except Exception:
         return False
     return True
 
 
-async def _temporal_ok(services: ServicesDep) -> bool:
+async def _temporal_ok(runtime: RuntimeDep) -> bool:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            await services.client.workflow_service.get_system_info(GetSystemInfoRequest())
+            await runtime.client.workflow_service.get_system_info(GetSystemInfoRequest())
     except Exception:
         return False
     return True
@@ -46,11 +46,11 @@ class ProviderCheck:
     open_until: datetime | None
 
 
-async def _provider_checks(services: ServicesDep) -> dict[str, ProviderCheck] | None:
+async def _provider_checks(runtime: RuntimeDep) -> dict[str, ProviderCheck] | None:
     """Each provider's circuit as the workers last recorded it; a provider never seen failing
     is ``ok``. ``None`` when the database cannot say."""
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), services.sessions() as session:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), runtime.database.sessions() as session:
             rows = await provider_health_repo.list_provider_health(session)
     except Exception:
         return None
@@ -67,7 +67,7 @@ async def _provider_checks(services: ServicesDep) -> dict[str, ProviderCheck] | 
 
 
 @router.get("/health")
-async def health(services: ServicesDep) -> JSONResponse:
+async def health(runtime: RuntimeDep) -> JSONResponse:
     """200 when Durapay can take payments, 503 naming what stops it.
 
     The database and Temporal are required. Providers are reported by their circuits (which the
@@ -75,8 +75,8 @@ async def health(services: ServicesDep) -> JSONResponse:
     sends checkouts to the other provider and saved-method payments wait durably. All circuits
     open is a 503.
     """
-    database, temporal = await asyncio.gather(_database_ok(services), _temporal_ok(services))
-    providers = await _provider_checks(services) if database else None
+    database, temporal = await asyncio.gather(_database_ok(runtime), _temporal_ok(runtime))
+    providers = await _provider_checks(runtime) if database else None
     checks: dict[str, object] = {
         "database": "ok" if database else "down",
         "temporal": "ok" if temporal else "down",
@@ -97,9 +97,9 @@ async def health(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/metrics")
-async def metrics(services: ServicesDep) -> Response:
-    providers = await _provider_checks(services)
+async def metrics(runtime: RuntimeDep) -> Response:
+    providers = await _provider_checks(runtime)
     for name, check in (providers or {}).items():
-        services.metrics.circuit_open.labels(name).set(1 if check.open_until else 0)
-        services.metrics.consecutive_failures.labels(name).set(check.consecutive_failures)
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        runtime.metrics.circuit_open.labels(name).set(1 if check.open_until else 0)
+        runtime.metrics.consecutive_failures.labels(name).set(check.consecutive_failures)
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

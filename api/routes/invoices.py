@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api import errors
 from api.deps import PrincipalDep, SessionDep
 from api.schemas import InvoiceOut, Page
 from api.views import invoice_out
 from db.repositories import invoices as invoices_repo
+from services import errors
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 

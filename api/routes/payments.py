@@ -7,15 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api import commands, errors
 from api.deps import (
     IdempotencyKeyDep,
     OptionalIdempotencyKeyDep,
     PrincipalDep,
-    ServicesDep,
+    RuntimeDep,
     SessionDep,
 )
-from api.idempotency import derive_id, random_id, request_hash
 from api.schemas import (
     CaptureCreate,
     Page,
@@ -48,6 +46,8 @@ from db.repositories import customers as customers_repo
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import payments as payments_repo
 from money import format_amount
+from services import errors, temporal
+from services.idempotency import derive_id, random_id, request_hash
 from settings import Settings
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
@@ -86,7 +86,7 @@ async def create_payment(
     body: PaymentCreate,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: IdempotencyKeyDep,
     response: Response,
 ) -> PaymentOut:
@@ -105,7 +105,7 @@ async def create_payment(
             response.status_code = status.HTTP_200_OK
             return payment_from_row(recorded)
     payment = await _payment_input(
-        session, principal, services.settings, body, payment_id, fingerprint
+        session, principal, runtime.settings, body, payment_id, fingerprint
     )
     await session.rollback()
     summary = (
@@ -113,12 +113,12 @@ async def create_payment(
         f"{format_amount(payment.amount, payment.currency)} {payment.currency} "
         f"for {payment.customer_id}"
     )
-    outcome = await commands.start_payment(
-        services.client,
-        services.settings.task_queue,
+    outcome = await temporal.start_payment(
+        runtime.client,
+        runtime.settings.task_queue,
         payment,
         summary,
-        services.settings.payment_settle_wait.total_seconds(),
+        runtime.settings.payment_settle_wait.total_seconds(),
     )
     if outcome.payment is None:
         return await _replayed_from_database(session, payment_id, fingerprint, response)
@@ -127,7 +127,7 @@ async def create_payment(
         response.status_code = status.HTTP_202_ACCEPTED
     elif not outcome.created:
         response.status_code = status.HTTP_200_OK
-    services.metrics.payments.labels(view.status.value).inc()
+    runtime.metrics.payments.labels(view.status.value).inc()
     return payment_from_view(view)
 
 
@@ -256,7 +256,7 @@ async def capture_payment(
     payment_id: str,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: IdempotencyKeyDep,
     body: CaptureCreate | None = None,
 ) -> PaymentOut:
@@ -266,8 +266,8 @@ async def capture_payment(
     capture = body or CaptureCreate()
     key = derive_id("capture_", principal.account_id, payment_id, idempotency_key)
     fingerprint = request_hash(capture.model_dump())
-    view = await commands.update_workflow(
-        services.client,
+    view = await temporal.update_workflow(
+        runtime.client,
         payment_id,
         "capture",
         CaptureRequest(key=key, request_hash=fingerprint, amount=capture.amount),
@@ -282,7 +282,7 @@ async def cancel_payment(
     payment_id: str,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: OptionalIdempotencyKeyDep,
 ) -> PaymentOut:
     await _own_payment(session, principal, payment_id)
@@ -291,8 +291,8 @@ async def cancel_payment(
         if idempotency_key
         else random_id("cancel_")
     )
-    view = await commands.update_workflow(
-        services.client,
+    view = await temporal.update_workflow(
+        runtime.client,
         payment_id,
         "cancel",
         CancelRequest(key=key, request_hash=""),
@@ -307,7 +307,7 @@ async def create_refund(
     payment_id: str,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: IdempotencyKeyDep,
     response: Response,
     body: RefundCreate | None = None,
@@ -322,8 +322,8 @@ async def create_refund(
         response.status_code = status.HTTP_200_OK
     await session.rollback()
     try:
-        view = await commands.update_workflow(
-            services.client,
+        view = await temporal.update_workflow(
+            runtime.client,
             payment_id,
             "refund",
             RefundRequest(

@@ -12,17 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
-from temporalio.workflow import UpdateMethodMultiParam
 
-from api import commands, errors
 from api.deps import (
     IdempotencyKeyDep,
     OptionalIdempotencyKeyDep,
     PrincipalDep,
-    ServicesDep,
+    RuntimeDep,
     SessionDep,
 )
-from api.idempotency import derive_id, random_id, request_hash
 from api.routes.payments import payment_timeouts
 from api.schemas import (
     Page,
@@ -45,13 +42,15 @@ from contracts.subscriptions import (
     SubscriptionStatus,
     SubscriptionView,
 )
+from contracts.workflow_names import SubscriptionUpdate
 from db.models import Customer, Plan, Subscription
 from db.repositories import customers as customers_repo
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import plans as plans_repo
 from db.repositories import subscriptions as subscriptions_repo
+from services import errors, temporal
+from services.idempotency import derive_id, random_id, request_hash
 from settings import Settings
-from workflows.subscription import SubscriptionWorkflow
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
@@ -130,7 +129,7 @@ async def create_subscription(
     body: SubscriptionCreate,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: IdempotencyKeyDep,
     response: Response,
 ) -> SubscriptionOut:
@@ -145,7 +144,7 @@ async def create_subscription(
     if recorded is not None and not _first_charge_in_flight(recorded):
         replayed = subscription_from_row(recorded)
         await session.rollback()
-        started_with = await commands.start_request_hash(services.client, subscription_id)
+        started_with = await temporal.start_request_hash(runtime.client, subscription_id)
         if started_with not in (None, fingerprint):
             raise errors.IdempotencyKeyReused()
         response.status_code = status.HTTP_200_OK
@@ -155,17 +154,17 @@ async def create_subscription(
         raise errors.CustomerNotFound(f"No customer {body.customer_id}.")
     plan = await _plan(session, body.plan_id)
     subscription = await _subscription_input(
-        session, principal.account_id, services.settings, body, customer, plan, subscription_id
+        session, principal.account_id, runtime.settings, body, customer, plan, subscription_id
     )
     summary = f"{plan.name} for {customer.id} {customer.email}"
     await session.rollback()
-    started = await commands.start_subscription(
-        services.client,
-        services.settings.task_queue,
+    started = await temporal.start_subscription(
+        runtime.client,
+        runtime.settings.task_queue,
         subscription,
         fingerprint,
         summary,
-        services.settings.payment_settle_wait.total_seconds(),
+        runtime.settings.payment_settle_wait.total_seconds(),
     )
     if started.request_hash not in (None, fingerprint):
         raise errors.IdempotencyKeyReused()
@@ -273,18 +272,18 @@ def _update_id(
 
 
 async def _update(
-    services: ServicesDep,
+    runtime: RuntimeDep,
     principal: PrincipalDep,
     subscription_id: str,
-    update: UpdateMethodMultiParam[..., SubscriptionView],
+    update: SubscriptionUpdate,
     arg: object,
     idempotency_key: str | None,
     action: str,
     body: BaseModel | None = None,
 ) -> SubscriptionOut:
     """Send one change to the subscription's workflow; it answers with the subscription after."""
-    view = await commands.update_workflow(
-        services.client,
+    view = await temporal.update_workflow(
+        runtime.client,
         subscription_id,
         update,
         arg,
@@ -300,7 +299,7 @@ async def change_plan(
     body: PlanChangeCreate,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: OptionalIdempotencyKeyDep,
 ) -> SubscriptionOut:
     """Switch plans. ``prorate`` settles the difference now (an upgrade is charged at once and
@@ -311,10 +310,10 @@ async def change_plan(
     change = PlanChange(plan=_plan_terms(plan), proration=Proration(body.proration))
     await session.rollback()
     return await _update(
-        services,
+        runtime,
         principal,
         subscription_id,
-        SubscriptionWorkflow.change_plan,
+        SubscriptionUpdate.CHANGE_PLAN,
         change,
         idempotency_key,
         "change_plan",
@@ -327,17 +326,17 @@ async def pause_subscription(
     subscription_id: str,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: OptionalIdempotencyKeyDep,
 ) -> SubscriptionOut:
     """Only an ``active`` subscription pauses; nothing is billed until it resumes."""
     await _own_subscription(session, principal, subscription_id)
     await session.rollback()
     return await _update(
-        services,
+        runtime,
         principal,
         subscription_id,
-        SubscriptionWorkflow.pause,
+        SubscriptionUpdate.PAUSE,
         None,
         idempotency_key,
         "pause",
@@ -349,17 +348,17 @@ async def resume_subscription(
     subscription_id: str,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: OptionalIdempotencyKeyDep,
 ) -> SubscriptionOut:
     """A new period starts and is charged now."""
     await _own_subscription(session, principal, subscription_id)
     await session.rollback()
     return await _update(
-        services,
+        runtime,
         principal,
         subscription_id,
-        SubscriptionWorkflow.resume,
+        SubscriptionUpdate.RESUME,
         None,
         idempotency_key,
         "resume",
@@ -371,7 +370,7 @@ async def cancel_subscription(
     subscription_id: str,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: OptionalIdempotencyKeyDep,
     body: SubscriptionCancel | None = None,
 ) -> SubscriptionOut:
@@ -381,10 +380,10 @@ async def cancel_subscription(
     await session.rollback()
     cancel = body or SubscriptionCancel()
     return await _update(
-        services,
+        runtime,
         principal,
         subscription_id,
-        SubscriptionWorkflow.cancel,
+        SubscriptionUpdate.CANCEL,
         CancelSubscriptionRequest(
             at_period_end=cancel.at_period_end, prorate_refund=cancel.prorate_refund
         ),
@@ -400,7 +399,7 @@ async def set_payment_method(
     body: SubscriptionPaymentMethod,
     session: SessionDep,
     principal: PrincipalDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     idempotency_key: OptionalIdempotencyKeyDep,
 ) -> SubscriptionOut:
     """Charge future invoices to this saved method; an unpaid invoice is retried with it at once."""
@@ -408,10 +407,10 @@ async def set_payment_method(
     await _require_usable_method(session, subscription.customer_id, body.payment_method_id)
     await session.rollback()
     return await _update(
-        services,
+        runtime,
         principal,
         subscription_id,
-        SubscriptionWorkflow.set_payment_method,
+        SubscriptionUpdate.SET_PAYMENT_METHOD,
         PaymentMethodChange(payment_method_id=body.payment_method_id),
         idempotency_key,
         "payment_method",

@@ -16,13 +16,13 @@ from typing import Annotated, Any
 import stripe
 from fastapi import APIRouter, Header, Request
 
-from api import commands, errors
-from api.deps import ServicesDep, SessionDep
-from api.paypal_signature import UnverifiableWebhook, verify
+from api.deps import RuntimeDep, SessionDep
 from contracts.payments import ProviderEvent
 from contracts.providers import ProviderName
 from db.repositories import payments as payments_repo
 from db.repositories import webhook_events as webhook_events_repo
+from services import errors, temporal
+from services.paypal_signature import UnverifiableWebhook, verify
 
 log = logging.getLogger("durapay.webhooks")
 
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 async def stripe_webhook(
     request: Request,
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     stripe_signature: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     payload = await request.body()
@@ -41,7 +41,7 @@ async def stripe_webhook(
         raise errors.InvalidSignature("Missing Stripe-Signature header.")
     try:
         event = stripe.Webhook.construct_event(
-            payload, stripe_signature, services.settings.stripe_webhook_secret.get_secret_value()
+            payload, stripe_signature, runtime.settings.stripe_webhook_secret.get_secret_value()
         )
     except (stripe.SignatureVerificationError, ValueError):
         raise errors.InvalidSignature("The Stripe-Signature does not match this body.") from None
@@ -50,7 +50,7 @@ async def stripe_webhook(
     is_intent = obj.get("object") == "payment_intent"
     return await _receive(
         session,
-        services,
+        runtime,
         ProviderEvent(
             provider=ProviderName.STRIPE,
             event_id=event.id,
@@ -64,12 +64,12 @@ async def stripe_webhook(
 
 @router.post("/paypal")
 async def paypal_webhook(
-    request: Request, session: SessionDep, services: ServicesDep
+    request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     payload = await request.body()
     try:
         await verify(
-            request.headers, payload, services.settings.paypal_webhook_id, services.paypal_certs
+            request.headers, payload, runtime.settings.paypal_webhook_id, runtime.paypal_certs
         )
     except UnverifiableWebhook as error:
         raise errors.InvalidSignature(
@@ -79,7 +79,7 @@ async def paypal_webhook(
     resource: dict[str, Any] = data.get("resource") or {}
     return await _receive(
         session,
-        services,
+        runtime,
         ProviderEvent(
             provider=ProviderName.PAYPAL,
             event_id=str(data.get("id", "")),
@@ -110,7 +110,7 @@ def _paypal_custom_id(resource: dict[str, Any]) -> str | None:
 
 async def _receive(
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     event: ProviderEvent,
     payload: dict[str, Any],
     payment_id: str | None,
@@ -129,9 +129,9 @@ async def _receive(
     )
     await session.commit()
     if not new and stored.processed_at is not None:
-        services.metrics.webhooks.labels(provider, "duplicate").inc()
+        runtime.metrics.webhooks.labels(provider, "duplicate").inc()
         return {"received": True, "duplicate": True}
-    outcome = await _deliver(session, services, event, payment_id)
+    outcome = await _deliver(session, runtime, event, payment_id)
     await webhook_events_repo.mark_webhook_event(
         session,
         provider=provider,
@@ -140,12 +140,12 @@ async def _receive(
         processed_at=datetime.now(UTC),
     )
     await session.commit()
-    services.metrics.webhooks.labels(provider, outcome).inc()
+    runtime.metrics.webhooks.labels(provider, outcome).inc()
     return {"received": True, "duplicate": not new}
 
 
 async def _deliver(
-    session: SessionDep, services: ServicesDep, event: ProviderEvent, payment_id: str | None
+    session: SessionDep, runtime: RuntimeDep, event: ProviderEvent, payment_id: str | None
 ) -> str:
     """Signal the workflow the event belongs to; the outcome is kept for reconciliation."""
     if not event.reference:
@@ -157,5 +157,5 @@ async def _deliver(
         payment_id = payment.id if payment else None
     if not payment_id:
         return "unmatched"
-    delivered = await commands.signal_workflow(services.client, payment_id, "provider_event", event)
+    delivered = await temporal.signal_workflow(runtime.client, payment_id, "provider_event", event)
     return "signaled" if delivered else "workflow_closed"

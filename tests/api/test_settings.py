@@ -8,8 +8,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from api.main import DevKeysInProduction, create_app
+from api.main import create_app
 from db.migrate import upgrade_to_head
+from services.api_keys import DevKeysInProduction
 from settings import Environment, Settings
 from tests.conftest import Stack
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.card_guard import contains_card_number
-from api.idempotency import derive_id, request_hash
 from money import format_amount, from_decimal_string
+from services.idempotency import derive_id, request_hash
 
 
 @pytest.mark.parametrize(

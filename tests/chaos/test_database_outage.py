@@ -25,9 +25,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from api.main import DATABASE_LOCK_WAIT
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
+from services.runtime import DATABASE_LOCK_WAIT
 from tests.chaos.reconcile import reconcile
 from tests.conftest import Stack, make_settings
 from tests.support.flows import CARD_OK, card_customer, pay

@@ -1,8 +1,10 @@
-"""How the API talks to workflows: start, update, query, signal — and how their errors read.
+"""How services talk to workflows: start, update, query, signal — and how their errors read.
 
 The API never decides anything about money: it asks the resource's workflow and reports its answer.
-Payment workflow names are strings, so the payment routes need only ``workflows.types``; the
-subscription workflow is named by its class, so a renamed update fails the type check.
+Workflows are addressed by the names in ``contracts.workflow_names`` with contract types, so the
+API loads no workflow or activity code. Every call first checks that the caller holds no database
+session (``services.database.ensure_no_open_session``): a request never keeps a connection while it
+waits on Temporal.
 """
 
 from __future__ import annotations
@@ -33,9 +35,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.workflow import UpdateMethodMultiParam
 
-from api import errors
 from contracts.errors import ErrorType
 from contracts.payments import (
     PaymentInput,
@@ -54,10 +54,14 @@ from contracts.search_attributes import (
     SUBSCRIPTION_STATUS,
 )
 from contracts.subscriptions import SubscriptionInput, SubscriptionStatus, SubscriptionView
-from workflows.subscription import SubscriptionWorkflow
-
-PAYMENT_WORKFLOW = "PaymentWorkflow"
-ATTACH_PAYMENT_METHOD_WORKFLOW = "AttachPaymentMethodWorkflow"
+from contracts.workflow_names import (
+    STATE_QUERY,
+    PaymentUpdate,
+    SubscriptionUpdate,
+    WorkflowName,
+)
+from services import errors
+from services.database import ensure_no_open_session
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -149,7 +153,7 @@ async def _public_errors() -> AsyncIterator[None]:
 
 
 def _with_start(
-    workflow: str | Callable[[Any, Any], Awaitable[Any]],
+    workflow: str,
     arg: Any,
     workflow_id: str,
     task_queue: str,
@@ -251,10 +255,11 @@ async def start_payment(
     client: Client, task_queue: str, payment: PaymentInput, summary: str, wait: float
 ) -> StartOutcome:
     """Start (or join) the payment's workflow and wait a bounded time for it to settle."""
+    ensure_no_open_session()
 
     def operation() -> WithStartWorkflowOperation[Any, Any]:
         return _with_start(
-            PAYMENT_WORKFLOW,
+            WorkflowName.PAYMENT,
             payment,
             payment.payment_id,
             task_queue,
@@ -265,7 +270,7 @@ async def start_payment(
     async with _public_errors():
         answer = await _bounded(
             lambda: client.start_update_with_start_workflow(
-                "settle",
+                PaymentUpdate.SETTLE,
                 SettleRequest(request_hash=payment.request_hash),
                 start_workflow_operation=operation(),
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
@@ -278,7 +283,7 @@ async def start_payment(
         if answer.result is None:
             state = await _answered(
                 client.get_workflow_handle(payment.payment_id).query(
-                    "state", result_type=PaymentState, rpc_timeout=QUERY_WAIT
+                    STATE_QUERY, result_type=PaymentState, rpc_timeout=QUERY_WAIT
                 )
             )
             return StartOutcome(payment=state.payment if state else None, created=False)
@@ -300,6 +305,7 @@ async def start_subscription(
     workflow's memo (kept across continue-as-new); a request that joined a running workflow reads
     it back to tell a retry from a reused Idempotency-Key.
     """
+    ensure_no_open_session()
     started_by = secrets.token_hex(16)
     status = (
         SubscriptionStatus.TRIALING
@@ -309,7 +315,7 @@ async def start_subscription(
 
     def operation() -> WithStartWorkflowOperation[Any, Any]:
         return _with_start(
-            SubscriptionWorkflow.run,
+            WorkflowName.SUBSCRIPTION,
             subscription,
             subscription.subscription_id,
             task_queue,
@@ -326,7 +332,8 @@ async def start_subscription(
     async with _public_errors():
         answer = await _bounded(
             lambda: client.start_update_with_start_workflow(
-                SubscriptionWorkflow.begun,
+                SubscriptionUpdate.BEGUN,
+                result_type=SubscriptionView,
                 start_workflow_operation=operation(),
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             ),
@@ -336,7 +343,7 @@ async def start_subscription(
         if answer is not None and view is None:
             view = await _answered(
                 client.get_workflow_handle(subscription.subscription_id).query(
-                    SubscriptionWorkflow.state, rpc_timeout=QUERY_WAIT
+                    STATE_QUERY, result_type=SubscriptionView, rpc_timeout=QUERY_WAIT
                 )
             )
         memo = await _start_memo(client, subscription.subscription_id)
@@ -351,6 +358,7 @@ async def start_subscription(
 async def start_request_hash(client: Client, workflow_id: str) -> str | None:
     """The fingerprint of the request that started the workflow; ``None`` once Temporal has
     forgotten the workflow (past its retention), when nothing can be compared any more."""
+    ensure_no_open_session()
     return (await _start_memo(client, workflow_id)).get(REQUEST_HASH_MEMO)
 
 
@@ -369,38 +377,28 @@ async def _start_memo(client: Client, workflow_id: str) -> dict[str, str]:
 async def update_workflow(
     client: Client,
     workflow_id: str,
-    update: str | UpdateMethodMultiParam[..., T],
+    update: str,
     arg: Any,
     update_id: str,
     result_type: type[T],
 ) -> T:
     """Send one update to a running workflow; Temporal dedupes it by ``update_id``.
 
-    ``update`` is a name, or a workflow class's update method (whose own signature then types the
-    result); ``arg`` ``None`` sends an update that takes no argument.
+    ``arg`` ``None`` sends an update that takes no argument.
     """
+    ensure_no_open_session()
     handle = client.get_workflow_handle(workflow_id)
     args = [] if arg is None else [arg]
     async with _public_errors():
-        if isinstance(update, str):
-            name = update
-            result: T = await _admitted(
-                lambda: handle.execute_update(
-                    name, args=args, id=update_id, result_type=result_type
-                ),
-                UPDATE_ADMISSION_WAIT,
-            )
-        else:
-            method = update
-            result = await _admitted(
-                lambda: handle.execute_update(method, args=args, id=update_id),
-                UPDATE_ADMISSION_WAIT,
-            )
-    return result
+        return await _admitted(
+            lambda: handle.execute_update(update, args=args, id=update_id, result_type=result_type),
+            UPDATE_ADMISSION_WAIT,
+        )
 
 
 async def signal_workflow(client: Client, workflow_id: str, signal: str, arg: Any) -> bool:
     """Deliver a signal; False when the workflow is unknown or already closed."""
+    ensure_no_open_session()
     try:
         await client.get_workflow_handle(workflow_id).signal(signal, arg)
     except RPCError as error:

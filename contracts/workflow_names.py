@@ -1,0 +1,48 @@
+"""The names by which services address workflows, their updates, signals and queries.
+
+The API never imports workflow code: it calls Temporal with these names and the contract types,
+and the workflows register exactly these names (a unit test holds both sides to them).
+"""
+
+from enum import StrEnum
+
+
+class WorkflowName(StrEnum):
+    PAYMENT = "PaymentWorkflow"
+    ATTACH_PAYMENT_METHOD = "AttachPaymentMethodWorkflow"
+    SUBSCRIPTION = "SubscriptionWorkflow"
+    DUNNING = "DunningWorkflow"
+
+
+class PaymentUpdate(StrEnum):
+    SETTLE = "settle"
+    CAPTURE = "capture"
+    CANCEL = "cancel"
+    REFUND = "refund"
+
+
+class PaymentSignal(StrEnum):
+    PROVIDER_EVENT = "provider_event"
+
+
+class SubscriptionUpdate(StrEnum):
+    BEGUN = "begun"
+    CHANGE_PLAN = "change_plan"
+    CANCEL = "cancel"
+    PAUSE = "pause"
+    RESUME = "resume"
+    SET_PAYMENT_METHOD = "set_payment_method"
+
+
+class SubscriptionSignal(StrEnum):
+    PAYMENT_SETTLED = "payment_settled"
+
+
+class DunningSignal(StrEnum):
+    PAYMENT_SETTLED = "payment_settled"
+    RETRY_WITH = "retry_with"
+    STOP = "stop"
+
+
+STATE_QUERY = "state"
+"""Every long-lived workflow answers it with its current view."""
