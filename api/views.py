@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from api.schemas import (
-    CustomerOut,
-    FailureOut,
-    InvoiceLineOut,
-    InvoiceOut,
-    NextActionOut,
-    PaymentEventOut,
-    PaymentMethodOut,
-    PaymentOut,
-    PlanOut,
-    RefundOut,
-    SubscriptionOut,
-)
+from api.schemas.customers import CustomerOut, PaymentMethodOut
+from api.schemas.invoices import InvoiceLineOut, InvoiceOut
+from api.schemas.payments import FailureOut, NextActionOut, PaymentEventOut, PaymentOut, RefundOut
+from api.schemas.plans import PlanOut
+from api.schemas.subscriptions import SubscriptionOut
 from contracts.payments import PaymentView, RefundView
 from contracts.subscriptions import SubscriptionView
 from db.models import (

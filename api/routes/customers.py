@@ -10,7 +10,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from api.deps import OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep, SessionDep
-from api.schemas import CustomerCreate, CustomerOut, PaymentMethodCreate, PaymentMethodOut
+from api.schemas.customers import CustomerCreate, CustomerOut, PaymentMethodCreate, PaymentMethodOut
 from api.views import customer_out, payment_method_out
 from contracts.payment_methods import AttachPaymentMethodInput, AttachPaymentMethodResult
 from contracts.providers import ProviderName

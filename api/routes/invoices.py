@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas import InvoiceOut, Page
+from api.schemas.common import Page
+from api.schemas.invoices import InvoiceOut
 from api.views import invoice_out
 from db.repositories import invoices as invoices_repo
 from services import errors

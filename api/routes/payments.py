@@ -14,9 +14,9 @@ from api.deps import (
     RuntimeDep,
     SessionDep,
 )
-from api.schemas import (
+from api.schemas.common import Page
+from api.schemas.payments import (
     CaptureCreate,
-    Page,
     PaymentCreate,
     PaymentEventOut,
     PaymentOut,

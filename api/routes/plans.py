@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas import Page, PlanOut
+from api.schemas.common import Page
+from api.schemas.plans import PlanOut
 from api.views import plan_out
 from db.repositories import plans as plans_repo
 

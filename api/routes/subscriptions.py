@@ -21,8 +21,8 @@ from api.deps import (
     SessionDep,
 )
 from api.routes.payments import payment_timeouts
-from api.schemas import (
-    Page,
+from api.schemas.common import Page
+from api.schemas.subscriptions import (
     PlanChangeCreate,
     SubscriptionCancel,
     SubscriptionCreate,

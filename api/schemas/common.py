@@ -1,0 +1,41 @@
+"""Shapes every resource's models share: strict requests, pages, amounts, metadata.
+
+Amounts are ``StrictInt``: ``49.99`` or ``"4999"`` is a validation error, never a rounding.
+
+The public API shape (api-contract.md), kept apart from the contracts so the wire format can
+evolve without touching running workflows.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from money import MAX_AMOUNT
+
+T = TypeVar("T")
+
+
+Metadata = Annotated[
+    dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=500)]],
+    Field(max_length=50),
+]
+
+
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
+
+
+ProviderLiteral = Literal["stripe", "paypal"]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    has_more: bool
+
+
+ResourceId = Annotated[str, Field(min_length=1, max_length=64)]

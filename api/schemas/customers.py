@@ -1,0 +1,43 @@
+"""Customers and their saved payment methods on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import Metadata, ProviderLiteral, Request
+
+
+class CustomerCreate(Request):
+    email: Annotated[
+        str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ]
+    name: Annotated[str, Field(max_length=200)] | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class CustomerOut(BaseModel):
+    id: str
+    email: str
+    name: str | None
+    metadata: dict[str, str]
+    created_at: datetime
+
+
+class PaymentMethodCreate(Request):
+    provider: ProviderLiteral
+    token: Annotated[str, Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class PaymentMethodOut(BaseModel):
+    id: str
+    provider: str
+    type: str
+    brand: str | None
+    last4: str | None
+    exp_month: int | None
+    exp_year: int | None
+    is_default: bool
+    created_at: datetime

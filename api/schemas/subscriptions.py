@@ -1,0 +1,57 @@
+"""Subscriptions and their changes on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StrictInt, model_validator
+
+from api.schemas.common import Request, ResourceId
+
+
+class SubscriptionCreate(Request):
+    customer_id: ResourceId
+    plan_id: ResourceId
+    payment_method_id: ResourceId | None = None
+    trial_days: Annotated[StrictInt, Field(ge=0, le=730)] | None = None
+    """Omitted: the plan's own trial; ``0``: no trial, the first period is charged at once."""
+
+
+class PlanChangeCreate(Request):
+    plan_id: ResourceId
+    proration: Literal["prorate", "none"] = "prorate"
+
+
+class SubscriptionCancel(Request):
+    at_period_end: bool = False
+    prorate_refund: bool = False
+    """Cancel now and refund the unused part of the current period (not with ``at_period_end``)."""
+
+    @model_validator(mode="after")
+    def _refund_only_when_ending_now(self) -> SubscriptionCancel:
+        if self.at_period_end and self.prorate_refund:
+            raise ValueError("prorate_refund applies to a cancel now, not at_period_end")
+        return self
+
+
+class SubscriptionPaymentMethod(Request):
+    payment_method_id: ResourceId
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    status: str
+    plan_id: str
+    scheduled_plan_id: str | None
+    """The plan the next period switches to, after a change with ``proration: none``."""
+    customer_id: str
+    payment_method_id: str | None
+    current_period_start: datetime
+    current_period_end: datetime
+    trial_end: datetime | None
+    cancel_at_period_end: bool
+    entitled: bool
+    latest_invoice_id: str | None
+    past_due_since: datetime | None
+    created_at: datetime
