@@ -54,7 +54,6 @@ from sqlalchemy import func, select
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api.routes.subscriptions import billing_terms
 from bench.instant_provider import InstantProvider
 from bench.payments import (
     MB,
@@ -72,6 +71,7 @@ from db.models import Customer, PaymentMethod, Subscription
 from db.repositories import customers as customers_repo
 from db.repositories import payment_methods as payment_methods_repo
 from db.session import create_engine, create_session_factory
+from services.terms import billing_terms
 from settings import DEV_ACCOUNT_ID, Environment, Settings
 from tests.support.net import free_port
 from worker import build_worker

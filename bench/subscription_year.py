@@ -28,12 +28,12 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.routes.subscriptions import billing_terms
 from contracts.search_attributes import SEARCH_ATTRIBUTES
 from contracts.subscriptions import PlanInterval, PlanTerms, SubscriptionInput
 from db.migrate import upgrade_to_head
 from db.repositories import invoices as invoices_repo
 from db.session import create_engine, create_session_factory
+from services.terms import billing_terms
 from settings import Environment, Settings
 from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import create_card_payment_method, running_localstripe

@@ -35,7 +35,6 @@ from contracts.payments import (
     CaptureRequest,
     PaymentInput,
     PaymentStatus,
-    PaymentTimeouts,
     PaymentView,
     RefundRequest,
     RefundView,
@@ -48,6 +47,7 @@ from db.repositories import payments as payments_repo
 from money import format_amount
 from services import errors, temporal
 from services.idempotency import derive_id, random_id, request_hash
+from services.terms import payment_timeouts
 from settings import Settings
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
@@ -61,17 +61,6 @@ StatusFilter = Literal[
     "canceled",
     "under_review",
 ]
-
-
-def payment_timeouts(settings: Settings) -> PaymentTimeouts:
-    return PaymentTimeouts(
-        action_seconds=int(settings.action_timeout.total_seconds()),
-        authorization_expiry_seconds=int(settings.authorization_expiry.total_seconds()),
-        refund_window_seconds=int(settings.refund_window.total_seconds()),
-        provider_call_seconds=int(settings.provider_call_timeout.total_seconds()),
-        provider_outage_seconds=int(settings.provider_outage_limit.total_seconds()),
-        fallback_after_seconds=int(settings.provider_fallback_after.total_seconds()),
-    )
 
 
 async def _own_payment(session: SessionDep, principal: PrincipalDep, payment_id: str) -> Payment:

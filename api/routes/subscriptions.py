@@ -20,7 +20,6 @@ from api.deps import (
     RuntimeDep,
     SessionDep,
 )
-from api.routes.payments import payment_timeouts
 from api.schemas.common import Page
 from api.schemas.subscriptions import (
     PlanChangeCreate,
@@ -31,7 +30,6 @@ from api.schemas.subscriptions import (
 )
 from api.views import subscription_from_row, subscription_from_view
 from contracts.subscriptions import (
-    BillingTerms,
     CancelSubscriptionRequest,
     PaymentMethodChange,
     PlanChange,
@@ -50,27 +48,10 @@ from db.repositories import plans as plans_repo
 from db.repositories import subscriptions as subscriptions_repo
 from services import errors, temporal
 from services.idempotency import derive_id, random_id, request_hash
+from services.terms import billing_terms
 from settings import Settings
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
-
-
-def billing_terms(settings: Settings, plan_id: str, subscription_id: str) -> BillingTerms:
-    """The settings a subscription obeys, copied into its workflow input: the workflow never
-    reads settings, and a later settings change does not reach subscriptions already running."""
-    return BillingTerms(
-        payment=payment_timeouts(settings),
-        tax_rate_basis_points=settings.tax_rate_basis_points,
-        grace_seconds=int(settings.grace_period.total_seconds()),
-        retry_days=list(
-            settings.dunning_retry_days_by_plan.get(plan_id, settings.dunning_retry_days)
-        ),
-        final_status=SubscriptionStatus(settings.dunning_final_status),
-        incomplete_expiry_seconds=int(settings.incomplete_expiry.total_seconds()),
-        update_payment_method_url=settings.update_payment_method_url.format(
-            subscription_id=subscription_id
-        ),
-    )
 
 
 def _plan_terms(plan: Plan) -> PlanTerms:

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from api.routes.subscriptions import billing_terms
 from contracts.subscriptions import SubscriptionStatus
 from db.repositories import api_keys as api_keys_repo
 from services.idempotency import hash_api_key
+from services.terms import billing_terms
 from settings import Settings
 from tests.conftest import Stack
 from tests.support.flows import (
