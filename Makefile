@@ -25,6 +25,7 @@ lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy .
+	$(UV) run --frozen lint-imports
 
 # The full chaos suite: `make test` runs a bounded version of the same tests.
 chaos: install
