@@ -11,6 +11,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 
 COPY settings.py worker.py money.py ./
 COPY contracts ./contracts
+COPY services ./services
 COPY api ./api
 COPY activities ./activities
 COPY workflows ./workflows
@@ -18,7 +19,7 @@ COPY db ./db
 COPY templates ./templates
 # Bytecode now, while /app is writable: the worker's sandbox imports each workflow module afresh
 # for every workflow run, and without bytecode it would compile the source every time.
-RUN python -m compileall -q settings.py worker.py money.py contracts api activities workflows db
+RUN python -m compileall -q settings.py worker.py money.py contracts services api activities workflows db
 
 USER durapay
 ENV PATH=/app/.venv/bin:$PATH DURAPAY_ENVIRONMENT=production
