@@ -35,6 +35,7 @@ from services.idempotency import derive_id, random_id, request_hash
 from services.plans import plan_terms, requested_plan
 from services.runtime import Runtime
 from services.terms import billing_terms
+from settings import Settings
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ async def start_subscription(
         return Started(recorded, StartOutcome.REPLAYED)
     async with runtime.database.reading() as session:
         subscription, summary = await _subscription_input(
-            session, runtime, account_id, request, subscription_id
+            session, runtime.settings, account_id, request, subscription_id
         )
     started = await temporal.start_subscription(
         runtime.client,
@@ -113,7 +114,7 @@ def _first_charge_in_flight(row: Subscription) -> bool:
 
 async def _subscription_input(
     session: AsyncSession,
-    runtime: Runtime,
+    settings: Settings,
     account_id: str,
     request: NewSubscription,
     subscription_id: str,
@@ -136,7 +137,7 @@ async def _subscription_input(
         customer_email=customer.email,
         plan=plan_terms(plan),
         trial_days=trial_days,
-        billing=billing_terms(runtime.settings, plan.id, subscription_id),
+        billing=billing_terms(settings, plan.id, subscription_id),
         created_at=datetime.now(UTC),
         payment_method_id=request.payment_method_id,
     )
@@ -223,14 +224,14 @@ class ChangeRequest:
 
 
 async def change_plan(
-    runtime: Runtime, asked: ChangeRequest, plan_id: str, proration: Proration
+    runtime: Runtime, asked: ChangeRequest, plan_id: str, proration: str
 ) -> SubscriptionView:
     """Send the plan's terms; the workflow alone prices the change (proration, credit, a charge
     now or with the next period) and refuses what is not allowed."""
     async with runtime.database.reading() as session:
         await _own_subscription(session, asked.account_id, asked.subscription_id)
         plan = await requested_plan(session, plan_id)
-    change = PlanChange(plan=plan_terms(plan), proration=proration)
+    change = PlanChange(plan=plan_terms(plan), proration=Proration(proration))
     request = {"plan_id": plan_id, "proration": proration}
     return await _update(
         runtime, asked, "change_plan", SubscriptionUpdate.CHANGE_PLAN, change, request
@@ -250,10 +251,11 @@ async def resume(runtime: Runtime, asked: ChangeRequest) -> SubscriptionView:
 
 
 async def cancel(
-    runtime: Runtime, asked: ChangeRequest, cancel: CancelSubscriptionRequest
+    runtime: Runtime, asked: ChangeRequest, *, at_period_end: bool, prorate_refund: bool
 ) -> SubscriptionView:
     """Now or at the period's end; the workflow refunds the unused part if asked."""
     await get_subscription(runtime, asked.account_id, asked.subscription_id)
+    cancel = CancelSubscriptionRequest(at_period_end=at_period_end, prorate_refund=prorate_refund)
     return await _update(
         runtime, asked, "cancel", SubscriptionUpdate.CANCEL, cancel, asdict(cancel)
     )

@@ -19,7 +19,6 @@ from api.schemas.subscriptions import (
     SubscriptionOut,
     SubscriptionPaymentMethod,
 )
-from contracts.subscriptions import CancelSubscriptionRequest, Proration
 from services import subscriptions
 from services.subscriptions import ChangeRequest, NewSubscription, StartOutcome
 
@@ -111,7 +110,7 @@ async def change_plan(
     """Switch plans. ``prorate`` settles the difference now (an upgrade is charged at once and
     refused with 402 if declined; a downgrade is credited to the next invoices); ``none``, or a
     change between monthly and yearly, takes effect with the next period."""
-    view = await subscriptions.change_plan(runtime, asked, body.plan_id, Proration(body.proration))
+    view = await subscriptions.change_plan(runtime, asked, body.plan_id, body.proration)
     return SubscriptionOut.model_validate(view)
 
 
@@ -134,10 +133,10 @@ async def cancel_subscription(
     """Cancel now (no body, or ``at_period_end: false``), or at the end of the paid period. A
     cancel now with ``prorate_refund`` refunds the unused part of the current period."""
     cancel = body or SubscriptionCancel()
-    request = CancelSubscriptionRequest(
-        at_period_end=cancel.at_period_end, prorate_refund=cancel.prorate_refund
+    view = await subscriptions.cancel(
+        runtime, asked, at_period_end=cancel.at_period_end, prorate_refund=cancel.prorate_refund
     )
-    return SubscriptionOut.model_validate(await subscriptions.cancel(runtime, asked, request))
+    return SubscriptionOut.model_validate(view)
 
 
 @router.post("/{subscription_id}/payment-method")
