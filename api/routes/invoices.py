@@ -6,38 +6,37 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, RuntimeDep
 from api.schemas.common import Page
 from api.schemas.invoices import InvoiceOut
-from api.views import invoice_out
-from db.repositories import invoices as invoices_repo
-from services import errors
+from services import invoices
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
 
 @router.get("")
 async def list_invoices(
-    session: SessionDep,
     principal: PrincipalDep,
+    runtime: RuntimeDep,
     subscription_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: str | None = None,
 ) -> Page[InvoiceOut]:
-    rows, has_more = await invoices_repo.list_invoices(
-        session,
-        account_id=principal.account_id,
+    rows, has_more = await invoices.list_invoices(
+        runtime.database,
+        principal.account_id,
         subscription_id=subscription_id,
         limit=limit,
         starting_after=starting_after,
     )
-    return Page[InvoiceOut](data=[invoice_out(row) for row in rows], has_more=has_more)
+    return Page[InvoiceOut](
+        data=[InvoiceOut.model_validate(row) for row in rows], has_more=has_more
+    )
 
 
 @router.get("/{invoice_id}")
-async def get_invoice(invoice_id: str, session: SessionDep, principal: PrincipalDep) -> InvoiceOut:
+async def get_invoice(invoice_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> InvoiceOut:
     """Another account's invoice is a 404 like a missing one: its existence is not disclosed."""
-    invoice = await invoices_repo.get_invoice(session, invoice_id, principal.account_id)
-    if invoice is None:
-        raise errors.NotFound(f"No invoice {invoice_id}.")
-    return invoice_out(invoice)
+    return InvoiceOut.model_validate(
+        await invoices.get_invoice(runtime.database, principal.account_id, invoice_id)
+    )

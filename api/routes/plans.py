@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, RuntimeDep
 from api.schemas.common import Page
 from api.schemas.plans import PlanOut
-from api.views import plan_out
-from db.repositories import plans as plans_repo
+from services import plans
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
 
 @router.get("")
-async def list_plans(session: SessionDep, _principal: PrincipalDep) -> Page[PlanOut]:
+async def list_plans(runtime: RuntimeDep, _principal: PrincipalDep) -> Page[PlanOut]:
     """The whole catalog in one page, cheapest first: it is a handful of rows, so no cursor."""
-    plans = await plans_repo.list_plans(session)
-    return Page[PlanOut](data=[plan_out(plan) for plan in plans], has_more=False)
+    rows = await plans.list_plans(runtime.database)
+    return Page[PlanOut](data=[PlanOut.model_validate(row) for row in rows], has_more=False)

@@ -1,10 +1,14 @@
-"""Invoices on the wire."""
+"""Invoices on the wire, built from the invoice's row (``InvoiceOut.model_validate(row)``).
+
+The row stores its lines as JSON with ISO 8601 period bounds; ``InvoiceLineOut`` parses them back to
+timestamps so they render like every other time in the API.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class InvoiceLineOut(BaseModel):
@@ -15,6 +19,8 @@ class InvoiceLineOut(BaseModel):
 
 
 class InvoiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     subscription_id: str
     customer_id: str

@@ -1,11 +1,23 @@
-"""Subscriptions and their changes on the wire."""
+"""Subscriptions and their changes on the wire.
+
+``SubscriptionOut`` is built from the subscription's row or from its workflow's view
+(``model_validate``): their public fields have the same names, internal ones are dropped.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictInt, model_validator
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
 from api.schemas.common import Request, ResourceId
 
@@ -40,11 +52,18 @@ class SubscriptionPaymentMethod(Request):
 
 
 class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     status: str
     plan_id: str
-    scheduled_plan_id: str | None
-    """The plan the next period switches to, after a change with ``proration: none``."""
+    scheduled_plan_id: str | None = Field(
+        validation_alias=AliasChoices(
+            "scheduled_plan_id", AliasPath("scheduled_plan", "id"), "scheduled_plan"
+        )
+    )
+    """The plan the next period switches to, after a change with ``proration: none``. The row
+    stores its id; the view carries its terms (``scheduled_plan.id``), or ``None``."""
     customer_id: str
     payment_method_id: str | None
     current_period_start: datetime
