@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -436,3 +437,13 @@ async def attach_payment_method(
         raise rpc_error(error) from None
     return result
 
+
+async def reachable(client: Client, timeout: float) -> bool:
+    """Whether the Temporal service answers within ``timeout`` seconds."""
+    ensure_no_open_session()
+    try:
+        async with asyncio.timeout(timeout):
+            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+    except Exception:
+        return False
+    return True
