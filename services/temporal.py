@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowFailureError,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
@@ -37,6 +39,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.errors import ErrorType
+from contracts.payment_methods import AttachPaymentMethodInput, AttachPaymentMethodResult
 from contracts.payments import (
     PaymentInput,
     PaymentState,
@@ -405,4 +408,42 @@ async def signal_workflow(client: Client, workflow_id: str, signal: str, arg: An
         if error.status is RPCStatusCode.NOT_FOUND:
             return False
         raise rpc_error(error) from None
+    return True
+
+
+async def attach_payment_method(
+    client: Client, task_queue: str, method: AttachPaymentMethodInput, summary: str
+) -> AttachPaymentMethodResult:
+    """Run the workflow that has the provider check a token and records the method.
+
+    One run per method at a time (``USE_EXISTING``); a method saved, then deleted, may be saved
+    again by a later run (``ALLOW_DUPLICATE``).
+    """
+    ensure_no_open_session()
+    try:
+        result: AttachPaymentMethodResult = await client.execute_workflow(
+            WorkflowName.ATTACH_PAYMENT_METHOD,
+            method,
+            id=f"attach_{method.payment_method_id}",
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=summary,
+            result_type=AttachPaymentMethodResult,
+        )
+    except WorkflowFailureError:
+        raise errors.ServiceUnavailable("The provider could not be reached; retry later.") from None
+    except RPCError as error:
+        raise rpc_error(error) from None
+    return result
+
+
+async def reachable(client: Client, timeout: float) -> bool:
+    """Whether the Temporal service answers within ``timeout`` seconds."""
+    ensure_no_open_session()
+    try:
+        async with asyncio.timeout(timeout):
+            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+    except Exception:
+        return False
     return True

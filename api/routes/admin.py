@@ -2,71 +2,31 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from dataclasses import asdict
 
-from api.deps import AdminDep, SessionDep
-from db.repositories import dunning as dunning_repo
-from db.repositories import payments as payments_repo
+from fastapi import APIRouter
+
+from api.deps import AdminDep, RuntimeDep
+from api.schemas.admin import Dunning, PaymentTotals, Stats
+from services import admin
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-class PaymentTotals(BaseModel):
-    status: str
-    currency: str
-    count: int
-    amount: int
-    amount_captured: int
-    amount_refunded: int
-
-
-class Stats(BaseModel):
-    payments: list[PaymentTotals]
-
-
 @router.get("/stats")
-async def stats(session: SessionDep, _admin: AdminDep) -> Stats:
+async def stats(runtime: RuntimeDep, _admin: AdminDep) -> Stats:
     """Payments by status and currency, in minor units (currencies are never summed together)."""
-    rows = await payments_repo.payment_totals(session)
-    return Stats(
-        payments=[
-            PaymentTotals(
-                status=status,
-                currency=currency,
-                count=count,
-                amount=amount,
-                amount_captured=captured,
-                amount_refunded=refunded,
-            )
-            for status, currency, count, amount, captured, refunded in rows
-        ]
-    )
-
-
-class Dunning(BaseModel):
-    open_cases: int
-    at_risk: dict[str, int]
-    recovered_cases: int
-    recovered: dict[str, int]
-    lost_cases: int
-    recovery_rate: str | None
+    totals = await admin.payment_totals(runtime)
+    return Stats(payments=[PaymentTotals.model_validate(total) for total in totals])
 
 
 @router.get("/dunning")
-async def dunning(session: SessionDep, _admin: AdminDep) -> Dunning:
+async def dunning(runtime: RuntimeDep, _admin: AdminDep) -> Dunning:
     """Failed renewals: open cases and the revenue they put at risk, and how the closed ones ended.
 
     Amounts are minor units per currency. The recovery rate (recovered / closed cases) is a decimal
     string such as ``"0.667"``, exact to three places rather than a float, and null until a case
     has closed.
     """
-    figures = await dunning_repo.dunning_figures(session)
-    return Dunning(
-        open_cases=figures.open_cases,
-        at_risk=figures.at_risk,
-        recovered_cases=figures.recovered_cases,
-        recovered=figures.recovered,
-        lost_cases=figures.lost_cases,
-        recovery_rate=figures.recovery_rate_text(),
-    )
+    figures = await admin.dunning_figures(runtime)
+    return Dunning.model_validate(asdict(figures) | {"recovery_rate": figures.recovery_rate_text()})

@@ -1,161 +1,34 @@
-"""Provider webhooks in: verify, store once, signal the payment's workflow.
-
-The event is stored before the signal and marked after it, so a crash in between is repaired by
-the provider's redelivery (a stored but unprocessed event is signalled again); the workflow itself
-ignores an event id it has already seen, and re-reads the provider rather than trusting the
-event, so a repeat or a reordering never has a second effect.
-"""
+"""Provider webhooks in: the raw body and its signature, handed to ``services.provider_webhooks``
+(verify, store once, signal the payment's workflow)."""
 
 from __future__ import annotations
 
-import json
-import logging
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import stripe
 from fastapi import APIRouter, Header, Request
 
-from api.deps import RuntimeDep, SessionDep
-from contracts.payments import ProviderEvent
-from contracts.providers import ProviderName
-from db.repositories import payments as payments_repo
-from db.repositories import webhook_events as webhook_events_repo
-from services import errors, temporal
-from services.paypal_signature import UnverifiableWebhook, verify
-
-log = logging.getLogger("durapay.webhooks")
+from api.deps import RuntimeDep
+from services import provider_webhooks
+from services.provider_webhooks import Receipt
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+def _answer(receipt: Receipt) -> dict[str, Any]:
+    return {"received": True, "duplicate": receipt.duplicate}
 
 
 @router.post("/stripe")
 async def stripe_webhook(
     request: Request,
-    session: SessionDep,
     runtime: RuntimeDep,
     stripe_signature: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     payload = await request.body()
-    if not stripe_signature:
-        raise errors.InvalidSignature("Missing Stripe-Signature header.")
-    try:
-        event = stripe.Webhook.construct_event(
-            payload, stripe_signature, runtime.settings.stripe_webhook_secret.get_secret_value()
-        )
-    except (stripe.SignatureVerificationError, ValueError):
-        raise errors.InvalidSignature("The Stripe-Signature does not match this body.") from None
-    data = event.to_dict()
-    obj: dict[str, Any] = data.get("data", {}).get("object", {}) or {}
-    is_intent = obj.get("object") == "payment_intent"
-    return await _receive(
-        session,
-        runtime,
-        ProviderEvent(
-            provider=ProviderName.STRIPE,
-            event_id=event.id,
-            event_type=event.type,
-            reference=str(obj.get("id", "")) if is_intent else "",
-        ),
-        data,
-        payment_id=(obj.get("metadata") or {}).get("durapay_payment_id") if is_intent else None,
-    )
+    return _answer(await provider_webhooks.receive_stripe(runtime, payload, stripe_signature))
 
 
 @router.post("/paypal")
-async def paypal_webhook(
-    request: Request, session: SessionDep, runtime: RuntimeDep
-) -> dict[str, Any]:
+async def paypal_webhook(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     payload = await request.body()
-    try:
-        await verify(
-            request.headers, payload, runtime.settings.paypal_webhook_id, runtime.paypal_certs
-        )
-    except UnverifiableWebhook as error:
-        raise errors.InvalidSignature(
-            f"The PayPal signature could not be verified: {error}."
-        ) from None
-    data: dict[str, Any] = json.loads(payload)
-    resource: dict[str, Any] = data.get("resource") or {}
-    return await _receive(
-        session,
-        runtime,
-        ProviderEvent(
-            provider=ProviderName.PAYPAL,
-            event_id=str(data.get("id", "")),
-            event_type=str(data.get("event_type", "")),
-            reference=_paypal_order_id(resource),
-        ),
-        data,
-        payment_id=_paypal_custom_id(resource),
-    )
-
-
-def _paypal_order_id(resource: dict[str, Any]) -> str:
-    """Orders are the payment object Durapay records; captures name their order."""
-    related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
-    if related.get("order_id"):
-        return str(related["order_id"])
-    return str(resource.get("id", "")) if "purchase_units" in resource else ""
-
-
-def _paypal_custom_id(resource: dict[str, Any]) -> str | None:
-    """Durapay puts the payment id in ``custom_id`` on every order's purchase unit."""
-    if resource.get("custom_id"):
-        return str(resource["custom_id"])
-    units = resource.get("purchase_units") or [{}]
-    custom = units[0].get("custom_id")
-    return str(custom) if custom else None
-
-
-async def _receive(
-    session: SessionDep,
-    runtime: RuntimeDep,
-    event: ProviderEvent,
-    payload: dict[str, Any],
-    payment_id: str | None,
-) -> dict[str, Any]:
-    """Store once, deliver, record the outcome; a processed duplicate is acknowledged only."""
-    if not event.event_id:
-        raise errors.BadRequest("The event has no id.")
-    provider = event.provider.value
-    stored, new = await webhook_events_repo.store_webhook_event(
-        session,
-        provider=provider,
-        event_id=event.event_id,
-        type=event.event_type,
-        payload=payload,
-        received_at=datetime.now(UTC),
-    )
-    await session.commit()
-    if not new and stored.processed_at is not None:
-        runtime.metrics.webhooks.labels(provider, "duplicate").inc()
-        return {"received": True, "duplicate": True}
-    outcome = await _deliver(session, runtime, event, payment_id)
-    await webhook_events_repo.mark_webhook_event(
-        session,
-        provider=provider,
-        event_id=event.event_id,
-        outcome=outcome,
-        processed_at=datetime.now(UTC),
-    )
-    await session.commit()
-    runtime.metrics.webhooks.labels(provider, outcome).inc()
-    return {"received": True, "duplicate": not new}
-
-
-async def _deliver(
-    session: SessionDep, runtime: RuntimeDep, event: ProviderEvent, payment_id: str | None
-) -> str:
-    """Signal the workflow the event belongs to; the outcome is kept for reconciliation."""
-    if not event.reference:
-        return "ignored"
-    if not payment_id:
-        payment = await payments_repo.find_payment_by_provider_reference(
-            session, event.provider.value, event.reference
-        )
-        payment_id = payment.id if payment else None
-    if not payment_id:
-        return "unmatched"
-    delivered = await temporal.signal_workflow(runtime.client, payment_id, "provider_event", event)
-    return "signaled" if delivered else "workflow_closed"
+    return _answer(await provider_webhooks.receive_paypal(runtime, request.headers, payload))

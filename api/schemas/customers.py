@@ -1,11 +1,12 @@
-"""Customers and their saved payment methods on the wire."""
+"""Customers and their saved payment methods on the wire; responses are read from the rows'
+attributes (``model_validate(row)``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from api.schemas.common import Metadata, ProviderLiteral, Request
 
@@ -19,10 +20,13 @@ class CustomerCreate(Request):
 
 
 class CustomerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     email: str
     name: str | None
-    metadata: dict[str, str]
+    metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
+    """The row's ``metadata_`` (``metadata`` is SQLAlchemy's own attribute of a mapped class)."""
     created_at: datetime
 
 
@@ -32,6 +36,8 @@ class PaymentMethodCreate(Request):
 
 
 class PaymentMethodOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     provider: str
     type: str

@@ -1,11 +1,17 @@
-"""Payments, refunds and a payment's timeline on the wire."""
+"""Payments, refunds and a payment's timeline on the wire.
+
+Response models are read from attributes (``model_validate(obj)``): the same model takes the
+database projection (``db.models.Payment``) and the workflow's view (``contracts.payments
+.PaymentView``), whose public fields share their names; internal fields (``version``,
+``request_hash``) are not declared, so never answered.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.common import Amount, Metadata, ProviderLiteral, Request
 from money import ISO_4217
@@ -41,12 +47,16 @@ class RefundCreate(Request):
 
 
 class NextActionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     type: str
     client_secret: str | None = None
     url: str | None = None
 
 
 class FailureOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     decline_code: str | None = None
     message: str
@@ -54,6 +64,10 @@ class FailureOut(BaseModel):
 
 
 class PaymentOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
+
     id: str
     status: str
     amount: int
@@ -69,14 +83,19 @@ class PaymentOut(BaseModel):
     capture_method: str
     next_action: NextActionOut | None
     failure: FailureOut | None
-    risk: dict[str, Any] | None
+    risk: dict[str, Any] | None = None
+    """Recorded with the projection only: the workflow's view has no risk assessment."""
     description: str | None
     created_at: datetime
     updated_at: datetime
-    metadata: dict[str, str]
+    metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
+    """The row's ``metadata_`` (``metadata`` is SQLAlchemy's own attribute of a mapped class),
+    or the view's ``metadata``."""
 
 
 class RefundOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     payment_id: str
     amount: int
@@ -87,6 +106,8 @@ class RefundOut(BaseModel):
 
 
 class PaymentEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     seq: int
     type: str
     data: dict[str, Any]

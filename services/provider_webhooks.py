@@ -1,0 +1,148 @@
+"""Provider webhooks in: verify, store once, signal the payment's workflow.
+
+The event is stored before the signal and marked after it, so a crash in between is repaired by
+the provider's redelivery (a stored but unprocessed event is signalled again); the workflow itself
+ignores an event id it has already seen, and re-reads the provider rather than trusting the
+event, so a repeat or a reordering never has a second effect. Each step is its own short
+session: none is open while the signal is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+
+from contracts.payments import ProviderEvent
+from contracts.providers import ProviderName
+from contracts.workflow_names import PaymentSignal
+from db.repositories import payments as payments_repo
+from db.repositories import webhook_events as webhook_events_repo
+from services import errors, temporal
+from services.paypal_signature import UnverifiableWebhook, verify
+from services.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """An event accepted; ``duplicate`` when Durapay had received it before."""
+
+    duplicate: bool
+
+
+async def receive_stripe(runtime: Runtime, payload: bytes, signature: str | None) -> Receipt:
+    if not signature:
+        raise errors.InvalidSignature("Missing Stripe-Signature header.")
+    try:
+        event = stripe.Webhook.construct_event(
+            payload, signature, runtime.settings.stripe_webhook_secret.get_secret_value()
+        )
+    except (stripe.SignatureVerificationError, ValueError):
+        raise errors.InvalidSignature("The Stripe-Signature does not match this body.") from None
+    data = event.to_dict()
+    obj: dict[str, Any] = data.get("data", {}).get("object", {}) or {}
+    is_intent = obj.get("object") == "payment_intent"
+    return await _receive(
+        runtime,
+        ProviderEvent(
+            provider=ProviderName.STRIPE,
+            event_id=event.id,
+            event_type=event.type,
+            reference=str(obj.get("id", "")) if is_intent else "",
+        ),
+        data,
+        payment_id=(obj.get("metadata") or {}).get("durapay_payment_id") if is_intent else None,
+    )
+
+
+async def receive_paypal(runtime: Runtime, headers: Mapping[str, str], payload: bytes) -> Receipt:
+    try:
+        await verify(headers, payload, runtime.settings.paypal_webhook_id, runtime.paypal_certs)
+    except UnverifiableWebhook as error:
+        raise errors.InvalidSignature(
+            f"The PayPal signature could not be verified: {error}."
+        ) from None
+    data: dict[str, Any] = json.loads(payload)
+    resource: dict[str, Any] = data.get("resource") or {}
+    return await _receive(
+        runtime,
+        ProviderEvent(
+            provider=ProviderName.PAYPAL,
+            event_id=str(data.get("id", "")),
+            event_type=str(data.get("event_type", "")),
+            reference=_paypal_order_id(resource),
+        ),
+        data,
+        payment_id=_paypal_custom_id(resource),
+    )
+
+
+def _paypal_order_id(resource: dict[str, Any]) -> str:
+    """Orders are the payment object Durapay records; captures name their order."""
+    related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
+    if related.get("order_id"):
+        return str(related["order_id"])
+    return str(resource.get("id", "")) if "purchase_units" in resource else ""
+
+
+def _paypal_custom_id(resource: dict[str, Any]) -> str | None:
+    """Durapay puts the payment id in ``custom_id`` on every order's purchase unit."""
+    if resource.get("custom_id"):
+        return str(resource["custom_id"])
+    units = resource.get("purchase_units") or [{}]
+    custom = units[0].get("custom_id")
+    return str(custom) if custom else None
+
+
+async def _receive(
+    runtime: Runtime, event: ProviderEvent, payload: dict[str, Any], payment_id: str | None
+) -> Receipt:
+    """Store once, deliver, record the outcome; a processed duplicate is acknowledged only."""
+    if not event.event_id:
+        raise errors.BadRequest("The event has no id.")
+    provider = event.provider.value
+    async with runtime.database.writing() as session:
+        stored, new = await webhook_events_repo.store_webhook_event(
+            session,
+            provider=provider,
+            event_id=event.event_id,
+            type=event.event_type,
+            payload=payload,
+            received_at=datetime.now(UTC),
+        )
+    if not new and stored.processed_at is not None:
+        runtime.metrics.webhooks.labels(provider, "duplicate").inc()
+        return Receipt(duplicate=True)
+    outcome = await _deliver(runtime, event, payment_id)
+    async with runtime.database.writing() as session:
+        await webhook_events_repo.mark_webhook_event(
+            session,
+            provider=provider,
+            event_id=event.event_id,
+            outcome=outcome,
+            processed_at=datetime.now(UTC),
+        )
+    runtime.metrics.webhooks.labels(provider, outcome).inc()
+    return Receipt(duplicate=not new)
+
+
+async def _deliver(runtime: Runtime, event: ProviderEvent, payment_id: str | None) -> str:
+    """Signal the workflow the event belongs to; the outcome is kept for reconciliation."""
+    if not event.reference:
+        return "ignored"
+    if not payment_id:
+        async with runtime.database.reading() as session:
+            payment = await payments_repo.find_payment_by_provider_reference(
+                session, event.provider.value, event.reference
+            )
+        payment_id = payment.id if payment else None
+    if not payment_id:
+        return "unmatched"
+    delivered = await temporal.signal_workflow(
+        runtime.client, payment_id, PaymentSignal.PROVIDER_EVENT, event
+    )
+    return "signaled" if delivered else "workflow_closed"
