@@ -6,9 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import text
-
 from contracts.providers import ProviderName
+from db.repositories import liveness as liveness_repo
 from db.repositories import provider_health as provider_health_repo
 from services import temporal
 from services.runtime import Runtime
@@ -36,7 +35,7 @@ class Health:
 async def _database_ok(runtime: Runtime) -> bool:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), runtime.database.reading() as session:
-            await session.execute(text("SELECT 1"))
+            await liveness_repo.ping(session)
     except Exception:
         return False
     return True
