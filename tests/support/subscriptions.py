@@ -21,9 +21,9 @@ from contracts.subscriptions import (
 )
 from db.models import Invoice
 from db.repositories import invoices as invoices_repo
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer
-from tests.workflows.conftest import Proxied, TimeSkipping
+from tests.support.stack import Stack
+from tests.support.timeskip import Proxied, TimeSkipping
 from workflows.subscription import SubscriptionWorkflow
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from contracts.subscriptions import (
     SubscriptionView,
 )
 from sandbox.faults.proxy import Fault
-from tests.conftest import Stack
+from tests.support.stack import Stack
 from tests.support.subscriptions import (
     DAY,
     PRO_MONTHLY,
@@ -32,7 +32,7 @@ from tests.support.subscriptions import (
     subscribed,
     unique_email,
 )
-from tests.workflows.conftest import Proxied
+from tests.support.timeskip import Proxied
 from workflows.policies import consumed, prorate
 from workflows.subscription import SubscriptionWorkflow
 
