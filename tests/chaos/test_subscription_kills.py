@@ -36,9 +36,10 @@ from tests.chaos.reconcile import no_period_billed_twice
 from tests.support.chaos import chaos_rng, running_worker
 from tests.support.flows import CARD_OK, card_customer
 from tests.support.net import free_port
+from tests.support.polling import eventually
 from tests.support.renewals import CONFIRM, renewing_at
 from tests.support.stack import Stack
-from tests.support.subscriptions import eventually, invoices
+from tests.support.subscriptions import invoices
 from workflows.policies import period_end
 from workflows.subscription import SubscriptionWorkflow
 

@@ -15,11 +15,11 @@ from sandbox.faults.proxy import Fault
 from tests.support.flows import CARD_OK, saved_card
 from tests.support.localstripe import intent_statuses
 from tests.support.mail import received_messages
+from tests.support.polling import eventually
 from tests.support.stack import Stack
 from tests.support.subscriptions import (
     DAY,
     advance_until,
-    eventually,
     invoices,
     state,
     subscribed,

@@ -19,6 +19,7 @@ from contracts.subscriptions import (
     SubscriptionView,
 )
 from sandbox.faults.proxy import Fault
+from tests.support.polling import eventually
 from tests.support.stack import Stack
 from tests.support.subscriptions import (
     DAY,
@@ -26,7 +27,6 @@ from tests.support.subscriptions import (
     TEAM_MONTHLY,
     advance,
     advance_until,
-    eventually,
     invoices,
     state,
     subscribed,

@@ -16,11 +16,11 @@ from contracts.subscriptions import CancelSubscriptionRequest, SubscriptionStatu
 from db.models import WebhookEvent
 from tests.support.flows import new_customer
 from tests.support.paypal import access_token, approved_setup_token
+from tests.support.polling import eventually
 from tests.support.stack import Stack
 from tests.support.subscriptions import (
     PRO_MONTHLY,
     advance,
-    eventually,
     invoices,
     state,
     subscribe_customer,
