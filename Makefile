@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint fmt install bootstrap check-compose chaos bench bench-subscriptions bench-memory
+.PHONY: dev test test-unit test-workflows lint fmt install bootstrap check-compose chaos bench bench-subscriptions bench-memory
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -20,6 +20,13 @@ dev: install
 
 test: install lint
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+# Fast loops over the tiers that start no service (tests/conftest.py describes the tiers).
+test-unit: install
+	$(UV) run --frozen pytest tests/unit $(PYTEST_ARGS)
+
+test-workflows: install
+	$(UV) run --frozen pytest tests/workflows $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run --frozen ruff check .

@@ -31,9 +31,9 @@ from contracts.providers import RefundStatus
 from db.models import Customer, Invoice, Payment, Refund
 from db.repositories import payments as payments_repo
 from money import from_decimal_string
-from tests.conftest import Stack
 from tests.support.localstripe import TEST_API_KEY
 from tests.support.paypal import CLIENT_ID, CLIENT_SECRET
+from tests.support.stack import Stack
 
 FINAL = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELED})
 PENDING = frozenset(

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from tests.chaos.reconcile import reconcile
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer, new_key, pay
 from tests.support.localstripe import intent_statuses
+from tests.support.stack import Stack
 
 CONCURRENCY = 50
 AMOUNT = 4999

@@ -29,10 +29,10 @@ from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from services.runtime import DATABASE_LOCK_WAIT
 from tests.chaos.reconcile import reconcile
-from tests.conftest import Stack, make_settings
 from tests.support.flows import CARD_OK, card_customer, pay
 from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import intent_statuses
+from tests.support.stack import Stack, make_settings
 from worker import build_worker
 
 OUTAGE_SECONDS = 8.0

@@ -34,9 +34,9 @@ from api.main import create_app
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Environment, Settings
-from tests.conftest import Stack, make_settings
 from tests.support.flows import CARD_OK, new_key
 from tests.support.localstripe import create_card_payment_method
+from tests.support.stack import Stack, make_settings
 from worker import build_worker
 
 FUZZ_EXAMPLES = int(os.environ.get("DURAPAY_FUZZ_EXAMPLES", "12"))

@@ -42,12 +42,12 @@ from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from sandbox.faults.proxy import Fault, FaultProxy
 from tests.chaos.reconcile import reconcile
-from tests.conftest import Stack, make_settings
 from tests.support.flows import CARD_OK, card_customer, new_key, pay, wait_for_status
 from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import intent_statuses
 from tests.support.net import free_port
 from tests.support.postgres import PostgresCluster, postgres_cluster
+from tests.support.stack import Stack, make_settings
 from worker import build_worker
 from workflows.payment import RECORD_TIMEOUT
 

@@ -30,10 +30,10 @@ from sqlalchemy import select
 from db.models import WebhookEvent
 from sandbox.faults.proxy import Fault, FaultProxy, Rule
 from tests.chaos.reconcile import reconcile
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer, new_customer, pay, wait_for_status
 from tests.support.paypal import approved_setup_token, buyer_clicks
 from tests.support.proxied import Proxied, proxied_durapay
+from tests.support.stack import Stack
 
 CALL_TIMEOUT = 2
 """Durapay's start-to-close timeout of one provider call here, in seconds: short, so that the

@@ -33,12 +33,13 @@ from contracts.subscriptions import (
 from db.models import Invoice
 from sandbox.faults.proxy import Fault, FaultProxy
 from tests.chaos.reconcile import no_period_billed_twice
-from tests.conftest import Stack
 from tests.support.chaos import chaos_rng, running_worker
 from tests.support.flows import CARD_OK, card_customer
 from tests.support.net import free_port
+from tests.support.polling import eventually
 from tests.support.renewals import CONFIRM, renewing_at
-from tests.support.subscriptions import eventually, invoices
+from tests.support.stack import Stack
+from tests.support.subscriptions import invoices
 from workflows.policies import period_end
 from workflows.subscription import SubscriptionWorkflow
 

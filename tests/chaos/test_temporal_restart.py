@@ -13,7 +13,6 @@ import httpx
 from temporalio.client import Client
 
 from tests.chaos.reconcile import reconcile
-from tests.conftest import Stack
 from tests.support.chaos import (
     assert_ended_as_asked,
     chaos_rng,
@@ -23,6 +22,7 @@ from tests.support.chaos import (
 )
 from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer
 from tests.support.in_process_api import in_process_api
+from tests.support.stack import Stack
 from tests.support.temporal_server import running_temporal
 
 PAYMENTS = 10

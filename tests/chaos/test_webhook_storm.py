@@ -38,8 +38,6 @@ from sqlalchemy import select
 from db.models import Payment, WebhookEvent
 from sandbox.faults.proxy import Fault
 from tests.chaos.reconcile import reconcile
-from tests.conftest import Stack
-from tests.sandbox.helpers import Receiver, serving
 from tests.support.chaos import chaos_rng, chaos_seed
 from tests.support.flows import (
     CARD_3DS,
@@ -53,6 +51,8 @@ from tests.support.localstripe import TEST_API_KEY, authenticate_3ds
 from tests.support.net import free_port
 from tests.support.paypal import access_token, buyer_clicks
 from tests.support.proxied import Proxied, proxied_durapay
+from tests.support.sandbox import Receiver, serving
+from tests.support.stack import Stack
 from tests.support.webhooks import intent_event, stripe_signature
 
 COPIES = 4

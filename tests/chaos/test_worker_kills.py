@@ -10,7 +10,6 @@ import uuid
 import httpx
 
 from tests.chaos.reconcile import reconcile
-from tests.conftest import Stack
 from tests.support.chaos import (
     Order,
     assert_ended_as_asked,
@@ -21,6 +20,7 @@ from tests.support.chaos import (
 )
 from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer
 from tests.support.in_process_api import in_process_api
+from tests.support.stack import Stack
 
 SUBMIT_INTERVAL = 0.35
 """Seconds between two payments of the stream (the window is at least six seconds)."""

@@ -7,7 +7,6 @@ import asyncio
 import httpx
 from stripe import StripeClient
 
-from tests.conftest import Stack
 from tests.support.flows import (
     CARD_3DS,
     CARD_DECLINED,
@@ -19,6 +18,7 @@ from tests.support.flows import (
     wait_for_status,
 )
 from tests.support.localstripe import authenticate_3ds, create_card_payment_method
+from tests.support.stack import Stack
 from tests.support.webhooks import deliver, intent_event, stripe_signature
 
 

@@ -6,9 +6,9 @@ import asyncio
 
 import httpx
 
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer, new_key, pay
 from tests.support.localstripe import intent_statuses
+from tests.support.stack import Stack
 
 
 async def test_twenty_concurrent_requests_make_one_payment(

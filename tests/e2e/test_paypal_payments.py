@@ -23,11 +23,11 @@ from contracts.payments import (
 )
 from contracts.providers import CaptureMethod, ProviderName
 from settings import DEV_CLIENT_KEY
-from tests.conftest import Stack
-from tests.sandbox.helpers import Receiver, serving
 from tests.support.flows import new_customer, new_key, pay, wait_for_status
 from tests.support.net import free_port
 from tests.support.paypal import approved_setup_token, buyer_clicks
+from tests.support.sandbox import Receiver, serving
+from tests.support.stack import Stack
 from worker import build_worker
 
 SHOP = "https://shop.example/orders/1001"

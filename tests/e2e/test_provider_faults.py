@@ -28,11 +28,11 @@ from contracts.payments import (
 from contracts.providers import ProviderName, RefundStatus
 from sandbox.faults.proxy import Fault, FaultProxy
 from settings import Settings
-from tests.conftest import Stack
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_OK
 from tests.support.localstripe import intent_statuses
 from tests.support.net import free_port
+from tests.support.stack import Stack
 from worker import build_worker
 
 CREATE = r"/v1/payment_intents"

@@ -25,13 +25,13 @@ from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from money import ISO_4217
 from settings import Settings
-from tests.conftest import Stack, make_settings
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_OK, card_customer, new_customer, pay, wait_for_status
 from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import intent_statuses, running_localstripe
 from tests.support.net import free_port
 from tests.support.paypal import buyer_clicks
+from tests.support.stack import Stack, make_settings
 from worker import build_worker
 
 SHOP = "https://shop.example/checkout/done"

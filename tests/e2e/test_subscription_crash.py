@@ -18,12 +18,13 @@ import pytest
 
 from contracts.subscriptions import CancelSubscriptionRequest, SubscriptionStatus
 from sandbox.faults.proxy import Fault, FaultProxy, Rule
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer
 from tests.support.localstripe import intent_statuses
 from tests.support.net import free_port
+from tests.support.polling import eventually
 from tests.support.renewals import CONFIRM, renewing_at
-from tests.support.subscriptions import eventually, invoices
+from tests.support.stack import Stack
+from tests.support.subscriptions import invoices
 from tests.support.worker_process import start_worker, wait_until_polled
 from workflows.policies import period_end
 from workflows.subscription import SubscriptionWorkflow

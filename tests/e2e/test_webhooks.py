@@ -6,9 +6,9 @@ import httpx
 from sqlalchemy import select
 
 from db.models import WebhookEvent
-from tests.conftest import Stack
 from tests.support.flows import CARD_3DS, card_customer, pay, wait_for_status
 from tests.support.localstripe import authenticate_3ds
+from tests.support.stack import Stack
 from tests.support.webhooks import deliver, intent_event, stripe_signature
 
 SUCCEEDED = "payment_intent.succeeded"

@@ -13,11 +13,11 @@ import pytest
 
 from contracts.payments import PaymentStatus, PaymentTimeouts, SettleRequest, SettleResult
 from sandbox.faults.proxy import Fault, FaultProxy
-from tests.conftest import Stack
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_OK
 from tests.support.localstripe import intent_statuses
 from tests.support.net import free_port
+from tests.support.stack import Stack
 from tests.support.worker_process import start_worker
 
 

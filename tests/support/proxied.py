@@ -22,10 +22,10 @@ from activities.providers.stripe import StripeProvider
 from contracts.providers import ProviderName
 from sandbox.faults.proxy import FaultProxy
 from settings import Settings
-from tests.conftest import Stack
 from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import TEST_API_KEY
 from tests.support.net import free_port
+from tests.support.stack import Stack
 from worker import build_worker
 
 

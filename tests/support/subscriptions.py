@@ -3,11 +3,8 @@ saved card, let days pass, and read back its invoices and state."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 import httpx
 
@@ -21,12 +18,13 @@ from contracts.subscriptions import (
 )
 from db.models import Invoice
 from db.repositories import invoices as invoices_repo
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer
-from tests.workflows.conftest import Proxied, TimeSkipping
+from tests.support.polling import eventually
+from tests.support.stack import Stack
+from tests.support.time_skipping import skip_days, skip_until
+from tests.support.timeskip import Proxied, TimeSkipping
 from workflows.subscription import SubscriptionWorkflow
 
-T = TypeVar("T")
 DAY = timedelta(days=1)
 PRO_MONTHLY = PlanTerms("pro_monthly", "Pro", 2900, "USD", PlanInterval.MONTH)
 TEAM_MONTHLY = PlanTerms("team_monthly", "Team", 9900, "USD", PlanInterval.MONTH)
@@ -72,30 +70,13 @@ async def subscribe(
 
 
 async def advance(timeskip: TimeSkipping, days: int) -> None:
-    """Skip server time a day at a time: one long skip across a renewal stalls the test server
-    (its sleep RPC times out), while day-sized steps let each renewal's activities finish."""
-    for _ in range(days):
-        await timeskip.env.sleep(DAY)
+    """Skip server time a day at a time (see ``skip_days``)."""
+    await skip_days(timeskip.env, days)
 
 
 async def advance_until(timeskip: TimeSkipping, moment: datetime) -> None:
-    """Skip to ``moment`` in steps of at most a day (see ``advance``)."""
-    while (now := await timeskip.env.get_current_time()) < moment:
-        await timeskip.env.sleep(min(DAY, moment - now))
-
-
-async def eventually(
-    read: Callable[[], Awaitable[T]], accept: Callable[[T], object], timeout: float = 20
-) -> T:
-    """Poll ``read`` in real time until ``accept`` says yes (activities need wall time)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await read()
-        if accept(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {value!r}")
-        await asyncio.sleep(0.1)
+    """Skip to ``moment`` in steps of at most a day (see ``skip_until``)."""
+    await skip_until(timeskip.env, moment)
 
 
 async def subscribed(

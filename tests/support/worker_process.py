@@ -14,8 +14,8 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from tests.conftest import Stack
 from tests.support.processes import ROOT
+from tests.support.stack import Stack
 
 
 def start_worker(

@@ -9,7 +9,7 @@ from paypalserversdk.exceptions.error_exception import (  # type: ignore[import-
     ErrorException,
 )
 
-from tests.sandbox.helpers import click, link, order_body
+from tests.support.sandbox import click, link, order_body
 
 
 def _usd(value: str) -> dict[str, str]:

@@ -9,8 +9,8 @@ import httpx
 
 from api.main import create_app
 from settings import DEV_CLIENT_KEY
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer, new_key, pay, wait_for_status
+from tests.support.stack import Stack
 
 
 async def test_slow_settlement_is_202_then_final(api: httpx.AsyncClient, stack: Stack) -> None:

@@ -1,5 +1,6 @@
-"""What the sandbox tests share: the SDK pointed at the sandbox, uvicorn in a thread, a webhook
-receiver, request bodies and the buyer's clicks."""
+"""What the PayPal sandbox tests share: the SDK pointed at the sandbox, uvicorn in a thread, a
+webhook receiver (also used by the end-to-end and chaos tests), request bodies and the buyer's
+clicks."""
 
 from __future__ import annotations
 

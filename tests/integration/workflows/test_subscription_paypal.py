@@ -14,19 +14,19 @@ from sqlalchemy import select
 
 from contracts.subscriptions import CancelSubscriptionRequest, SubscriptionStatus
 from db.models import WebhookEvent
-from tests.conftest import Stack
 from tests.support.flows import new_customer
 from tests.support.paypal import access_token, approved_setup_token
+from tests.support.polling import eventually
+from tests.support.stack import Stack
 from tests.support.subscriptions import (
     PRO_MONTHLY,
     advance,
-    eventually,
     invoices,
     state,
     subscribe_customer,
     unique_email,
 )
-from tests.workflows.conftest import TimeSkipping
+from tests.support.timeskip import TimeSkipping
 from workflows.policies import period_end
 from workflows.subscription import SubscriptionWorkflow
 

@@ -19,7 +19,6 @@ from db.repositories import api_keys as api_keys_repo
 from services.idempotency import hash_api_key
 from services.terms import billing_terms
 from settings import Settings
-from tests.conftest import Stack
 from tests.support.flows import (
     CARD_DECLINED,
     CARD_OK,
@@ -29,6 +28,7 @@ from tests.support.flows import (
     saved_card,
 )
 from tests.support.in_process_api import in_process_api
+from tests.support.stack import Stack
 
 
 async def subscribe(

@@ -19,10 +19,10 @@ from contracts.payments import (
 )
 from contracts.providers import CaptureMethod
 from db.repositories import payments as payments_repo
-from tests.conftest import Stack
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_3DS, CARD_OK
-from tests.workflows.conftest import TimeSkipping
+from tests.support.stack import Stack
+from tests.support.timeskip import TimeSkipping
 from workflows.payment import PaymentWorkflow
 
 pytestmark = pytest.mark.timeskip

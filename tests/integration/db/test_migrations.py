@@ -21,9 +21,9 @@ from db.migrate import ALEMBIC_INI, upgrade_to_head
 from db.models import Base, Customer
 from db.repositories import customers as customers_repo
 from db.session import create_engine
-from tests.db.test_repository import customer
+from tests.integration.db.test_repository import customer
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _head() -> str:

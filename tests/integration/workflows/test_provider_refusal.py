@@ -10,9 +10,9 @@ import httpx
 from activities.providers.stripe import StripeProvider
 from contracts.payments import PaymentStatus, PaymentTimeouts, PaymentView
 from contracts.providers import ProviderName
-from tests.conftest import Stack
 from tests.support.direct import saved_card_payment
 from tests.support.flows import CARD_OK
+from tests.support.stack import Stack
 from worker import build_worker
 
 

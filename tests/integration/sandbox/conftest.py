@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from sandbox.paypal import SandboxConfig, create_app
-from tests.sandbox.helpers import WEBHOOK_ID, Receiver, sdk_client, serving
 from tests.support.net import free_port
+from tests.support.sandbox import WEBHOOK_ID, Receiver, sdk_client, serving
 
 
 @pytest.fixture(scope="session")

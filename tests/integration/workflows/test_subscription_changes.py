@@ -19,20 +19,20 @@ from contracts.subscriptions import (
     SubscriptionView,
 )
 from sandbox.faults.proxy import Fault
-from tests.conftest import Stack
+from tests.support.polling import eventually
+from tests.support.stack import Stack
 from tests.support.subscriptions import (
     DAY,
     PRO_MONTHLY,
     TEAM_MONTHLY,
     advance,
     advance_until,
-    eventually,
     invoices,
     state,
     subscribed,
     unique_email,
 )
-from tests.workflows.conftest import Proxied
+from tests.support.timeskip import Proxied
 from workflows.policies import consumed, prorate
 from workflows.subscription import SubscriptionWorkflow
 

@@ -20,7 +20,7 @@ import pytest
 from db.repositories import dunning as dunning_repo
 from db.repositories import invoices as invoices_repo
 from settings import DEV_ACCOUNT_ID, DEV_ADMIN_KEY
-from tests.conftest import Stack
+from tests.support.stack import Stack
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.sandbox.helpers import CANCEL_URL, RETURN_URL, click, link
+from tests.support.sandbox import CANCEL_URL, RETURN_URL, click, link
 
 
 def test_saved_wallet_is_charged_without_a_buyer_step(paypal: Any) -> None:

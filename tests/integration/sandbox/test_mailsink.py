@@ -12,7 +12,7 @@ import aiosmtplib
 from tests.support.mail import received_messages
 from tests.support.net import free_port, wait_for_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 async def test_module_stores_each_message_as_an_eml_file(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from sandbox.paypal import SandboxConfig, create_app
-from tests.sandbox.helpers import WEBHOOK_ID, Delivery, Receiver, click, link, order_body
+from tests.support.sandbox import WEBHOOK_ID, Delivery, Receiver, click, link, order_body
 
 
 def _verify_offline(delivery: Delivery, body: bytes) -> None:

@@ -10,7 +10,7 @@ import httpx
 
 from tests.support.net import free_port, wait_for_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_module_serves_with_given_credentials_and_webhook_settings() -> None:

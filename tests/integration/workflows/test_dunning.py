@@ -12,20 +12,20 @@ import pytest
 from contracts.subscriptions import PaymentMethodChange, SubscriptionStatus
 from db.repositories import dunning as dunning_repo
 from sandbox.faults.proxy import Fault
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, saved_card
 from tests.support.localstripe import intent_statuses
 from tests.support.mail import received_messages
+from tests.support.polling import eventually
+from tests.support.stack import Stack
 from tests.support.subscriptions import (
     DAY,
     advance_until,
-    eventually,
     invoices,
     state,
     subscribed,
     unique_email,
 )
-from tests.workflows.conftest import Proxied
+from tests.support.timeskip import Proxied
 from workflows.subscription import SubscriptionWorkflow
 
 pytestmark = pytest.mark.timeskip

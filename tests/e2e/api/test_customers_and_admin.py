@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from settings import DEV_ADMIN_KEY
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, new_customer, pay, saved_card
+from tests.support.stack import Stack
 
 
 async def test_payment_methods_default_and_soft_delete(

@@ -7,8 +7,8 @@ import logging
 import httpx
 import pytest
 
-from tests.conftest import Stack
 from tests.support.flows import new_customer, new_key
+from tests.support.stack import Stack
 
 PAN = "4242 4242 4242 4242"
 

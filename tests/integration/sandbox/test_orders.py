@@ -13,7 +13,7 @@ from paypalserversdk.exceptions.error_exception import (  # type: ignore[import-
 )
 
 from sandbox.paypal import SandboxConfig
-from tests.sandbox.helpers import CANCEL_URL, RETURN_URL, click, link, order_body, sdk_client
+from tests.support.sandbox import CANCEL_URL, RETURN_URL, click, link, order_body, sdk_client
 
 
 def _approved_order(paypal: Any, intent: str = "CAPTURE", value: str = "10.00") -> Any:

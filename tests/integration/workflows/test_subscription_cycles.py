@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from contracts.subscriptions import CancelSubscriptionRequest, SubscriptionStatus, SubscriptionView
-from tests.conftest import Stack
 from tests.support.flows import CARD_DECLINED, CARD_OK
 from tests.support.localstripe import intent_statuses
+from tests.support.stack import Stack
 from tests.support.subscriptions import DAY, advance, invoices, state, subscribe
-from tests.workflows.conftest import TimeSkipping
+from tests.support.timeskip import TimeSkipping
 from workflows.subscription import SubscriptionWorkflow
 
 pytestmark = pytest.mark.timeskip
