@@ -18,9 +18,9 @@ import httpx
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from sandbox.faults.proxy import Fault
-from tests.conftest import Stack
 from tests.support.flows import CARD_OK, card_customer, pay
 from tests.support.proxied import proxied_durapay
+from tests.support.stack import Stack
 
 WAITING_CANCELS = 20
 """More than the API's database pool holds (5 connections + 10 overflow)."""
