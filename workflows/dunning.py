@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.mail import MailRequest, MailTemplate
     from contracts.payments import PaymentSettled, PaymentStatus, PaymentView
     from contracts.subscriptions import PaymentMethodChange
+    from contracts.workflow_names import DunningSignal, WorkflowName
     from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
     from workflows.policies import (
         MAIL_RETRY_POLICY,
@@ -46,7 +47,7 @@ def dunning_workflow_id(invoice_id: str) -> str:
     return f"dun_{invoice_id}"
 
 
-@workflow.defn
+@workflow.defn(name=WorkflowName.DUNNING)
 class DunningWorkflow:
     """One unpaid invoice; returns whether it was recovered, lost, or abandoned."""
 
@@ -209,16 +210,16 @@ class DunningWorkflow:
 
     # ------------------------------------------------------------------ signals
 
-    @workflow.signal
+    @workflow.signal(name=DunningSignal.PAYMENT_SETTLED)
     def payment_settled(self, settled: PaymentSettled) -> None:
         self._settled[settled.payment.id] = settled.payment
 
-    @workflow.signal
+    @workflow.signal(name=DunningSignal.RETRY_WITH)
     def retry_with(self, change: PaymentMethodChange) -> None:
         """The customer saved a new payment method: charge it now, whatever the schedule says."""
         self._new_methods.append(change.payment_method_id)
 
-    @workflow.signal
+    @workflow.signal(name=DunningSignal.STOP)
     def stop(self) -> None:
         """The subscription ended (canceled now): nothing is owed any more."""
         self._stopped = True

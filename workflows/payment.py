@@ -57,6 +57,14 @@ with workflow.unsafe.imports_passed_through():
         RouteRequest,
     )
     from contracts.search_attributes import PAYMENT_STATUS, PROVIDER
+    from contracts.workflow_names import (
+        PAYMENT_SETTLED_SIGNAL,
+        STATE_QUERY,
+        PaymentSignal,
+        PaymentUpdate,
+        WorkflowName,
+    )
+    from workflows import handlers
     from workflows.policies import (
         PROVIDER_RETRY_POLICY,
         RECORD_RETRY_POLICY,
@@ -74,7 +82,7 @@ CANCELABLE_STATUSES = frozenset(
 RECORD_TIMEOUT = timedelta(seconds=10)
 
 
-@workflow.defn
+@workflow.defn(name=WorkflowName.PAYMENT)
 class PaymentWorkflow:
     """One payment; workflow ID = payment ID."""
 
@@ -419,7 +427,7 @@ class PaymentWorkflow:
 
     # ------------------------------------------------------------------ updates
 
-    @workflow.update
+    @handlers.update(PaymentUpdate.SETTLE)
     async def settle(self, request: SettleRequest) -> SettleResult:
         """Answer ``POST /v1/payments``: returns once the payment has left ``processing``."""
         created = self._settle_calls == 0
@@ -437,7 +445,7 @@ class PaymentWorkflow:
         if request.request_hash != self._input.request_hash:
             raise _key_reused()
 
-    @workflow.update
+    @handlers.update(PaymentUpdate.CAPTURE)
     async def capture(self, request: CaptureRequest) -> PaymentView:
         """Capture all or part of an authorization; the remainder is released by the provider."""
         async with self._money_lock:
@@ -462,7 +470,7 @@ class PaymentWorkflow:
         amount = request.amount if request.amount is not None else self._view.amount_capturable
         self._require_capturable(amount)
 
-    @workflow.update
+    @handlers.update(PaymentUpdate.CANCEL)
     async def cancel(self, request: CancelRequest) -> PaymentView:
         """Cancel before money moved; waits out an in-flight charge step first."""
         await workflow.wait_condition(lambda: self._view.status is not PaymentStatus.PROCESSING)
@@ -482,7 +490,7 @@ class PaymentWorkflow:
         if self._view.status not in CANCELABLE_STATUSES:
             raise _invalid_state(f"A {self._view.status} payment cannot be canceled.")
 
-    @workflow.update
+    @handlers.update(PaymentUpdate.REFUND)
     async def refund(self, request: RefundRequest) -> RefundView:
         """Refund part or all of what remains; refunds run one at a time so they never overlap."""
         async with self._money_lock:
@@ -536,7 +544,7 @@ class PaymentWorkflow:
 
     # ------------------------------------------------------------------ signals and queries
 
-    @workflow.signal
+    @workflow.signal(name=PaymentSignal.PROVIDER_EVENT)
     def provider_event(self, event: ProviderEvent) -> None:
         """A verified webhook; the workflow re-reads the provider rather than trusting its order."""
         if event.event_id in self._seen_event_ids:
@@ -544,7 +552,7 @@ class PaymentWorkflow:
         self._seen_event_ids.add(event.event_id)
         self._events.append(event)
 
-    @workflow.query
+    @workflow.query(name=STATE_QUERY)
     def state(self) -> PaymentState:
         """The recorded payment, its refunds, and what the workflow is doing right now."""
         return PaymentState(
@@ -662,7 +670,7 @@ class PaymentWorkflow:
             return
         try:
             await workflow.get_external_workflow_handle(target).signal(
-                "payment_settled", PaymentSettled(payment=self._view)
+                PAYMENT_SETTLED_SIGNAL, PaymentSettled(payment=self._view)
             )
         except FailureError:
             workflow.logger.info("%s is gone; payment %s not reported", target, self._view.id)

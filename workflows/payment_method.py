@@ -20,12 +20,13 @@ with workflow.unsafe.imports_passed_through():
         PaymentMethodRecord,
     )
     from contracts.providers import AttachCall, AttachResult, ProviderCustomerCall
+    from contracts.workflow_names import WorkflowName
     from workflows.policies import PROVIDER_RETRY_POLICY, RECORD_RETRY_POLICY
 
 RECORD_TIMEOUT = timedelta(seconds=10)
 
 
-@workflow.defn
+@workflow.defn(name=WorkflowName.ATTACH_PAYMENT_METHOD)
 class AttachPaymentMethodWorkflow:
     """One attach; workflow ID = the payment method ID, derived from customer and token."""
 

@@ -48,6 +48,13 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionView,
         UnusedTimeRefund,
     )
+    from contracts.workflow_names import (
+        STATE_QUERY,
+        SubscriptionSignal,
+        SubscriptionUpdate,
+        WorkflowName,
+    )
+    from workflows import handlers
     from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
     from workflows.dunning import DunningWorkflow, dunning_workflow_id
     from workflows.policies import (
@@ -76,7 +83,7 @@ class Collected:
     failure: Failure | None = None
 
 
-@workflow.defn
+@workflow.defn(name=WorkflowName.SUBSCRIPTION)
 class SubscriptionWorkflow:
     """One subscription; workflow ID = subscription ID."""
 
@@ -473,14 +480,14 @@ class SubscriptionWorkflow:
 
     # ------------------------------------------------------------------ updates
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.BEGUN)
     async def begun(self) -> SubscriptionView:
         """Returns once the subscription has begun: its trial started, its first invoice paid, or
         ``incomplete`` because the first payment failed. The API waits on it after starting."""
         await workflow.wait_condition(lambda: self._begun)
         return self._view
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.CHANGE_PLAN)
     async def change_plan(self, change: PlanChange) -> SubscriptionView:
         """Prorated now within an interval; otherwise (``none``, or monthly ↔ yearly) from the
         next period. A trial has nothing to prorate: the trial simply goes on with the new plan."""
@@ -515,7 +522,7 @@ class SubscriptionWorkflow:
                 type=ErrorType.PLAN_CURRENCY_MISMATCH,
             )
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.CANCEL)
     async def cancel(self, request: CancelSubscriptionRequest) -> SubscriptionView:
         """Cancel now, or at the end of the paid period; waits for a renewal in progress. An
         invoice in dunning is abandoned when the subscription ends now."""
@@ -572,7 +579,7 @@ class SubscriptionWorkflow:
     def _validate_cancel(self, request: CancelSubscriptionRequest) -> None:
         self._require_open()
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.PAUSE)
     async def pause(self) -> SubscriptionView:
         """No invoices while paused; the period restarts on resume."""
         async with self._lock:
@@ -590,7 +597,7 @@ class SubscriptionWorkflow:
     def _validate_pause(self) -> None:
         self._require_status(SubscriptionStatus.ACTIVE)
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.RESUME)
     async def resume(self) -> SubscriptionView:
         """A new period starts now and is billed now."""
         async with self._lock:
@@ -604,7 +611,7 @@ class SubscriptionWorkflow:
     def _validate_resume(self) -> None:
         self._require_status(SubscriptionStatus.PAUSED)
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.SET_PAYMENT_METHOD)
     async def set_payment_method(self, change: PaymentMethodChange) -> SubscriptionView:
         """Charge future invoices to this method. An unpaid invoice (a failed first payment, or
         one in dunning) is retried with it at once."""
@@ -622,11 +629,11 @@ class SubscriptionWorkflow:
 
     # ------------------------------------------------------------------ signals and queries
 
-    @workflow.signal
+    @workflow.signal(name=SubscriptionSignal.PAYMENT_SETTLED)
     def payment_settled(self, settled: PaymentSettled) -> None:
         self._settled[settled.payment.id] = settled.payment
 
-    @workflow.query
+    @workflow.query(name=STATE_QUERY)
     def state(self) -> SubscriptionView:
         return self._view
 
