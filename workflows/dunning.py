@@ -26,21 +26,19 @@ with workflow.unsafe.imports_passed_through():
         DunningOutcome,
         DunningResult,
         InvoiceStatus,
-        InvoiceUpdate,
     )
     from contracts.mail import MailRequest, MailTemplate
     from contracts.payments import PaymentSettled, PaymentStatus, PaymentView
     from contracts.subscriptions import PaymentMethodChange
     from contracts.workflow_names import DunningSignal, WorkflowName
-    from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
-    from workflows.policies import (
+    from workflows.collect import charge_invoice, record_invoice
+    from workflows.policies.declines import decline_of, method_exhausted
+    from workflows.policies.retries import (
+        DB_TIMEOUT,
         MAIL_RETRY_POLICY,
+        MAIL_TIMEOUT,
         RECORD_RETRY_POLICY,
-        decline_of,
-        method_exhausted,
     )
-
-MAIL_TIMEOUT = timedelta(seconds=60)
 
 
 def dunning_workflow_id(invoice_id: str) -> str:
@@ -81,7 +79,9 @@ class DunningWorkflow:
             last = index == len(schedule) - 1
             if last:
                 await self._mail(MailTemplate.FINAL_NOTICE)
-            await self._record_attempts(next_attempt=due if self._usable else None)
+            await self._record_invoice(
+                InvoiceStatus.OPEN, next_attempt=due if self._usable else None
+            )
             while await self._new_method_before(due):
                 if self._stopped:
                     return await self._finish(DunningOutcome.ABANDONED)
@@ -118,7 +118,9 @@ class DunningWorkflow:
         self._method_failures = 0
         paid = await self._attempt()
         if not paid:
-            await self._record_attempts(next_attempt=due if self._usable else None)
+            await self._record_invoice(
+                InvoiceStatus.OPEN, next_attempt=due if self._usable else None
+            )
         return paid
 
     async def _attempt(self) -> bool:
@@ -136,9 +138,7 @@ class DunningWorkflow:
         if payment.status is PaymentStatus.SUCCEEDED:
             self._paid_by = payment.id
             self._amount_paid = payment.amount_captured
-            await record_invoice(
-                self._invoice_update(InvoiceStatus.PAID, None, payment.amount_captured)
-            )
+            await self._record_invoice(InvoiceStatus.PAID, amount_paid=payment.amount_captured)
             return True
         self._method_failures += 1
         self._usable = not method_exhausted(decline_of(payment.failure), self._method_failures)
@@ -147,9 +147,9 @@ class DunningWorkflow:
     async def _finish(self, outcome: DunningOutcome) -> DunningResult:
         recovered = outcome is DunningOutcome.RECOVERED
         if outcome is DunningOutcome.LOST:
-            await record_invoice(self._invoice_update(InvoiceStatus.UNCOLLECTIBLE, None))
+            await self._record_invoice(InvoiceStatus.UNCOLLECTIBLE)
         elif outcome is DunningOutcome.ABANDONED:
-            await record_invoice(self._invoice_update(InvoiceStatus.VOID, None))
+            await self._record_invoice(InvoiceStatus.VOID)
         await workflow.execute_activity_method(
             BillingActivities.close_dunning_case,
             DunningCaseClosing(self._case.invoice.id, recovered, workflow.now()),
@@ -168,20 +168,16 @@ class DunningWorkflow:
             amount_paid=self._amount_paid,
         )
 
-    async def _record_attempts(self, next_attempt: datetime | None) -> None:
-        await record_invoice(self._invoice_update(InvoiceStatus.OPEN, next_attempt))
-
-    def _invoice_update(
-        self, status: InvoiceStatus, next_attempt: datetime | None, amount_paid: int = 0
-    ) -> InvoiceUpdate:
-        return InvoiceUpdate(
-            invoice_id=self._case.invoice.id,
-            status=status,
-            amount_paid=amount_paid,
-            attempt_count=self._attempts,
-            next_payment_attempt=next_attempt,
+    async def _record_invoice(
+        self, status: InvoiceStatus, amount_paid: int = 0, next_attempt: datetime | None = None
+    ) -> None:
+        await record_invoice(
+            self._case.invoice.id,
+            status,
+            attempts=self._attempts,
             payment_id=self._paid_by,
-            updated_at=workflow.now(),
+            amount_paid=amount_paid,
+            next_attempt=next_attempt,
         )
 
     async def _mail(self, template: MailTemplate) -> None:

@@ -15,23 +15,17 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
-from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
-    from activities.providers.routing import (
-        RoutingActivities,
-        charges_on_create,
-        fallback_is_safe,
-    )
+    from activities.providers.routing import RoutingActivities
     from activities.records import RecordActivities
-    from contracts.errors import NON_RETRYABLE_PROVIDER_ERRORS, ErrorType
+    from contracts.errors import ErrorType
     from contracts.payments import (
         CancelRequest,
         CaptureRequest,
         Failure,
-        NextAction,
         PaymentInput,
         PaymentSettled,
         PaymentState,
@@ -65,21 +59,27 @@ with workflow.unsafe.imports_passed_through():
         WorkflowName,
     )
     from workflows import handlers
-    from workflows.policies import (
+    from workflows.policies import guards
+    from workflows.policies.payment_status import (
+        CANCELABLE_STATUSES,
+        Detail,
+        after_intent,
+        failed,
+        initial_view,
+        unreachable,
+    )
+    from workflows.policies.provider_failures import (
+        charges_on_create,
+        failure_type,
+        fallback_is_safe,
+        outlasted,
+        provider_refusal,
+    )
+    from workflows.policies.retries import (
         PROVIDER_RETRY_POLICY,
         RECORD_RETRY_POLICY,
-        failure_from_decline,
+        RECORD_TIMEOUT,
     )
-
-CANCELABLE_STATUSES = frozenset(
-    {
-        PaymentStatus.REQUIRES_ACTION,
-        PaymentStatus.REQUIRES_CAPTURE,
-        PaymentStatus.UNDER_REVIEW,
-        PaymentStatus.PROCESSING,
-    }
-)
-RECORD_TIMEOUT = timedelta(seconds=10)
 
 
 @workflow.defn(name=WorkflowName.PAYMENT)
@@ -89,30 +89,7 @@ class PaymentWorkflow:
     @workflow.init
     def __init__(self, payment: PaymentInput) -> None:
         self._input = payment
-        self._view = PaymentView(
-            id=payment.payment_id,
-            account_id=payment.account_id,
-            request_hash=payment.request_hash,
-            status=PaymentStatus.PROCESSING,
-            amount=payment.amount,
-            currency=payment.currency,
-            amount_capturable=0,
-            amount_captured=0,
-            amount_refunded=0,
-            customer_id=payment.customer_id,
-            payment_method_id=payment.payment_method_id,
-            provider=payment.provider,
-            provider_reference=None,
-            capture_method=payment.capture_method,
-            next_action=None,
-            failure=None,
-            description=payment.description,
-            metadata=dict(payment.metadata),
-            created_at=payment.created_at,
-            updated_at=payment.created_at,
-            version=0,
-            routing_rule=_fixed_route(payment),
-        )
+        self._view = initial_view(payment)
         self._recorded: PaymentView | None = None
         self._step = "starting"
         self._settle_calls = 0
@@ -133,10 +110,10 @@ class PaymentWorkflow:
             try:
                 await self._charge(candidates)
             except ActivityError as error:
-                refusal = _provider_refusal(error)
+                refusal = provider_refusal(error)
                 if refusal is not None:
                     await self._fail_refused(refusal)
-                elif _outlasted(error):
+                elif outlasted(error):
                     await self._give_up_on_provider()
                 else:
                     raise
@@ -217,7 +194,7 @@ class PaymentWorkflow:
             except ActivityError as error:
                 if alternative is None or not fallback_is_safe(request, error):
                     raise
-                reason = _failure_type(error)
+                reason = failure_type(error)
                 self._use_provider(
                     alternative, f"fallback from {provider} ({reason}); {self._view.routing_rule}"
                 )
@@ -281,28 +258,15 @@ class PaymentWorkflow:
             await self._apply_intent(intent, "provider.answered_late")
 
     async def _fail_unreachable(self) -> None:
-        self._view = replace(
-            self._view,
-            status=PaymentStatus.FAILED,
-            next_action=None,
-            failure=Failure(
-                code="provider_unavailable",
-                message=(
-                    f"{self._view.provider} could not be reached within "
-                    f"{self._input.timeouts.provider_outage}; nothing was charged."
-                ),
-                retryable=True,
-            ),
-        )
+        outage = self._input.timeouts.provider_outage
+        self._view = failed(self._view, unreachable(self._view.provider, outage))
         await self._transition("provider.unreachable")
 
     async def _fail_refused(self, refusal: ApplicationError) -> None:
         """The provider refused the request outright: nothing was charged, the payment failed."""
-        self._view = replace(
+        self._view = failed(
             self._view,
-            status=PaymentStatus.FAILED,
-            next_action=None,
-            failure=Failure(code="provider_rejected", message=refusal.message, retryable=False),
+            Failure(code="provider_rejected", message=refusal.message, retryable=False),
         )
         await self._transition("provider.rejected", {"error_type": refusal.type})
 
@@ -369,56 +333,10 @@ class PaymentWorkflow:
     async def _apply_intent(
         self, intent: IntentResult, event_type: str, captured: int | None = None
     ) -> None:
-        """Map the provider's view of the payment object onto the public payment status.
-
-        ``captured`` is the amount a capture call asked for: providers report partial captures
-        inconsistently, so the workflow keeps its own figure.
-        """
-        view = self._view
-        status = intent.status
-        detail: dict[str, str | int | None] = {"provider_status": status.value}
-        if status is IntentStatus.SUCCEEDED:
-            view = replace(
-                view,
-                status=PaymentStatus.SUCCEEDED,
-                amount_captured=captured if captured is not None else view.amount,
-                amount_capturable=0,
-                next_action=None,
-            )
-        elif status is IntentStatus.REQUIRES_CAPTURE:
-            view = replace(
-                view,
-                status=PaymentStatus.REQUIRES_CAPTURE,
-                amount_capturable=intent.amount_capturable or view.amount,
-                next_action=None,
-            )
-        elif status is IntentStatus.REQUIRES_ACTION or (
-            status is IntentStatus.REQUIRES_PAYMENT_METHOD and self._is_checkout
-        ):
-            view = replace(
-                view, status=PaymentStatus.REQUIRES_ACTION, next_action=_next_action(intent)
-            )
-        elif status is IntentStatus.DECLINED and intent.decline is not None:
-            view = replace(
-                view, status=PaymentStatus.FAILED, failure=failure_from_decline(intent.decline)
-            )
-            detail["decline_code"] = intent.decline.decline_code
-        elif status is IntentStatus.REQUIRES_PAYMENT_METHOD:
-            view = replace(
-                view,
-                status=PaymentStatus.FAILED,
-                next_action=None,
-                failure=Failure(
-                    code="authentication_failed",
-                    message="The customer did not complete authentication.",
-                    retryable=True,
-                ),
-            )
-        elif status is IntentStatus.CANCELED:
-            view = replace(
-                view, status=PaymentStatus.CANCELED, amount_capturable=0, next_action=None
-            )
-        self._view = view
+        """Record what the provider's answer makes of the payment (``after_intent``)."""
+        self._view, detail = after_intent(
+            self._view, intent, captured=captured, checkout=self._is_checkout
+        )
         await self._transition(event_type, detail)
 
     @property
@@ -443,7 +361,7 @@ class PaymentWorkflow:
     @settle.validator
     def _validate_settle(self, request: SettleRequest) -> None:
         if request.request_hash != self._input.request_hash:
-            raise _key_reused()
+            raise guards.key_reused()
 
     @handlers.update(PaymentUpdate.CAPTURE)
     async def capture(self, request: CaptureRequest) -> PaymentView:
@@ -451,9 +369,9 @@ class PaymentWorkflow:
         async with self._money_lock:
             if request.key in self._keyed_requests:
                 return self._view
-            self._require_status(PaymentStatus.REQUIRES_CAPTURE)
+            guards.require_payment_status(self._view, PaymentStatus.REQUIRES_CAPTURE)
             amount = request.amount if request.amount is not None else self._view.amount_capturable
-            self._require_capturable(amount)
+            guards.require_capturable(self._view, amount)
             intent = await self._provider(
                 PaymentActivities.capture_intent,
                 self._call(self._key("capture"), amount=amount),
@@ -464,11 +382,11 @@ class PaymentWorkflow:
 
     @capture.validator
     def _validate_capture(self, request: CaptureRequest) -> None:
-        if self._seen_key(request.key, request.request_hash):
+        if guards.seen_key(self._keyed_requests, request.key, request.request_hash):
             return
-        self._require_status(PaymentStatus.REQUIRES_CAPTURE)
+        guards.require_payment_status(self._view, PaymentStatus.REQUIRES_CAPTURE)
         amount = request.amount if request.amount is not None else self._view.amount_capturable
-        self._require_capturable(amount)
+        guards.require_capturable(self._view, amount)
 
     @handlers.update(PaymentUpdate.CANCEL)
     async def cancel(self, request: CancelRequest) -> PaymentView:
@@ -478,17 +396,19 @@ class PaymentWorkflow:
             if request.key in self._keyed_requests:
                 return self._view
             if self._view.status not in CANCELABLE_STATUSES:
-                raise _invalid_state(f"The payment became {self._view.status} before the cancel.")
+                raise guards.invalid_state(
+                    f"The payment became {self._view.status} before the cancel."
+                )
             await self._cancel_at_provider("payment.canceled", self._key("cancel"))
             self._keyed_requests[request.key] = request.request_hash
             return self._view
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        if self._seen_key(request.key, request.request_hash):
+        if guards.seen_key(self._keyed_requests, request.key, request.request_hash):
             return
         if self._view.status not in CANCELABLE_STATUSES:
-            raise _invalid_state(f"A {self._view.status} payment cannot be canceled.")
+            raise guards.invalid_state(f"A {self._view.status} payment cannot be canceled.")
 
     @handlers.update(PaymentUpdate.REFUND)
     async def refund(self, request: RefundRequest) -> RefundView:
@@ -497,8 +417,8 @@ class PaymentWorkflow:
             existing = self._refunds.get(request.refund_id)
             if existing is not None:
                 return existing
-            self._require_refundable(request.amount)
-            amount = request.amount if request.amount is not None else self._refundable
+            guards.require_refundable(self._view, request.amount, closing=self._closing)
+            amount = request.amount if request.amount is not None else guards.refundable(self._view)
             self._set_step(f"refunding {amount}")
             assert self._view.provider is not None
             call = RefundCall(
@@ -511,7 +431,7 @@ class PaymentWorkflow:
             try:
                 result: RefundResult = await self._provider(PaymentActivities.refund, call)
             except ActivityError as error:
-                if _provider_refusal(error) is None:
+                if provider_refusal(error) is None:
                     raise
                 result = RefundResult(reference="", status=RefundStatus.FAILED, amount=amount)
             refund = RefundView(
@@ -538,9 +458,9 @@ class PaymentWorkflow:
 
     @refund.validator
     def _validate_refund(self, request: RefundRequest) -> None:
-        if self._seen_key(request.refund_id, request.request_hash):
+        if guards.seen_key(self._keyed_requests, request.refund_id, request.request_hash):
             return
-        self._require_refundable(request.amount)
+        guards.require_refundable(self._view, request.amount, closing=self._closing)
 
     # ------------------------------------------------------------------ signals and queries
 
@@ -560,46 +480,6 @@ class PaymentWorkflow:
             step=self._step,
             refunds=list(self._refunds.values()),
         )
-
-    # ------------------------------------------------------------------ guards
-
-    def _seen_key(self, key: str, request_hash: str) -> bool:
-        """True when this Idempotency-Key was already handled with the same body; a different
-        body under the same key is refused before anything happens."""
-        known = self._keyed_requests.get(key)
-        if known is None:
-            return False
-        if known != request_hash:
-            raise _key_reused()
-        return True
-
-    def _require_status(self, status: PaymentStatus) -> None:
-        if self._view.status is not status:
-            raise _invalid_state(f"The payment is {self._view.status}, not {status}.")
-
-    def _require_capturable(self, amount: int) -> None:
-        if amount <= 0 or amount > self._view.amount_capturable:
-            raise ApplicationError(
-                f"Capture amount must be between 1 and {self._view.amount_capturable}.",
-                type=ErrorType.AMOUNT_EXCEEDS_CAPTURABLE,
-            )
-
-    @property
-    def _refundable(self) -> int:
-        return self._view.amount_captured - self._view.amount_refunded
-
-    def _require_refundable(self, amount: int | None) -> None:
-        if self._closing:
-            raise _invalid_state("The refund window of this payment has closed.")
-        if self._view.status is not PaymentStatus.SUCCEEDED:
-            raise _invalid_state(f"A {self._view.status} payment has nothing captured to refund.")
-        wanted = amount if amount is not None else self._refundable
-        if wanted <= 0 or wanted > self._refundable:
-            raise ApplicationError(
-                f"At most {self._refundable} {self._view.currency} minor units can be refunded.",
-                {"available": self._refundable},
-                type=ErrorType.REFUND_EXCEEDS_AVAILABLE,
-            )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -642,7 +522,7 @@ class PaymentWorkflow:
     async def _transition(
         self,
         event_type: str,
-        detail: dict[str, str | int | None] | None = None,
+        detail: Detail | None = None,
         refund: RefundView | None = None,
     ) -> None:
         """Persist the new state, then make it visible to updates, queries and search."""
@@ -674,55 +554,3 @@ class PaymentWorkflow:
             )
         except FailureError:
             workflow.logger.info("%s is gone; payment %s not reported", target, self._view.id)
-
-
-def _next_action(intent: IntentResult) -> NextAction:
-    """Redirect providers (PayPal) send the buyer to a page; Stripe hands the client a secret."""
-    if intent.action_url is not None:
-        return NextAction(type="redirect_to_url", url=intent.action_url)
-    return NextAction(type="stripe_sdk", client_secret=intent.client_secret)
-
-
-def _fixed_route(payment: PaymentInput) -> str | None:
-    """Why a payment that routing does not place goes where it goes."""
-    if payment.provider is None:
-        return None
-    if payment.payment_method_ref is not None:
-        return f"saved payment method at {payment.provider}"
-    return f"requested by the client: {payment.provider}"
-
-
-def _outlasted(error: ActivityError) -> bool:
-    """The provider kept failing retryably until the workflow's bound ran out. Temporal reports
-    that as retry state TIMEOUT, with either a timeout or the last attempt's failure as cause."""
-    return error.retry_state is RetryState.TIMEOUT
-
-
-def _failure_type(error: ActivityError) -> str:
-    """The kind of failure behind an activity error, for the timeline and the routing rule."""
-    cause = error.cause
-    if isinstance(cause, ActivityTimeoutError):
-        last = cause.cause
-        return last.type if isinstance(last, ApplicationError) and last.type else "timeout"
-    if isinstance(cause, ApplicationError) and cause.type:
-        return cause.type
-    return type(cause).__name__
-
-
-def _provider_refusal(error: ActivityError) -> ApplicationError | None:
-    """The provider's non-retryable refusal behind an activity failure, if that is what it was."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE_PROVIDER_ERRORS:
-        return cause
-    return None
-
-
-def _key_reused() -> ApplicationError:
-    return ApplicationError(
-        "This Idempotency-Key was already used with a different request body.",
-        type=ErrorType.IDEMPOTENCY_KEY_REUSED,
-    )
-
-
-def _invalid_state(message: str) -> ApplicationError:
-    return ApplicationError(message, type=ErrorType.INVALID_STATE)

@@ -7,8 +7,6 @@ at the provider that Durapay does not know about.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -21,9 +19,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.providers import AttachCall, AttachResult, ProviderCustomerCall
     from contracts.workflow_names import WorkflowName
-    from workflows.policies import PROVIDER_RETRY_POLICY, RECORD_RETRY_POLICY
-
-RECORD_TIMEOUT = timedelta(seconds=10)
+    from workflows.policies.retries import (
+        PROVIDER_RETRY_POLICY,
+        RECORD_RETRY_POLICY,
+        RECORD_TIMEOUT,
+    )
 
 
 @workflow.defn(name=WorkflowName.ATTACH_PAYMENT_METHOD)

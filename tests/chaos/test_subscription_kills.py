@@ -39,7 +39,7 @@ from tests.support.flows import CARD_OK, card_customer
 from tests.support.net import free_port
 from tests.support.renewals import CONFIRM, renewing_at
 from tests.support.subscriptions import eventually, invoices
-from workflows.policies import period_end
+from workflows.policies.invoicing import period_end
 from workflows.subscription import SubscriptionWorkflow
 
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from tests.support.net import free_port
 from tests.support.renewals import CONFIRM, renewing_at
 from tests.support.subscriptions import eventually, invoices
 from tests.support.worker_process import start_worker, wait_until_polled
-from workflows.policies import period_end
+from workflows.policies.invoicing import period_end
 from workflows.subscription import SubscriptionWorkflow
 
 RENEWS_IN = timedelta(seconds=5)
