@@ -37,9 +37,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.subscriptions import PeriodCharge
     from money import format_amount
+    from workflows.database import call_database
     from workflows.payment import PaymentWorkflow
     from workflows.policies.invoicing import attempt_payment_id
-    from workflows.policies.retries import DB_TIMEOUT, RECORD_RETRY_POLICY
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,9 @@ async def charge_invoice(
 ) -> PaymentView | None:
     """Charge ``invoice`` once as attempt ``attempt``; the settled payment, or ``None`` when the
     customer has no usable payment method (nothing was attempted)."""
-    target: ChargeTarget | None = await workflow.execute_activity_method(
+    target: ChargeTarget | None = await call_database(
         BillingActivities.charge_target,
         ChargeTargetRequest(payer.customer_id, payment_method_id),
-        start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=RECORD_RETRY_POLICY,
     )
     if target is None:
         return None
@@ -164,7 +162,7 @@ async def record_invoice(
     next_attempt: datetime | None = None,
 ) -> None:
     """Record where the invoice stands: its status, attempts so far, the paying payment."""
-    await workflow.execute_activity_method(
+    await call_database(
         BillingActivities.update_invoice,
         InvoiceUpdate(
             invoice_id=invoice_id,
@@ -175,6 +173,4 @@ async def record_invoice(
             payment_id=payment_id,
             updated_at=workflow.now(),
         ),
-        start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=RECORD_RETRY_POLICY,
     )

@@ -32,12 +32,11 @@ with workflow.unsafe.imports_passed_through():
     from contracts.subscriptions import PaymentMethodChange
     from contracts.workflow_names import DunningSignal, WorkflowName
     from workflows.collect import charge_invoice, record_invoice
+    from workflows.database import call_database
     from workflows.policies.declines import decline_of, method_exhausted
     from workflows.policies.retries import (
-        DB_TIMEOUT,
         MAIL_RETRY_POLICY,
         MAIL_TIMEOUT,
-        RECORD_RETRY_POLICY,
     )
 
 
@@ -66,11 +65,9 @@ class DunningWorkflow:
 
     @workflow.run
     async def run(self, case: DunningInput) -> DunningResult:
-        await workflow.execute_activity_method(
+        await call_database(
             BillingActivities.open_dunning_case,
             DunningCaseOpening(case.invoice, case.payer, case.failed_at),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         await self._mail(MailTemplate.PAYMENT_FAILED)
         schedule = case.billing.retry_days
@@ -150,11 +147,9 @@ class DunningWorkflow:
             await self._record_invoice(InvoiceStatus.UNCOLLECTIBLE)
         elif outcome is DunningOutcome.ABANDONED:
             await self._record_invoice(InvoiceStatus.VOID)
-        await workflow.execute_activity_method(
+        await call_database(
             BillingActivities.close_dunning_case,
             DunningCaseClosing(self._case.invoice.id, recovered, workflow.now()),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         if recovered:
             await self._mail(MailTemplate.PAYMENT_RECOVERED)

@@ -10,6 +10,7 @@ API response can never show a state the database does not hold yet.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         CaptureRequest,
         Failure,
+        KeyedRequest,
         PaymentInput,
         PaymentSettled,
         PaymentState,
@@ -59,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowName,
     )
     from workflows import handlers
+    from workflows.database import call_database_locally
     from workflows.policies import guards
     from workflows.policies.payment_status import (
         CANCELABLE_STATUSES,
@@ -75,11 +78,7 @@ with workflow.unsafe.imports_passed_through():
         outlasted,
         provider_refusal,
     )
-    from workflows.policies.retries import (
-        PROVIDER_RETRY_POLICY,
-        RECORD_RETRY_POLICY,
-        RECORD_TIMEOUT,
-    )
+    from workflows.policies.retries import PROVIDER_RETRY_POLICY
 
 
 @workflow.defn(name=WorkflowName.PAYMENT)
@@ -135,11 +134,9 @@ class PaymentWorkflow:
         """Let the routing rules place a checkout; the choice is recorded with the payment."""
         payment = self._input
         self._set_step("choosing a provider")
-        plan = await workflow.execute_local_activity_method(
+        plan = await call_database_locally(
             RoutingActivities.route_payment,
             RouteRequest(currency=payment.currency, has_return_url=payment.return_url is not None),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         if not plan.candidates:
             raise ApplicationError(
@@ -366,48 +363,39 @@ class PaymentWorkflow:
     @handlers.update(PaymentUpdate.CAPTURE)
     async def capture(self, request: CaptureRequest) -> PaymentView:
         """Capture all or part of an authorization; the remainder is released by the provider."""
-        async with self._money_lock:
-            if request.key in self._keyed_requests:
-                return self._view
-            guards.require_payment_status(self._view, PaymentStatus.REQUIRES_CAPTURE)
-            amount = request.amount if request.amount is not None else self._view.amount_capturable
-            guards.require_capturable(self._view, amount)
+
+        async def capture_once() -> None:
+            amount = guards.require_capture(self._view, request.amount)
             intent = await self._provider(
                 PaymentActivities.capture_intent,
                 self._call(self._key("capture"), amount=amount),
             )
             await self._apply_intent(intent, "payment.captured", captured=amount)
-            self._keyed_requests[request.key] = request.request_hash
-            return self._view
+
+        return await self._once_per_key(request, capture_once)
 
     @capture.validator
     def _validate_capture(self, request: CaptureRequest) -> None:
-        if guards.seen_key(self._keyed_requests, request.key, request.request_hash):
-            return
-        guards.require_payment_status(self._view, PaymentStatus.REQUIRES_CAPTURE)
-        amount = request.amount if request.amount is not None else self._view.amount_capturable
-        guards.require_capturable(self._view, amount)
+        if not self._repeated(request):
+            guards.require_capture(self._view, request.amount)
 
     @handlers.update(PaymentUpdate.CANCEL)
     async def cancel(self, request: CancelRequest) -> PaymentView:
         """Cancel before money moved; waits out an in-flight charge step first."""
         await workflow.wait_condition(lambda: self._view.status is not PaymentStatus.PROCESSING)
-        async with self._money_lock:
-            if request.key in self._keyed_requests:
-                return self._view
+
+        async def cancel_once() -> None:
             if self._view.status not in CANCELABLE_STATUSES:
                 raise guards.invalid_state(
                     f"The payment became {self._view.status} before the cancel."
                 )
             await self._cancel_at_provider("payment.canceled", self._key("cancel"))
-            self._keyed_requests[request.key] = request.request_hash
-            return self._view
+
+        return await self._once_per_key(request, cancel_once)
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        if guards.seen_key(self._keyed_requests, request.key, request.request_hash):
-            return
-        if self._view.status not in CANCELABLE_STATUSES:
+        if not self._repeated(request) and self._view.status not in CANCELABLE_STATUSES:
             raise guards.invalid_state(f"A {self._view.status} payment cannot be canceled.")
 
     @handlers.update(PaymentUpdate.REFUND)
@@ -483,6 +471,21 @@ class PaymentWorkflow:
 
     # ------------------------------------------------------------------ plumbing
 
+    def _repeated(self, request: KeyedRequest) -> bool:
+        """This Idempotency-Key was handled already (a different body under it is refused)."""
+        return guards.seen_key(self._keyed_requests, request.key, request.request_hash)
+
+    async def _once_per_key(
+        self, request: KeyedRequest, change: Callable[[], Awaitable[None]]
+    ) -> PaymentView:
+        """Make ``change`` under the money lock, once per Idempotency-Key; a repeated key is
+        answered with the payment as it is now."""
+        async with self._money_lock:
+            if request.key not in self._keyed_requests:
+                await change()
+                self._keyed_requests[request.key] = request.request_hash
+            return self._view
+
     @property
     def _reference(self) -> str:
         assert self._view.provider_reference is not None
@@ -527,13 +530,11 @@ class PaymentWorkflow:
     ) -> None:
         """Persist the new state, then make it visible to updates, queries and search."""
         self._view = replace(self._view, version=self._view.version + 1, updated_at=workflow.now())
-        await workflow.execute_local_activity_method(
+        await call_database_locally(
             RecordActivities.record_payment_transition,
             PaymentTransition(
                 payment=self._view, event_type=event_type, detail=detail or {}, refund=refund
             ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         changed = self._recorded is None or self._recorded.status is not self._view.status
         if changed:

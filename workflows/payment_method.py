@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.providers import AttachCall, AttachResult, ProviderCustomerCall
     from contracts.workflow_names import WorkflowName
+    from workflows.database import call_database_locally
     from workflows.policies.retries import (
         PROVIDER_RETRY_POLICY,
         RECORD_RETRY_POLICY,
@@ -70,7 +71,7 @@ class AttachPaymentMethodWorkflow:
                 decline=attached.decline,
                 invalid=attached.invalid,
             )
-        await workflow.execute_local_activity_method(
+        await call_database_locally(
             RecordActivities.record_payment_method,
             PaymentMethodRecord(
                 payment_method_id=request.payment_method_id,
@@ -81,7 +82,5 @@ class AttachPaymentMethodWorkflow:
                 details=attached.details,
                 created_at=workflow.now(),
             ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         return AttachPaymentMethodResult(payment_method_id=request.payment_method_id, attached=True)

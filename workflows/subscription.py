@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.subscriptions import (
         CancelSubscriptionRequest,
         PaymentMethodChange,
+        PeriodCharge,
         PlanChange,
         PlanTerms,
         Proration,
@@ -53,13 +54,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import handlers
     from workflows.collect import Collected, collect, record_invoice
+    from workflows.database import call_database, call_database_locally
     from workflows.dunning import DunningWorkflow, dunning_workflow_id
     from workflows.policies import guards
     from workflows.policies.invoicing import invoice_id, period_end, period_lines, upgrade_lines
     from workflows.policies.proration import prorate, seconds_between, unused_time_refunds
     from workflows.policies.retries import (
         DB_TIMEOUT,
-        RECORD_RETRY_POLICY,
         REFUND_RETRY_POLICY,
         REFUND_TIMEOUT,
     )
@@ -175,15 +176,7 @@ class SubscriptionWorkflow:
             if self._view.status in FINAL:
                 return
         if collected.paid:
-            self._view = replace(
-                self._view,
-                status=SubscriptionStatus.ACTIVE,
-                entitled=True,
-                current_period_start=start,
-                current_period_end=end,
-                past_due_since=None,
-                period_charges=collected.charges(start, end),
-            )
+            self._enter_period(SubscriptionStatus.ACTIVE, start, end, collected.charges(start, end))
             await self._record(f"active; renews {end}")
             return
         await self._become_past_due(invoice, start, end, collected.failure)
@@ -193,7 +186,7 @@ class SubscriptionWorkflow:
     ) -> InvoiceRecord:
         subscription = self._input
         number = self._view.invoice_count + 1
-        record: InvoiceRecord = await workflow.execute_activity_method(
+        record: InvoiceRecord = await call_database(
             BillingActivities.open_invoice,
             InvoiceDraft(
                 invoice_id=invoice_id(subscription.subscription_id, number),
@@ -206,8 +199,6 @@ class SubscriptionWorkflow:
                 period_end=end,
                 created_at=workflow.now(),
             ),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         self._view = replace(self._view, invoice_count=number, latest_invoice_id=record.id)
         return record
@@ -263,15 +254,8 @@ class SubscriptionWorkflow:
         """A renewal failed. The period still advances (the customer owes it), the invoice stays
         open and its dunning starts; the customer stays entitled through the grace period."""
         now = workflow.now()
-        self._view = replace(
-            self._view,
-            status=SubscriptionStatus.PAST_DUE,
-            entitled=True,
-            current_period_start=start,
-            current_period_end=end,
-            past_due_since=self._view.past_due_since or now,
-            period_charges=[],
-        )
+        since = self._view.past_due_since or now
+        self._enter_period(SubscriptionStatus.PAST_DUE, start, end, [], past_due_since=since)
         await self._record(f"past due since {self._view.past_due_since}: {invoice.id} unpaid")
         self._dunning = await workflow.start_child_workflow(
             DunningWorkflow.run,
@@ -312,20 +296,34 @@ class SubscriptionWorkflow:
             if self._view.status in FINAL:
                 return
             if result.outcome is DunningOutcome.RECOVERED:
-                view = self._view
+                start, end = self._view.current_period_start, self._view.current_period_end
                 recovered = Collected(True, result.payment_id, result.amount_paid)
-                self._view = replace(
-                    view,
-                    status=SubscriptionStatus.ACTIVE,
-                    entitled=True,
-                    past_due_since=None,
-                    period_charges=recovered.charges(
-                        view.current_period_start, view.current_period_end
-                    ),
+                self._enter_period(
+                    SubscriptionStatus.ACTIVE, start, end, recovered.charges(start, end)
                 )
                 await self._record(f"recovered by {result.payment_id}")
             else:
                 await self._end(self._input.billing.final_status, "dunning exhausted")
+
+    def _enter_period(
+        self,
+        status: SubscriptionStatus,
+        start: datetime,
+        end: datetime,
+        charges: list[PeriodCharge],
+        past_due_since: datetime | None = None,
+    ) -> None:
+        """The period from ``start`` to ``end`` is the current one, entitled: paid (``active``,
+        by ``charges``) or owed (``past_due``, since ``past_due_since``)."""
+        self._view = replace(
+            self._view,
+            status=status,
+            entitled=True,
+            current_period_start=start,
+            current_period_end=end,
+            past_due_since=past_due_since,
+            period_charges=charges,
+        )
 
     async def _end(self, status: SubscriptionStatus, reason: str) -> None:
         self._view = replace(self._view, status=status, entitled=False, canceled_at=workflow.now())
@@ -529,11 +527,10 @@ class SubscriptionWorkflow:
     async def _record(self, details: str) -> None:
         """Persist the new state, then make it visible to search."""
         self._view = replace(self._view, version=self._view.version + 1, updated_at=workflow.now())
-        await workflow.execute_local_activity_method(
+        await call_database_locally(
             BillingActivities.record_subscription,
             self._view,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
+            DB_TIMEOUT,
         )
         workflow.upsert_search_attributes([SUBSCRIPTION_STATUS.value_set(self._view.status.value)])
         workflow.set_current_details(details)

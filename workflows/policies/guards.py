@@ -38,17 +38,18 @@ def seen_key(keyed_requests: Mapping[str, str], key: str, request_hash: str) -> 
     return True
 
 
-def require_payment_status(view: PaymentView, status: PaymentStatus) -> None:
-    if view.status is not status:
-        raise invalid_state(f"The payment is {view.status}, not {status}.")
-
-
-def require_capturable(view: PaymentView, amount: int) -> None:
+def require_capture(view: PaymentView, requested: int | None) -> int:
+    """The amount to capture (all that is capturable when ``requested`` is ``None``), provided
+    the payment is authorized and holds that much."""
+    if view.status is not PaymentStatus.REQUIRES_CAPTURE:
+        raise invalid_state(f"The payment is {view.status}, not {PaymentStatus.REQUIRES_CAPTURE}.")
+    amount = requested if requested is not None else view.amount_capturable
     if amount <= 0 or amount > view.amount_capturable:
         raise ApplicationError(
             f"Capture amount must be between 1 and {view.amount_capturable}.",
             type=ErrorType.AMOUNT_EXCEEDS_CAPTURABLE,
         )
+    return amount
 
 
 def refundable(view: PaymentView) -> int:
