@@ -59,7 +59,8 @@ def compile_workflow_modules() -> None:
     no bytecode on disk (``PYTHONDONTWRITEBYTECODE``, set on these machines and in our image)
     each of those imports compiled the module's source again: 11 % of the worker's CPU in the
     payments benchmark's profile. Python reads bytecode that exists even when told not to write
-    any. A read-only checkout only loses the saving, so failing to write is not an error."""
+    any. A read-only checkout only loses the saving, so failing to write is not an error.
+    ``compile_dir`` recurses, so subpackages (``workflows/policies/``) are covered too."""
     if not compileall.compile_dir(Path(workflows.__file__).parent, quiet=2):
         log.info("workflow bytecode not written; the sandbox compiles workflow modules per run")
 

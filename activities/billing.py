@@ -4,12 +4,10 @@ so Temporal may repeat any of them."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.projections import invoice_values, subscription_values
 from contracts.billing import (
     ChargeTarget,
     ChargeTargetRequest,
@@ -29,24 +27,6 @@ from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import subscriptions as subscriptions_repo
 
 
-def subscription_values(view: SubscriptionView) -> dict[str, Any]:
-    """Column values of the ``subscriptions`` projection for one workflow view."""
-    values = asdict(view)
-    for internal in (
-        "periods_billed",
-        "billing_anchor",
-        "anchor_periods",
-        "invoice_count",
-        "credit_balance",
-        "scheduled_plan",
-        "period_charges",
-    ):
-        values.pop(internal)
-    values["status"] = view.status.value
-    values["scheduled_plan_id"] = view.scheduled_plan.id if view.scheduled_plan else None
-    return values
-
-
 class BillingActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -54,37 +34,8 @@ class BillingActivities:
     @activity.defn(name="open_invoice")
     async def open_invoice(self, draft: InvoiceDraft) -> InvoiceRecord:
         """Open the period's invoice, or find the one a crashed earlier attempt opened."""
-        amount_due = sum(line.amount for line in draft.lines)
         async with self._sessions() as session, session.begin():
-            stored, _ = await invoices_repo.create_invoice(
-                session,
-                {
-                    "id": draft.invoice_id,
-                    "subscription_id": draft.subscription_id,
-                    "customer_id": draft.customer_id,
-                    "account_id": draft.account_id,
-                    "amount_due": amount_due,
-                    "amount_paid": 0,
-                    "currency": draft.currency,
-                    "status": InvoiceStatus.OPEN.value,
-                    "lines": [
-                        {
-                            "description": line.description,
-                            "amount": line.amount,
-                            "period_start": line.period_start.isoformat(),
-                            "period_end": line.period_end.isoformat(),
-                        }
-                        for line in draft.lines
-                    ],
-                    "period_start": draft.period_start,
-                    "period_end": draft.period_end,
-                    "attempt_count": 0,
-                    "next_payment_attempt": draft.created_at,
-                    "payment_id": None,
-                    "created_at": draft.created_at,
-                    "updated_at": draft.created_at,
-                },
-            )
+            stored, _ = await invoices_repo.create_invoice(session, invoice_values(draft))
             return InvoiceRecord(
                 id=stored.id,
                 amount_due=stored.amount_due,

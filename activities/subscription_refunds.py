@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts.errors import ErrorType
 from contracts.payments import RefundRequest, RefundView
 from contracts.subscriptions import UnusedTimeRefund
+from contracts.workflow_names import PaymentUpdate
 
 
 class SubscriptionRefundActivities:
@@ -27,7 +28,7 @@ class SubscriptionRefundActivities:
         handle = self._client.get_workflow_handle(refund.payment_id)
         try:
             result: RefundView = await handle.execute_update(
-                "refund",
+                PaymentUpdate.REFUND,
                 RefundRequest(
                     refund_id=refund.refund_id,
                     request_hash=f"unused-time:{refund.refund_id}",

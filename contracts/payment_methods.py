@@ -1,8 +1,9 @@
 """Saving a payment method: the ``AttachPaymentMethodWorkflow``'s input and result."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from contracts.durations import Seconds
 from contracts.providers import CardDetails, Decline, ProviderName
 
 
@@ -16,10 +17,7 @@ class AttachPaymentMethodInput:
     provider: ProviderName
     token: str
     provider_call_timeout_seconds: int
-
-    @property
-    def provider_call_timeout(self) -> timedelta:
-        return timedelta(seconds=self.provider_call_timeout_seconds)
+    provider_call_timeout = Seconds()
 
 
 @dataclass(frozen=True)

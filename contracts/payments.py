@@ -1,9 +1,10 @@
 """A payment's workflow contract: its input, the view every reader shares, updates and signals."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
+from contracts.durations import Seconds
 from contracts.providers import CaptureMethod, ProviderName, RefundStatus
 
 
@@ -21,8 +22,8 @@ class PaymentStatus(StrEnum):
 
 @dataclass(frozen=True)
 class PaymentTimeouts:
-    """Durations the workflow waits, in whole seconds (Temporal's JSON converter has no timedelta);
-    passed in so the workflow never reads settings itself."""
+    """Durations the workflow waits, passed in so the workflow never reads settings itself: whole
+    seconds on the wire, a ``timedelta`` each to the workflow (``contracts.durations``)."""
 
     action_seconds: int
     authorization_expiry_seconds: int
@@ -33,29 +34,12 @@ class PaymentTimeouts:
     fallback_after_seconds: int = 10
     """How long a checkout's create call is retried before the next provider is tried."""
 
-    @property
-    def action(self) -> timedelta:
-        return timedelta(seconds=self.action_seconds)
-
-    @property
-    def authorization_expiry(self) -> timedelta:
-        return timedelta(seconds=self.authorization_expiry_seconds)
-
-    @property
-    def refund_window(self) -> timedelta:
-        return timedelta(seconds=self.refund_window_seconds)
-
-    @property
-    def provider_call(self) -> timedelta:
-        return timedelta(seconds=self.provider_call_seconds)
-
-    @property
-    def provider_outage(self) -> timedelta:
-        return timedelta(seconds=self.provider_outage_seconds)
-
-    @property
-    def fallback_after(self) -> timedelta:
-        return timedelta(seconds=self.fallback_after_seconds)
+    action = Seconds()
+    authorization_expiry = Seconds()
+    refund_window = Seconds()
+    provider_call = Seconds()
+    provider_outage = Seconds()
+    fallback_after = Seconds()
 
 
 @dataclass(frozen=True)
@@ -167,18 +151,22 @@ class SettleResult:
 
 
 @dataclass(frozen=True)
-class CaptureRequest:
-    """``key`` stands for the caller's Idempotency-Key; the same key must carry the same body."""
+class KeyedRequest:
+    """An update made once per Idempotency-Key (``key``); the same key must carry the same body."""
 
     key: str
     request_hash: str
-    amount: int | None = None
 
 
 @dataclass(frozen=True)
-class CancelRequest:
-    key: str
-    request_hash: str
+class CaptureRequest(KeyedRequest):
+    amount: int | None = None
+    """All that is capturable when ``None``."""
+
+
+@dataclass(frozen=True)
+class CancelRequest(KeyedRequest):
+    """Cancel before money moved."""
 
 
 @dataclass(frozen=True)

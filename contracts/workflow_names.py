@@ -6,6 +6,10 @@ and the workflows register exactly these names (a unit test holds both sides to 
 
 from enum import StrEnum
 
+PAYMENT_SETTLED_SIGNAL = "payment_settled"
+"""Sent by an invoice's payment to the workflow that started it, subscription or dunning alike:
+the payment knows only the workflow ID it reports to, so both register the same name."""
+
 
 class WorkflowName(StrEnum):
     PAYMENT = "PaymentWorkflow"
@@ -35,11 +39,11 @@ class SubscriptionUpdate(StrEnum):
 
 
 class SubscriptionSignal(StrEnum):
-    PAYMENT_SETTLED = "payment_settled"
+    PAYMENT_SETTLED = PAYMENT_SETTLED_SIGNAL
 
 
 class DunningSignal(StrEnum):
-    PAYMENT_SETTLED = "payment_settled"
+    PAYMENT_SETTLED = PAYMENT_SETTLED_SIGNAL
     RETRY_WITH = "retry_with"
     STOP = "stop"
 

@@ -9,7 +9,8 @@ parent feeds into ``settled``.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -22,9 +23,10 @@ with workflow.unsafe.imports_passed_through():
         ChargeTargetRequest,
         InvoicePayer,
         InvoiceRecord,
+        InvoiceStatus,
         InvoiceUpdate,
     )
-    from contracts.payments import PaymentInput, PaymentStatus, PaymentView
+    from contracts.payments import Failure, PaymentInput, PaymentStatus, PaymentView
     from contracts.providers import CaptureMethod
     from contracts.search_attributes import (
         AMOUNT_MINOR,
@@ -33,15 +35,57 @@ with workflow.unsafe.imports_passed_through():
         PAYMENT_STATUS,
         PROVIDER,
     )
+    from contracts.subscriptions import PeriodCharge
     from money import format_amount
+    from workflows.database import call_database
     from workflows.payment import PaymentWorkflow
-    from workflows.policies import RECORD_RETRY_POLICY
-
-DB_TIMEOUT = timedelta(seconds=30)
+    from workflows.policies.invoicing import attempt_payment_id
 
 
-def attempt_payment_id(invoice_id: str, attempt: int) -> str:
-    return invoice_id if attempt == 1 else f"{invoice_id}_attempt{attempt}"
+@dataclass(frozen=True)
+class Collected:
+    """One charge of an invoice: paid or not, by which payment, and why not."""
+
+    paid: bool
+    payment_id: str | None = None
+    amount: int = 0
+    failure: Failure | None = None
+
+    def charges(self, start: datetime, end: datetime) -> list[PeriodCharge]:
+        """The payment for the period from ``start`` to ``end``, if money was taken."""
+        if self.payment_id is None or self.amount <= 0:
+            return []
+        return [PeriodCharge(self.payment_id, self.amount, start, end)]
+
+
+async def collect(
+    payer: InvoicePayer,
+    invoice: InvoiceRecord,
+    attempt: int,
+    payment_method_id: str | None,
+    settled: dict[str, PaymentView],
+) -> Collected:
+    """Charge the invoice once as ``attempt`` and record the outcome on it: whether it was paid,
+    and if not, why (no ``failure`` when there was no answer, e.g. no usable payment method). A
+    zero invoice needs no charge."""
+    if invoice.amount_due <= 0:
+        await record_invoice(invoice.id, InvoiceStatus.PAID, attempts=attempt, payment_id=None)
+        return Collected(paid=True)
+    payment = await charge_invoice(payer, invoice, attempt, payment_method_id, settled)
+    if payment is None:
+        await record_invoice(invoice.id, InvoiceStatus.OPEN, attempts=attempt, payment_id=None)
+        return Collected(paid=False)
+    paid = payment.status is PaymentStatus.SUCCEEDED
+    await record_invoice(
+        invoice.id,
+        InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
+        attempts=attempt,
+        payment_id=payment.id,
+        amount_paid=payment.amount_captured if paid else 0,
+    )
+    if paid:
+        return Collected(paid=True, payment_id=payment.id, amount=payment.amount_captured)
+    return Collected(paid=False, payment_id=payment.id, failure=payment.failure)
 
 
 async def charge_invoice(
@@ -53,11 +97,9 @@ async def charge_invoice(
 ) -> PaymentView | None:
     """Charge ``invoice`` once as attempt ``attempt``; the settled payment, or ``None`` when the
     customer has no usable payment method (nothing was attempted)."""
-    target: ChargeTarget | None = await workflow.execute_activity_method(
+    target: ChargeTarget | None = await call_database(
         BillingActivities.charge_target,
         ChargeTargetRequest(payer.customer_id, payment_method_id),
-        start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=RECORD_RETRY_POLICY,
     )
     if target is None:
         return None
@@ -110,10 +152,25 @@ def _payment_input(
     )
 
 
-async def record_invoice(update: InvoiceUpdate) -> None:
-    await workflow.execute_activity_method(
+async def record_invoice(
+    invoice_id: str,
+    status: InvoiceStatus,
+    *,
+    attempts: int,
+    payment_id: str | None,
+    amount_paid: int = 0,
+    next_attempt: datetime | None = None,
+) -> None:
+    """Record where the invoice stands: its status, attempts so far, the paying payment."""
+    await call_database(
         BillingActivities.update_invoice,
-        update,
-        start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=RECORD_RETRY_POLICY,
+        InvoiceUpdate(
+            invoice_id=invoice_id,
+            status=status,
+            amount_paid=amount_paid,
+            attempt_count=attempts,
+            next_payment_attempt=next_attempt,
+            payment_id=payment_id,
+            updated_at=workflow.now(),
+        ),
     )

@@ -26,27 +26,25 @@ with workflow.unsafe.imports_passed_through():
         DunningOutcome,
         DunningResult,
         InvoiceStatus,
-        InvoiceUpdate,
     )
     from contracts.mail import MailRequest, MailTemplate
     from contracts.payments import PaymentSettled, PaymentStatus, PaymentView
     from contracts.subscriptions import PaymentMethodChange
-    from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
-    from workflows.policies import (
+    from contracts.workflow_names import DunningSignal, WorkflowName
+    from workflows.collect import charge_invoice, record_invoice
+    from workflows.database import call_database
+    from workflows.policies.declines import decline_of, method_exhausted
+    from workflows.policies.retries import (
         MAIL_RETRY_POLICY,
-        RECORD_RETRY_POLICY,
-        decline_of,
-        method_exhausted,
+        MAIL_TIMEOUT,
     )
-
-MAIL_TIMEOUT = timedelta(seconds=60)
 
 
 def dunning_workflow_id(invoice_id: str) -> str:
     return f"dun_{invoice_id}"
 
 
-@workflow.defn
+@workflow.defn(name=WorkflowName.DUNNING)
 class DunningWorkflow:
     """One unpaid invoice; returns whether it was recovered, lost, or abandoned."""
 
@@ -67,11 +65,9 @@ class DunningWorkflow:
 
     @workflow.run
     async def run(self, case: DunningInput) -> DunningResult:
-        await workflow.execute_activity_method(
+        await call_database(
             BillingActivities.open_dunning_case,
             DunningCaseOpening(case.invoice, case.payer, case.failed_at),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         await self._mail(MailTemplate.PAYMENT_FAILED)
         schedule = case.billing.retry_days
@@ -80,7 +76,9 @@ class DunningWorkflow:
             last = index == len(schedule) - 1
             if last:
                 await self._mail(MailTemplate.FINAL_NOTICE)
-            await self._record_attempts(next_attempt=due if self._usable else None)
+            await self._record_invoice(
+                InvoiceStatus.OPEN, next_attempt=due if self._usable else None
+            )
             while await self._new_method_before(due):
                 if self._stopped:
                     return await self._finish(DunningOutcome.ABANDONED)
@@ -117,7 +115,9 @@ class DunningWorkflow:
         self._method_failures = 0
         paid = await self._attempt()
         if not paid:
-            await self._record_attempts(next_attempt=due if self._usable else None)
+            await self._record_invoice(
+                InvoiceStatus.OPEN, next_attempt=due if self._usable else None
+            )
         return paid
 
     async def _attempt(self) -> bool:
@@ -135,9 +135,7 @@ class DunningWorkflow:
         if payment.status is PaymentStatus.SUCCEEDED:
             self._paid_by = payment.id
             self._amount_paid = payment.amount_captured
-            await record_invoice(
-                self._invoice_update(InvoiceStatus.PAID, None, payment.amount_captured)
-            )
+            await self._record_invoice(InvoiceStatus.PAID, amount_paid=payment.amount_captured)
             return True
         self._method_failures += 1
         self._usable = not method_exhausted(decline_of(payment.failure), self._method_failures)
@@ -146,14 +144,12 @@ class DunningWorkflow:
     async def _finish(self, outcome: DunningOutcome) -> DunningResult:
         recovered = outcome is DunningOutcome.RECOVERED
         if outcome is DunningOutcome.LOST:
-            await record_invoice(self._invoice_update(InvoiceStatus.UNCOLLECTIBLE, None))
+            await self._record_invoice(InvoiceStatus.UNCOLLECTIBLE)
         elif outcome is DunningOutcome.ABANDONED:
-            await record_invoice(self._invoice_update(InvoiceStatus.VOID, None))
-        await workflow.execute_activity_method(
+            await self._record_invoice(InvoiceStatus.VOID)
+        await call_database(
             BillingActivities.close_dunning_case,
             DunningCaseClosing(self._case.invoice.id, recovered, workflow.now()),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         if recovered:
             await self._mail(MailTemplate.PAYMENT_RECOVERED)
@@ -167,20 +163,16 @@ class DunningWorkflow:
             amount_paid=self._amount_paid,
         )
 
-    async def _record_attempts(self, next_attempt: datetime | None) -> None:
-        await record_invoice(self._invoice_update(InvoiceStatus.OPEN, next_attempt))
-
-    def _invoice_update(
-        self, status: InvoiceStatus, next_attempt: datetime | None, amount_paid: int = 0
-    ) -> InvoiceUpdate:
-        return InvoiceUpdate(
-            invoice_id=self._case.invoice.id,
-            status=status,
-            amount_paid=amount_paid,
-            attempt_count=self._attempts,
-            next_payment_attempt=next_attempt,
+    async def _record_invoice(
+        self, status: InvoiceStatus, amount_paid: int = 0, next_attempt: datetime | None = None
+    ) -> None:
+        await record_invoice(
+            self._case.invoice.id,
+            status,
+            attempts=self._attempts,
             payment_id=self._paid_by,
-            updated_at=workflow.now(),
+            amount_paid=amount_paid,
+            next_attempt=next_attempt,
         )
 
     async def _mail(self, template: MailTemplate) -> None:
@@ -209,16 +201,16 @@ class DunningWorkflow:
 
     # ------------------------------------------------------------------ signals
 
-    @workflow.signal
+    @workflow.signal(name=DunningSignal.PAYMENT_SETTLED)
     def payment_settled(self, settled: PaymentSettled) -> None:
         self._settled[settled.payment.id] = settled.payment
 
-    @workflow.signal
+    @workflow.signal(name=DunningSignal.RETRY_WITH)
     def retry_with(self, change: PaymentMethodChange) -> None:
         """The customer saved a new payment method: charge it now, whatever the schedule says."""
         self._new_methods.append(change.payment_method_id)
 
-    @workflow.signal
+    @workflow.signal(name=DunningSignal.STOP)
     def stop(self) -> None:
         """The subscription ended (canceled now): nothing is owed any more."""
         self._stopped = True

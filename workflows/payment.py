@@ -10,28 +10,24 @@ API response can never show a state the database does not hold yet.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
-from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
-    from activities.providers.routing import (
-        RoutingActivities,
-        charges_on_create,
-        fallback_is_safe,
-    )
+    from activities.providers.routing import RoutingActivities
     from activities.records import RecordActivities
-    from contracts.errors import NON_RETRYABLE_PROVIDER_ERRORS, ErrorType
+    from contracts.errors import ErrorType
     from contracts.payments import (
         CancelRequest,
         CaptureRequest,
         Failure,
-        NextAction,
+        KeyedRequest,
         PaymentInput,
         PaymentSettled,
         PaymentState,
@@ -57,54 +53,42 @@ with workflow.unsafe.imports_passed_through():
         RouteRequest,
     )
     from contracts.search_attributes import PAYMENT_STATUS, PROVIDER
-    from workflows.policies import (
-        PROVIDER_RETRY_POLICY,
-        RECORD_RETRY_POLICY,
-        failure_from_decline,
+    from contracts.workflow_names import (
+        PAYMENT_SETTLED_SIGNAL,
+        STATE_QUERY,
+        PaymentSignal,
+        PaymentUpdate,
+        WorkflowName,
     )
+    from workflows import handlers
+    from workflows.database import call_database_locally
+    from workflows.policies import guards
+    from workflows.policies.payment_status import (
+        CANCELABLE_STATUSES,
+        Detail,
+        after_intent,
+        failed,
+        initial_view,
+        unreachable,
+    )
+    from workflows.policies.provider_failures import (
+        charges_on_create,
+        failure_type,
+        fallback_is_safe,
+        outlasted,
+        provider_refusal,
+    )
+    from workflows.policies.retries import PROVIDER_RETRY_POLICY
 
-CANCELABLE_STATUSES = frozenset(
-    {
-        PaymentStatus.REQUIRES_ACTION,
-        PaymentStatus.REQUIRES_CAPTURE,
-        PaymentStatus.UNDER_REVIEW,
-        PaymentStatus.PROCESSING,
-    }
-)
-RECORD_TIMEOUT = timedelta(seconds=10)
 
-
-@workflow.defn
+@workflow.defn(name=WorkflowName.PAYMENT)
 class PaymentWorkflow:
     """One payment; workflow ID = payment ID."""
 
     @workflow.init
     def __init__(self, payment: PaymentInput) -> None:
         self._input = payment
-        self._view = PaymentView(
-            id=payment.payment_id,
-            account_id=payment.account_id,
-            request_hash=payment.request_hash,
-            status=PaymentStatus.PROCESSING,
-            amount=payment.amount,
-            currency=payment.currency,
-            amount_capturable=0,
-            amount_captured=0,
-            amount_refunded=0,
-            customer_id=payment.customer_id,
-            payment_method_id=payment.payment_method_id,
-            provider=payment.provider,
-            provider_reference=None,
-            capture_method=payment.capture_method,
-            next_action=None,
-            failure=None,
-            description=payment.description,
-            metadata=dict(payment.metadata),
-            created_at=payment.created_at,
-            updated_at=payment.created_at,
-            version=0,
-            routing_rule=_fixed_route(payment),
-        )
+        self._view = initial_view(payment)
         self._recorded: PaymentView | None = None
         self._step = "starting"
         self._settle_calls = 0
@@ -125,10 +109,10 @@ class PaymentWorkflow:
             try:
                 await self._charge(candidates)
             except ActivityError as error:
-                refusal = _provider_refusal(error)
+                refusal = provider_refusal(error)
                 if refusal is not None:
                     await self._fail_refused(refusal)
-                elif _outlasted(error):
+                elif outlasted(error):
                     await self._give_up_on_provider()
                 else:
                     raise
@@ -150,11 +134,9 @@ class PaymentWorkflow:
         """Let the routing rules place a checkout; the choice is recorded with the payment."""
         payment = self._input
         self._set_step("choosing a provider")
-        plan = await workflow.execute_local_activity_method(
+        plan = await call_database_locally(
             RoutingActivities.route_payment,
             RouteRequest(currency=payment.currency, has_return_url=payment.return_url is not None),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         if not plan.candidates:
             raise ApplicationError(
@@ -209,7 +191,7 @@ class PaymentWorkflow:
             except ActivityError as error:
                 if alternative is None or not fallback_is_safe(request, error):
                     raise
-                reason = _failure_type(error)
+                reason = failure_type(error)
                 self._use_provider(
                     alternative, f"fallback from {provider} ({reason}); {self._view.routing_rule}"
                 )
@@ -273,28 +255,15 @@ class PaymentWorkflow:
             await self._apply_intent(intent, "provider.answered_late")
 
     async def _fail_unreachable(self) -> None:
-        self._view = replace(
-            self._view,
-            status=PaymentStatus.FAILED,
-            next_action=None,
-            failure=Failure(
-                code="provider_unavailable",
-                message=(
-                    f"{self._view.provider} could not be reached within "
-                    f"{self._input.timeouts.provider_outage}; nothing was charged."
-                ),
-                retryable=True,
-            ),
-        )
+        outage = self._input.timeouts.provider_outage
+        self._view = failed(self._view, unreachable(self._view.provider, outage))
         await self._transition("provider.unreachable")
 
     async def _fail_refused(self, refusal: ApplicationError) -> None:
         """The provider refused the request outright: nothing was charged, the payment failed."""
-        self._view = replace(
+        self._view = failed(
             self._view,
-            status=PaymentStatus.FAILED,
-            next_action=None,
-            failure=Failure(code="provider_rejected", message=refusal.message, retryable=False),
+            Failure(code="provider_rejected", message=refusal.message, retryable=False),
         )
         await self._transition("provider.rejected", {"error_type": refusal.type})
 
@@ -361,56 +330,10 @@ class PaymentWorkflow:
     async def _apply_intent(
         self, intent: IntentResult, event_type: str, captured: int | None = None
     ) -> None:
-        """Map the provider's view of the payment object onto the public payment status.
-
-        ``captured`` is the amount a capture call asked for: providers report partial captures
-        inconsistently, so the workflow keeps its own figure.
-        """
-        view = self._view
-        status = intent.status
-        detail: dict[str, str | int | None] = {"provider_status": status.value}
-        if status is IntentStatus.SUCCEEDED:
-            view = replace(
-                view,
-                status=PaymentStatus.SUCCEEDED,
-                amount_captured=captured if captured is not None else view.amount,
-                amount_capturable=0,
-                next_action=None,
-            )
-        elif status is IntentStatus.REQUIRES_CAPTURE:
-            view = replace(
-                view,
-                status=PaymentStatus.REQUIRES_CAPTURE,
-                amount_capturable=intent.amount_capturable or view.amount,
-                next_action=None,
-            )
-        elif status is IntentStatus.REQUIRES_ACTION or (
-            status is IntentStatus.REQUIRES_PAYMENT_METHOD and self._is_checkout
-        ):
-            view = replace(
-                view, status=PaymentStatus.REQUIRES_ACTION, next_action=_next_action(intent)
-            )
-        elif status is IntentStatus.DECLINED and intent.decline is not None:
-            view = replace(
-                view, status=PaymentStatus.FAILED, failure=failure_from_decline(intent.decline)
-            )
-            detail["decline_code"] = intent.decline.decline_code
-        elif status is IntentStatus.REQUIRES_PAYMENT_METHOD:
-            view = replace(
-                view,
-                status=PaymentStatus.FAILED,
-                next_action=None,
-                failure=Failure(
-                    code="authentication_failed",
-                    message="The customer did not complete authentication.",
-                    retryable=True,
-                ),
-            )
-        elif status is IntentStatus.CANCELED:
-            view = replace(
-                view, status=PaymentStatus.CANCELED, amount_capturable=0, next_action=None
-            )
-        self._view = view
+        """Record what the provider's answer makes of the payment (``after_intent``)."""
+        self._view, detail = after_intent(
+            self._view, intent, captured=captured, checkout=self._is_checkout
+        )
         await self._transition(event_type, detail)
 
     @property
@@ -419,7 +342,7 @@ class PaymentWorkflow:
 
     # ------------------------------------------------------------------ updates
 
-    @workflow.update
+    @handlers.update(PaymentUpdate.SETTLE)
     async def settle(self, request: SettleRequest) -> SettleResult:
         """Answer ``POST /v1/payments``: returns once the payment has left ``processing``."""
         created = self._settle_calls == 0
@@ -435,62 +358,55 @@ class PaymentWorkflow:
     @settle.validator
     def _validate_settle(self, request: SettleRequest) -> None:
         if request.request_hash != self._input.request_hash:
-            raise _key_reused()
+            raise guards.key_reused()
 
-    @workflow.update
+    @handlers.update(PaymentUpdate.CAPTURE)
     async def capture(self, request: CaptureRequest) -> PaymentView:
         """Capture all or part of an authorization; the remainder is released by the provider."""
-        async with self._money_lock:
-            if request.key in self._keyed_requests:
-                return self._view
-            self._require_status(PaymentStatus.REQUIRES_CAPTURE)
-            amount = request.amount if request.amount is not None else self._view.amount_capturable
-            self._require_capturable(amount)
+
+        async def capture_once() -> None:
+            amount = guards.require_capture(self._view, request.amount)
             intent = await self._provider(
                 PaymentActivities.capture_intent,
                 self._call(self._key("capture"), amount=amount),
             )
             await self._apply_intent(intent, "payment.captured", captured=amount)
-            self._keyed_requests[request.key] = request.request_hash
-            return self._view
+
+        return await self._once_per_key(request, capture_once)
 
     @capture.validator
     def _validate_capture(self, request: CaptureRequest) -> None:
-        if self._seen_key(request.key, request.request_hash):
-            return
-        self._require_status(PaymentStatus.REQUIRES_CAPTURE)
-        amount = request.amount if request.amount is not None else self._view.amount_capturable
-        self._require_capturable(amount)
+        if not self._repeated(request):
+            guards.require_capture(self._view, request.amount)
 
-    @workflow.update
+    @handlers.update(PaymentUpdate.CANCEL)
     async def cancel(self, request: CancelRequest) -> PaymentView:
         """Cancel before money moved; waits out an in-flight charge step first."""
         await workflow.wait_condition(lambda: self._view.status is not PaymentStatus.PROCESSING)
-        async with self._money_lock:
-            if request.key in self._keyed_requests:
-                return self._view
+
+        async def cancel_once() -> None:
             if self._view.status not in CANCELABLE_STATUSES:
-                raise _invalid_state(f"The payment became {self._view.status} before the cancel.")
+                raise guards.invalid_state(
+                    f"The payment became {self._view.status} before the cancel."
+                )
             await self._cancel_at_provider("payment.canceled", self._key("cancel"))
-            self._keyed_requests[request.key] = request.request_hash
-            return self._view
+
+        return await self._once_per_key(request, cancel_once)
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        if self._seen_key(request.key, request.request_hash):
-            return
-        if self._view.status not in CANCELABLE_STATUSES:
-            raise _invalid_state(f"A {self._view.status} payment cannot be canceled.")
+        if not self._repeated(request) and self._view.status not in CANCELABLE_STATUSES:
+            raise guards.invalid_state(f"A {self._view.status} payment cannot be canceled.")
 
-    @workflow.update
+    @handlers.update(PaymentUpdate.REFUND)
     async def refund(self, request: RefundRequest) -> RefundView:
         """Refund part or all of what remains; refunds run one at a time so they never overlap."""
         async with self._money_lock:
             existing = self._refunds.get(request.refund_id)
             if existing is not None:
                 return existing
-            self._require_refundable(request.amount)
-            amount = request.amount if request.amount is not None else self._refundable
+            guards.require_refundable(self._view, request.amount, closing=self._closing)
+            amount = request.amount if request.amount is not None else guards.refundable(self._view)
             self._set_step(f"refunding {amount}")
             assert self._view.provider is not None
             call = RefundCall(
@@ -503,7 +419,7 @@ class PaymentWorkflow:
             try:
                 result: RefundResult = await self._provider(PaymentActivities.refund, call)
             except ActivityError as error:
-                if _provider_refusal(error) is None:
+                if provider_refusal(error) is None:
                     raise
                 result = RefundResult(reference="", status=RefundStatus.FAILED, amount=amount)
             refund = RefundView(
@@ -530,13 +446,13 @@ class PaymentWorkflow:
 
     @refund.validator
     def _validate_refund(self, request: RefundRequest) -> None:
-        if self._seen_key(request.refund_id, request.request_hash):
+        if guards.seen_key(self._keyed_requests, request.refund_id, request.request_hash):
             return
-        self._require_refundable(request.amount)
+        guards.require_refundable(self._view, request.amount, closing=self._closing)
 
     # ------------------------------------------------------------------ signals and queries
 
-    @workflow.signal
+    @workflow.signal(name=PaymentSignal.PROVIDER_EVENT)
     def provider_event(self, event: ProviderEvent) -> None:
         """A verified webhook; the workflow re-reads the provider rather than trusting its order."""
         if event.event_id in self._seen_event_ids:
@@ -544,7 +460,7 @@ class PaymentWorkflow:
         self._seen_event_ids.add(event.event_id)
         self._events.append(event)
 
-    @workflow.query
+    @workflow.query(name=STATE_QUERY)
     def state(self) -> PaymentState:
         """The recorded payment, its refunds, and what the workflow is doing right now."""
         return PaymentState(
@@ -553,47 +469,22 @@ class PaymentWorkflow:
             refunds=list(self._refunds.values()),
         )
 
-    # ------------------------------------------------------------------ guards
-
-    def _seen_key(self, key: str, request_hash: str) -> bool:
-        """True when this Idempotency-Key was already handled with the same body; a different
-        body under the same key is refused before anything happens."""
-        known = self._keyed_requests.get(key)
-        if known is None:
-            return False
-        if known != request_hash:
-            raise _key_reused()
-        return True
-
-    def _require_status(self, status: PaymentStatus) -> None:
-        if self._view.status is not status:
-            raise _invalid_state(f"The payment is {self._view.status}, not {status}.")
-
-    def _require_capturable(self, amount: int) -> None:
-        if amount <= 0 or amount > self._view.amount_capturable:
-            raise ApplicationError(
-                f"Capture amount must be between 1 and {self._view.amount_capturable}.",
-                type=ErrorType.AMOUNT_EXCEEDS_CAPTURABLE,
-            )
-
-    @property
-    def _refundable(self) -> int:
-        return self._view.amount_captured - self._view.amount_refunded
-
-    def _require_refundable(self, amount: int | None) -> None:
-        if self._closing:
-            raise _invalid_state("The refund window of this payment has closed.")
-        if self._view.status is not PaymentStatus.SUCCEEDED:
-            raise _invalid_state(f"A {self._view.status} payment has nothing captured to refund.")
-        wanted = amount if amount is not None else self._refundable
-        if wanted <= 0 or wanted > self._refundable:
-            raise ApplicationError(
-                f"At most {self._refundable} {self._view.currency} minor units can be refunded.",
-                {"available": self._refundable},
-                type=ErrorType.REFUND_EXCEEDS_AVAILABLE,
-            )
-
     # ------------------------------------------------------------------ plumbing
+
+    def _repeated(self, request: KeyedRequest) -> bool:
+        """This Idempotency-Key was handled already (a different body under it is refused)."""
+        return guards.seen_key(self._keyed_requests, request.key, request.request_hash)
+
+    async def _once_per_key(
+        self, request: KeyedRequest, change: Callable[[], Awaitable[None]]
+    ) -> PaymentView:
+        """Make ``change`` under the money lock, once per Idempotency-Key; a repeated key is
+        answered with the payment as it is now."""
+        async with self._money_lock:
+            if request.key not in self._keyed_requests:
+                await change()
+                self._keyed_requests[request.key] = request.request_hash
+            return self._view
 
     @property
     def _reference(self) -> str:
@@ -634,18 +525,16 @@ class PaymentWorkflow:
     async def _transition(
         self,
         event_type: str,
-        detail: dict[str, str | int | None] | None = None,
+        detail: Detail | None = None,
         refund: RefundView | None = None,
     ) -> None:
         """Persist the new state, then make it visible to updates, queries and search."""
         self._view = replace(self._view, version=self._view.version + 1, updated_at=workflow.now())
-        await workflow.execute_local_activity_method(
+        await call_database_locally(
             RecordActivities.record_payment_transition,
             PaymentTransition(
                 payment=self._view, event_type=event_type, detail=detail or {}, refund=refund
             ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         changed = self._recorded is None or self._recorded.status is not self._view.status
         if changed:
@@ -662,59 +551,7 @@ class PaymentWorkflow:
             return
         try:
             await workflow.get_external_workflow_handle(target).signal(
-                "payment_settled", PaymentSettled(payment=self._view)
+                PAYMENT_SETTLED_SIGNAL, PaymentSettled(payment=self._view)
             )
         except FailureError:
             workflow.logger.info("%s is gone; payment %s not reported", target, self._view.id)
-
-
-def _next_action(intent: IntentResult) -> NextAction:
-    """Redirect providers (PayPal) send the buyer to a page; Stripe hands the client a secret."""
-    if intent.action_url is not None:
-        return NextAction(type="redirect_to_url", url=intent.action_url)
-    return NextAction(type="stripe_sdk", client_secret=intent.client_secret)
-
-
-def _fixed_route(payment: PaymentInput) -> str | None:
-    """Why a payment that routing does not place goes where it goes."""
-    if payment.provider is None:
-        return None
-    if payment.payment_method_ref is not None:
-        return f"saved payment method at {payment.provider}"
-    return f"requested by the client: {payment.provider}"
-
-
-def _outlasted(error: ActivityError) -> bool:
-    """The provider kept failing retryably until the workflow's bound ran out. Temporal reports
-    that as retry state TIMEOUT, with either a timeout or the last attempt's failure as cause."""
-    return error.retry_state is RetryState.TIMEOUT
-
-
-def _failure_type(error: ActivityError) -> str:
-    """The kind of failure behind an activity error, for the timeline and the routing rule."""
-    cause = error.cause
-    if isinstance(cause, ActivityTimeoutError):
-        last = cause.cause
-        return last.type if isinstance(last, ApplicationError) and last.type else "timeout"
-    if isinstance(cause, ApplicationError) and cause.type:
-        return cause.type
-    return type(cause).__name__
-
-
-def _provider_refusal(error: ActivityError) -> ApplicationError | None:
-    """The provider's non-retryable refusal behind an activity failure, if that is what it was."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE_PROVIDER_ERRORS:
-        return cause
-    return None
-
-
-def _key_reused() -> ApplicationError:
-    return ApplicationError(
-        "This Idempotency-Key was already used with a different request body.",
-        type=ErrorType.IDEMPOTENCY_KEY_REUSED,
-    )
-
-
-def _invalid_state(message: str) -> ApplicationError:
-    return ApplicationError(message, type=ErrorType.INVALID_STATE)

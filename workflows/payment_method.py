@@ -7,8 +7,6 @@ at the provider that Durapay does not know about.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -20,12 +18,16 @@ with workflow.unsafe.imports_passed_through():
         PaymentMethodRecord,
     )
     from contracts.providers import AttachCall, AttachResult, ProviderCustomerCall
-    from workflows.policies import PROVIDER_RETRY_POLICY, RECORD_RETRY_POLICY
+    from contracts.workflow_names import WorkflowName
+    from workflows.database import call_database_locally
+    from workflows.policies.retries import (
+        PROVIDER_RETRY_POLICY,
+        RECORD_RETRY_POLICY,
+        RECORD_TIMEOUT,
+    )
 
-RECORD_TIMEOUT = timedelta(seconds=10)
 
-
-@workflow.defn
+@workflow.defn(name=WorkflowName.ATTACH_PAYMENT_METHOD)
 class AttachPaymentMethodWorkflow:
     """One attach; workflow ID = the payment method ID, derived from customer and token."""
 
@@ -69,7 +71,7 @@ class AttachPaymentMethodWorkflow:
                 decline=attached.decline,
                 invalid=attached.invalid,
             )
-        await workflow.execute_local_activity_method(
+        await call_database_locally(
             RecordActivities.record_payment_method,
             PaymentMethodRecord(
                 payment_method_id=request.payment_method_id,
@@ -80,7 +82,5 @@ class AttachPaymentMethodWorkflow:
                 details=attached.details,
                 created_at=workflow.now(),
             ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         return AttachPaymentMethodResult(payment_method_id=request.payment_method_id, attached=True)

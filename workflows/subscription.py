@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -31,10 +30,9 @@ with workflow.unsafe.imports_passed_through():
         InvoicePayer,
         InvoiceRecord,
         InvoiceStatus,
-        InvoiceUpdate,
     )
     from contracts.errors import ErrorType
-    from contracts.payments import Failure, PaymentSettled, PaymentStatus, PaymentView
+    from contracts.payments import Failure, PaymentSettled, PaymentView
     from contracts.search_attributes import SUBSCRIPTION_STATUS
     from contracts.subscriptions import (
         CancelSubscriptionRequest,
@@ -48,35 +46,28 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionView,
         UnusedTimeRefund,
     )
-    from workflows.collect import DB_TIMEOUT, charge_invoice, record_invoice
-    from workflows.dunning import DunningWorkflow, dunning_workflow_id
-    from workflows.policies import (
-        RECORD_RETRY_POLICY,
-        consumed,
-        period_end,
-        prorate,
-        tax_amount,
+    from contracts.workflow_names import (
+        STATE_QUERY,
+        SubscriptionSignal,
+        SubscriptionUpdate,
+        WorkflowName,
     )
-
-FINAL = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID})
-REFUND_RETRY_POLICY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=[ErrorType.REFUND_NOT_POSSIBLE],
-)
-
-
-@dataclass(frozen=True)
-class Collected:
-    """One charge of an invoice: paid or not, by which payment, and why not."""
-
-    paid: bool
-    payment_id: str | None = None
-    amount: int = 0
-    failure: Failure | None = None
+    from workflows import handlers
+    from workflows.collect import Collected, collect, record_invoice
+    from workflows.database import call_database, call_database_locally
+    from workflows.dunning import DunningWorkflow, dunning_workflow_id
+    from workflows.policies import guards
+    from workflows.policies.invoicing import invoice_id, period_end, period_lines, upgrade_lines
+    from workflows.policies.proration import prorate, seconds_between, unused_time_refunds
+    from workflows.policies.retries import (
+        DB_TIMEOUT,
+        REFUND_RETRY_POLICY,
+        REFUND_TIMEOUT,
+    )
+    from workflows.policies.subscription_status import FINAL, initial_view
 
 
-@workflow.defn
+@workflow.defn(name=WorkflowName.SUBSCRIPTION)
 class SubscriptionWorkflow:
     """One subscription; workflow ID = subscription ID."""
 
@@ -84,27 +75,7 @@ class SubscriptionWorkflow:
     def __init__(self, subscription: SubscriptionInput) -> None:
         self._input = subscription
         self._plan = subscription.plan
-        created = subscription.created_at
-        self._view = subscription.carried or SubscriptionView(
-            id=subscription.subscription_id,
-            account_id=subscription.account_id,
-            customer_id=subscription.customer_id,
-            plan_id=subscription.plan.id,
-            payment_method_id=subscription.payment_method_id,
-            status=SubscriptionStatus.INCOMPLETE,
-            current_period_start=created,
-            current_period_end=created,
-            trial_end=None,
-            cancel_at_period_end=False,
-            entitled=False,
-            latest_invoice_id=None,
-            past_due_since=None,
-            paused_at=None,
-            canceled_at=None,
-            created_at=created,
-            updated_at=created,
-            version=0,
-        )
+        self._view = subscription.carried or initial_view(subscription)
         self._settled: dict[str, PaymentView] = {}
         self._lock = asyncio.Lock()
         self._method_changed = False
@@ -186,7 +157,11 @@ class SubscriptionWorkflow:
         else:
             anchor, periods = view.billing_anchor, view.anchor_periods
         end = period_end(anchor, self._plan.interval, periods + 1)
-        invoice = await self._open_invoice(start, end, self._period_lines(start, end))
+        lines, credit_used = period_lines(
+            self._plan, view.credit_balance, self._tax_rate, start, end
+        )
+        self._view = replace(self._view, credit_balance=view.credit_balance - credit_used)
+        invoice = await self._open_invoice(start, end, lines)
         self._view = replace(
             self._view,
             periods_billed=view.periods_billed + 1,
@@ -201,47 +176,20 @@ class SubscriptionWorkflow:
             if self._view.status in FINAL:
                 return
         if collected.paid:
-            self._view = replace(
-                self._view,
-                status=SubscriptionStatus.ACTIVE,
-                entitled=True,
-                current_period_start=start,
-                current_period_end=end,
-                past_due_since=None,
-                period_charges=_charges(collected, start, end),
-            )
+            self._enter_period(SubscriptionStatus.ACTIVE, start, end, collected.charges(start, end))
             await self._record(f"active; renews {end}")
             return
         await self._become_past_due(invoice, start, end, collected.failure)
-
-    def _period_lines(self, start: datetime, end: datetime) -> list[InvoiceLine]:
-        """The plan for the period, less any credit the customer holds, then tax on the rest."""
-        plan = self._plan
-        lines = [InvoiceLine(plan.name, plan.amount, start, end)]
-        applied = min(self._view.credit_balance, plan.amount)
-        if applied:
-            lines.append(InvoiceLine("Credit from an earlier plan change", -applied, start, end))
-            self._view = replace(self._view, credit_balance=self._view.credit_balance - applied)
-        return self._with_tax(lines, start, end)
-
-    def _with_tax(
-        self, lines: list[InvoiceLine], start: datetime, end: datetime
-    ) -> list[InvoiceLine]:
-        rate = self._input.billing.tax_rate_basis_points
-        tax = tax_amount(max(sum(line.amount for line in lines), 0), rate)
-        if tax:
-            lines.append(InvoiceLine(f"Tax {rate // 100}.{rate % 100:02d}%", tax, start, end))
-        return lines
 
     async def _open_invoice(
         self, start: datetime, end: datetime, lines: list[InvoiceLine]
     ) -> InvoiceRecord:
         subscription = self._input
         number = self._view.invoice_count + 1
-        record: InvoiceRecord = await workflow.execute_activity_method(
+        record: InvoiceRecord = await call_database(
             BillingActivities.open_invoice,
             InvoiceDraft(
-                invoice_id=f"in_{subscription.subscription_id.removeprefix('sub_')}_{number:04d}",
+                invoice_id=invoice_id(subscription.subscription_id, number),
                 subscription_id=subscription.subscription_id,
                 customer_id=subscription.customer_id,
                 account_id=subscription.account_id,
@@ -251,36 +199,14 @@ class SubscriptionWorkflow:
                 period_end=end,
                 created_at=workflow.now(),
             ),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
         )
         self._view = replace(self._view, invoice_count=number, latest_invoice_id=record.id)
         return record
 
     async def _collect(self, invoice: InvoiceRecord, attempt: int) -> Collected:
-        """Charge the invoice once as ``attempt``: whether it was paid, and if not, why (no
-        ``failure`` when there was no answer, e.g. no usable payment method). A zero invoice
-        needs no charge."""
-        if invoice.amount_due <= 0:
-            await self._update_invoice(invoice, InvoiceStatus.PAID, attempt, None)
-            return Collected(paid=True)
-        payment = await charge_invoice(
+        return await collect(
             self._payer, invoice, attempt, self._view.payment_method_id, self._settled
         )
-        if payment is None:
-            await self._update_invoice(invoice, InvoiceStatus.OPEN, attempt, None)
-            return Collected(paid=False)
-        paid = payment.status is PaymentStatus.SUCCEEDED
-        await self._update_invoice(
-            invoice,
-            InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
-            attempt,
-            payment.id,
-            amount_paid=payment.amount_captured if paid else 0,
-        )
-        if paid:
-            return Collected(paid=True, payment_id=payment.id, amount=payment.amount_captured)
-        return Collected(paid=False, payment_id=payment.id, failure=payment.failure)
 
     @property
     def _payer(self) -> InvoicePayer:
@@ -290,26 +216,6 @@ class SubscriptionWorkflow:
             customer_id=subscription.customer_id,
             subscription_id=subscription.subscription_id,
             timeouts=subscription.billing.payment,
-        )
-
-    async def _update_invoice(
-        self,
-        invoice: InvoiceRecord,
-        status: InvoiceStatus,
-        attempt: int,
-        payment_id: str | None,
-        amount_paid: int = 0,
-    ) -> None:
-        await record_invoice(
-            InvoiceUpdate(
-                invoice_id=invoice.id,
-                status=status,
-                amount_paid=amount_paid,
-                attempt_count=attempt,
-                next_payment_attempt=None,
-                payment_id=payment_id,
-                updated_at=workflow.now(),
-            )
         )
 
     async def _await_new_method_while_incomplete(
@@ -334,10 +240,10 @@ class SubscriptionWorkflow:
         finally:
             await self._lock.acquire()
         if self._view.status in FINAL:
-            await self._update_invoice(invoice, InvoiceStatus.VOID, attempt - 1, None)
+            await self._void(invoice, attempt - 1)
             return Collected(paid=False)
         if expired:
-            await self._update_invoice(invoice, InvoiceStatus.VOID, attempt - 1, None)
+            await self._void(invoice, attempt - 1)
             await self._end(SubscriptionStatus.CANCELED, "incomplete expired")
             return Collected(paid=False)
         return await self._collect(invoice, attempt)
@@ -348,15 +254,8 @@ class SubscriptionWorkflow:
         """A renewal failed. The period still advances (the customer owes it), the invoice stays
         open and its dunning starts; the customer stays entitled through the grace period."""
         now = workflow.now()
-        self._view = replace(
-            self._view,
-            status=SubscriptionStatus.PAST_DUE,
-            entitled=True,
-            current_period_start=start,
-            current_period_end=end,
-            past_due_since=self._view.past_due_since or now,
-            period_charges=[],
-        )
+        since = self._view.past_due_since or now
+        self._enter_period(SubscriptionStatus.PAST_DUE, start, end, [], past_due_since=since)
         await self._record(f"past due since {self._view.past_due_since}: {invoice.id} unpaid")
         self._dunning = await workflow.start_child_workflow(
             DunningWorkflow.run,
@@ -397,20 +296,34 @@ class SubscriptionWorkflow:
             if self._view.status in FINAL:
                 return
             if result.outcome is DunningOutcome.RECOVERED:
-                view = self._view
+                start, end = self._view.current_period_start, self._view.current_period_end
                 recovered = Collected(True, result.payment_id, result.amount_paid)
-                self._view = replace(
-                    view,
-                    status=SubscriptionStatus.ACTIVE,
-                    entitled=True,
-                    past_due_since=None,
-                    period_charges=_charges(
-                        recovered, view.current_period_start, view.current_period_end
-                    ),
+                self._enter_period(
+                    SubscriptionStatus.ACTIVE, start, end, recovered.charges(start, end)
                 )
                 await self._record(f"recovered by {result.payment_id}")
             else:
                 await self._end(self._input.billing.final_status, "dunning exhausted")
+
+    def _enter_period(
+        self,
+        status: SubscriptionStatus,
+        start: datetime,
+        end: datetime,
+        charges: list[PeriodCharge],
+        past_due_since: datetime | None = None,
+    ) -> None:
+        """The period from ``start`` to ``end`` is the current one, entitled: paid (``active``,
+        by ``charges``) or owed (``past_due``, since ``past_due_since``)."""
+        self._view = replace(
+            self._view,
+            status=status,
+            entitled=True,
+            current_period_start=start,
+            current_period_end=end,
+            past_due_since=past_due_since,
+            period_charges=charges,
+        )
 
     async def _end(self, status: SubscriptionStatus, reason: str) -> None:
         self._view = replace(self._view, status=status, entitled=False, canceled_at=workflow.now())
@@ -437,23 +350,16 @@ class SubscriptionWorkflow:
         proration = prorate(
             self._plan.amount,
             plan.amount,
-            int((view.current_period_end - view.current_period_start).total_seconds()),
-            int((now - view.current_period_start).total_seconds()),
+            seconds_between(view.current_period_start, view.current_period_end),
+            seconds_between(view.current_period_start, now),
         )
         if proration.net > 0:
             end = view.current_period_end
-            lines = self._with_tax(
-                [
-                    InvoiceLine(f"Unused time on {self._plan.name}", -proration.credit, now, end),
-                    InvoiceLine(f"Remaining time on {plan.name}", proration.charge, now, end),
-                ],
-                now,
-                end,
-            )
+            lines = upgrade_lines(self._plan, plan, proration, self._tax_rate, now, end)
             invoice = await self._open_invoice(now, end, lines)
             collected = await self._collect(invoice, attempt=1)
             if not collected.paid:
-                await self._update_invoice(invoice, InvoiceStatus.VOID, 1, None)
+                await self._void(invoice, 1)
                 failure = collected.failure
                 reason = failure.message if failure else "no usable payment method"
                 raise ApplicationError(
@@ -463,7 +369,7 @@ class SubscriptionWorkflow:
                 )
             self._view = replace(
                 self._view,
-                period_charges=self._view.period_charges + _charges(collected, now, end),
+                period_charges=self._view.period_charges + collected.charges(now, end),
             )
         else:
             self._view = replace(self._view, credit_balance=view.credit_balance - proration.net)
@@ -473,14 +379,14 @@ class SubscriptionWorkflow:
 
     # ------------------------------------------------------------------ updates
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.BEGUN)
     async def begun(self) -> SubscriptionView:
         """Returns once the subscription has begun: its trial started, its first invoice paid, or
         ``incomplete`` because the first payment failed. The API waits on it after starting."""
         await workflow.wait_condition(lambda: self._begun)
         return self._view
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.CHANGE_PLAN)
     async def change_plan(self, change: PlanChange) -> SubscriptionView:
         """Prorated now within an interval; otherwise (``none``, or monthly ↔ yearly) from the
         next period. A trial has nothing to prorate: the trial simply goes on with the new plan."""
@@ -503,29 +409,19 @@ class SubscriptionWorkflow:
 
     @change_plan.validator
     def _validate_change_plan(self, change: PlanChange) -> None:
-        if self._view.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
-            raise ApplicationError(
-                f"A {self._view.status} subscription cannot change plan.",
-                type=ErrorType.INVALID_STATE,
-            )
-        if change.plan.currency != self._plan.currency:
-            raise ApplicationError(
-                f"{change.plan.id} is billed in {change.plan.currency}, this subscription in "
-                f"{self._plan.currency}.",
-                type=ErrorType.PLAN_CURRENCY_MISMATCH,
-            )
+        guards.require_plan_change(self._view, self._plan, change.plan)
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.CANCEL)
     async def cancel(self, request: CancelSubscriptionRequest) -> SubscriptionView:
         """Cancel now, or at the end of the paid period; waits for a renewal in progress. An
         invoice in dunning is abandoned when the subscription ends now."""
         async with self._lock:
-            self._require_open()
+            guards.require_open(self._view)
             if request.at_period_end:
                 self._view = replace(self._view, cancel_at_period_end=True)
                 await self._record(f"cancels at {self._view.current_period_end}")
             else:
-                refunds = self._unused_time(request) if request.prorate_refund else []
+                refunds = self._unused_time() if request.prorate_refund else []
                 await self._end(SubscriptionStatus.CANCELED, "canceled")
                 if self._dunning is not None:
                     await self._dunning.signal(DunningWorkflow.stop)
@@ -533,26 +429,11 @@ class SubscriptionWorkflow:
                     await self._refund(refund)
             return self._view
 
-    def _unused_time(self, request: CancelSubscriptionRequest) -> list[UnusedTimeRefund]:
-        """What is given back for the current period: of each payment for it, the part for the
-        time not used (a paused subscription used none since the pause), rounded down the same
-        way as a proration, so refund and use add up to what was paid."""
+    def _unused_time(self) -> list[UnusedTimeRefund]:
+        """Refunds of the current period's unused time; a paused subscription used none since
+        the pause."""
         used_until = self._view.paused_at or workflow.now()
-        refunds = []
-        for charge in self._view.period_charges:
-            length = int((charge.end - charge.start).total_seconds())
-            elapsed = int((used_until - charge.start).total_seconds())
-            unused = charge.amount - consumed(charge.amount, length, elapsed)
-            if unused > 0:
-                refunds.append(
-                    UnusedTimeRefund(
-                        payment_id=charge.payment_id,
-                        refund_id=f"re_{charge.payment_id.removeprefix('in_')}_unused",
-                        amount=unused,
-                        reason=f"{self._view.id} canceled: unused time until {charge.end}",
-                    )
-                )
-        return refunds
+        return unused_time_refunds(self._view.id, self._view.period_charges, used_until)
 
     async def _refund(self, refund: UnusedTimeRefund) -> None:
         """A refund the payment cannot give (closed, already refunded) does not undo the cancel:
@@ -561,7 +442,7 @@ class SubscriptionWorkflow:
             await workflow.execute_activity_method(
                 SubscriptionRefundActivities.refund_unused_time,
                 refund,
-                start_to_close_timeout=timedelta(minutes=2),
+                start_to_close_timeout=REFUND_TIMEOUT,
                 retry_policy=REFUND_RETRY_POLICY,
             )
         except ActivityError as error:
@@ -570,13 +451,13 @@ class SubscriptionWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, request: CancelSubscriptionRequest) -> None:
-        self._require_open()
+        guards.require_open(self._view)
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.PAUSE)
     async def pause(self) -> SubscriptionView:
         """No invoices while paused; the period restarts on resume."""
         async with self._lock:
-            self._require_status(SubscriptionStatus.ACTIVE)
+            guards.require_subscription_status(self._view, SubscriptionStatus.ACTIVE)
             self._view = replace(
                 self._view,
                 status=SubscriptionStatus.PAUSED,
@@ -588,13 +469,13 @@ class SubscriptionWorkflow:
 
     @pause.validator
     def _validate_pause(self) -> None:
-        self._require_status(SubscriptionStatus.ACTIVE)
+        guards.require_subscription_status(self._view, SubscriptionStatus.ACTIVE)
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.RESUME)
     async def resume(self) -> SubscriptionView:
         """A new period starts now and is billed now."""
         async with self._lock:
-            self._require_status(SubscriptionStatus.PAUSED)
+            guards.require_subscription_status(self._view, SubscriptionStatus.PAUSED)
             self._view = replace(self._view, paused_at=None, billing_anchor=None)
             self._switch_to_scheduled_plan()
             await self._bill(workflow.now(), first=False)
@@ -602,13 +483,13 @@ class SubscriptionWorkflow:
 
     @resume.validator
     def _validate_resume(self) -> None:
-        self._require_status(SubscriptionStatus.PAUSED)
+        guards.require_subscription_status(self._view, SubscriptionStatus.PAUSED)
 
-    @workflow.update
+    @handlers.update(SubscriptionUpdate.SET_PAYMENT_METHOD)
     async def set_payment_method(self, change: PaymentMethodChange) -> SubscriptionView:
         """Charge future invoices to this method. An unpaid invoice (a failed first payment, or
         one in dunning) is retried with it at once."""
-        self._require_open()
+        guards.require_open(self._view)
         self._view = replace(self._view, payment_method_id=change.payment_method_id)
         self._method_changed = True
         await self._record(f"payment method {change.payment_method_id}")
@@ -618,15 +499,15 @@ class SubscriptionWorkflow:
 
     @set_payment_method.validator
     def _validate_set_payment_method(self, change: PaymentMethodChange) -> None:
-        self._require_open()
+        guards.require_open(self._view)
 
     # ------------------------------------------------------------------ signals and queries
 
-    @workflow.signal
+    @workflow.signal(name=SubscriptionSignal.PAYMENT_SETTLED)
     def payment_settled(self, settled: PaymentSettled) -> None:
         self._settled[settled.payment.id] = settled.payment
 
-    @workflow.query
+    @workflow.query(name=STATE_QUERY)
     def state(self) -> SubscriptionView:
         return self._view
 
@@ -636,36 +517,23 @@ class SubscriptionWorkflow:
         """An update (cancel now, pause) took over while the renewal waited for the lock."""
         return self._view.status in FINAL or self._view.status is SubscriptionStatus.PAUSED
 
-    def _require_open(self) -> None:
-        if self._view.status in FINAL:
-            raise ApplicationError(
-                f"The subscription is {self._view.status}.", type=ErrorType.INVALID_STATE
-            )
+    @property
+    def _tax_rate(self) -> int:
+        return self._input.billing.tax_rate_basis_points
 
-    def _require_status(self, status: SubscriptionStatus) -> None:
-        if self._view.status is not status:
-            raise ApplicationError(
-                f"The subscription is {self._view.status}, not {status}.",
-                type=ErrorType.INVALID_STATE,
-            )
+    async def _void(self, invoice: InvoiceRecord, attempts: int) -> None:
+        await record_invoice(invoice.id, InvoiceStatus.VOID, attempts=attempts, payment_id=None)
 
     async def _record(self, details: str) -> None:
         """Persist the new state, then make it visible to search."""
         self._view = replace(self._view, version=self._view.version + 1, updated_at=workflow.now())
-        await workflow.execute_local_activity_method(
+        await call_database_locally(
             BillingActivities.record_subscription,
             self._view,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
+            DB_TIMEOUT,
         )
         workflow.upsert_search_attributes([SUBSCRIPTION_STATUS.value_set(self._view.status.value)])
         workflow.set_current_details(details)
-
-
-def _charges(collected: Collected, start: datetime, end: datetime) -> list[PeriodCharge]:
-    if collected.payment_id is None or collected.amount <= 0:
-        return []
-    return [PeriodCharge(collected.payment_id, collected.amount, start, end)]
 
 
 async def _condition_met(condition: Callable[[], bool], timeout: timedelta) -> bool:

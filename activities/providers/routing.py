@@ -1,4 +1,4 @@
-"""Which provider takes a checkout, and when trying the next one is safe.
+"""Which provider takes a checkout.
 
 A payment with a saved method always goes to that method's provider, and a client may name a
 provider; both are decided by the API. A checkout (no saved method, no provider named) is placed
@@ -6,8 +6,8 @@ here: providers that cannot take the currency are dropped, as are redirect provi
 client gave no ``return_url`` to send the buyer back to; the rest keep the configured priority,
 except that a provider whose circuit is open goes last.
 
-Everything but ``RoutingActivities`` is pure, so the workflow can ask ``fallback_is_safe`` during
-replay and get the same answer.
+Whether the next provider may be tried after a failure is the workflow's rule
+(``workflows/policies/provider_failures.py``).
 """
 
 from __future__ import annotations
@@ -16,24 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from temporalio import activity
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 from activities.providers.circuit import CircuitBreaker
-from contracts.errors import ErrorType
-from contracts.providers import CreateIntentRequest, ProviderName, RoutePlan, RouteRequest
+from contracts.providers import ProviderName, RoutePlan, RouteRequest
 from settings import Settings
 
 REDIRECT_PROVIDERS = frozenset({ProviderName.PAYPAL})
 """Providers whose checkout sends the buyer to their own page and back to ``return_url``."""
-
-FALLBACK_ERRORS = frozenset(
-    {
-        ErrorType.PROVIDER_UNAVAILABLE,
-        ErrorType.PROVIDER_RATE_LIMITED,
-        ErrorType.PROVIDER_AUTH_FAILED,
-    }
-)
-"""Failures that say nothing about the payment itself, only about reaching this provider."""
 
 
 @dataclass(frozen=True)
@@ -70,31 +59,6 @@ def plan_route(
     if reasons:
         rule += "; " + ", ".join(reasons)
     return RoutePlan(candidates=candidates, rule=rule)
-
-
-def fallback_is_safe(request: CreateIntentRequest, error: ActivityError) -> bool:
-    """True when creating the checkout at one provider failed in a way that provably moved no
-    money, so the next provider may be tried.
-
-    A checkout's create call carries no payment method and never confirms, so whatever it may
-    have created (a response lost on the way back included) cannot be charged: confirming it
-    needs the client secret or buyer approval that Durapay never handed out. The failure itself
-    must be about reaching the provider, not about the payment: an invalid request would fail
-    the same way everywhere.
-    """
-    if request.payment_method_ref is not None:
-        return False
-    cause = error.cause
-    if isinstance(cause, TimeoutError):
-        return True
-    return isinstance(cause, ApplicationError) and cause.type in FALLBACK_ERRORS
-
-
-def charges_on_create(provider: ProviderName, payment_method_ref: str | None) -> bool:
-    """Whether creating the payment at ``provider`` already moves money: PayPal pays an order
-    for a vaulted wallet in the create call itself; everywhere else money moves only on confirm
-    or buyer approval."""
-    return provider is ProviderName.PAYPAL and payment_method_ref is not None
 
 
 class RoutingActivities:

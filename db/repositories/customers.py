@@ -5,12 +5,13 @@ Functions flush but never commit: the caller owns the transaction (one per reque
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
     Customer,
 )
+from db.repositories.paging import get_owned
 from db.repositories.writes import insert_once, unsaved_values
 
 
@@ -22,11 +23,7 @@ async def add_customer(session: AsyncSession, customer: Customer) -> bool:
 async def get_customer(
     session: AsyncSession, customer_id: str, account_id: str | None = None
 ) -> Customer | None:
-    query = select(Customer).where(Customer.id == customer_id)
-    if account_id is not None:
-        query = query.where(Customer.account_id == account_id)
-    result: Customer | None = await session.scalar(query)
-    return result
+    return await get_owned(session, Customer, customer_id, account_id)
 
 
 async def set_stripe_customer_id(

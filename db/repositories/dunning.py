@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import DunningCase
-from db.repositories.writes import insert_once
+from db.repositories.writes import insert_once, update_rows
 
 DunningOutcome = Literal["recovered", "lost"]
 
@@ -59,13 +59,12 @@ async def close_dunning_case(
     session: AsyncSession, invoice_id: str, outcome: DunningOutcome, closed_at: datetime
 ) -> bool:
     """Close an open case; False if it was already closed (its first outcome stands) or missing."""
-    result = await session.execute(
+    closing = (
         update(DunningCase)
         .where(DunningCase.invoice_id == invoice_id, DunningCase.status == "open")
         .values(status=outcome, closed_at=closed_at)
-        .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(await update_rows(session, closing))
 
 
 async def get_dunning_case(session: AsyncSession, invoice_id: str) -> DunningCase | None:

@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Invoice
-from db.repositories.paging import newest_first
-from db.repositories.writes import insert_once
+from db.repositories.paging import get_owned, newest_first
+from db.repositories.writes import insert_once, update_rows
 
 InvoiceStatus = Literal["open", "paid", "void", "uncollectible"]
 
@@ -64,7 +64,7 @@ async def update_invoice(
     Refused (and a no-op): leaving a final status (see ``_INVOICE_STATUSES_FROM``), or a lower
     ``attempt_count`` than stored, which is how a late retry of an older write shows itself.
     """
-    result = await session.execute(
+    moving = (
         update(Invoice)
         .where(
             Invoice.id == invoice_id,
@@ -79,19 +79,14 @@ async def update_invoice(
             payment_id=payment_id,
             updated_at=updated_at,
         )
-        .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(await update_rows(session, moving))
 
 
 async def get_invoice(
     session: AsyncSession, invoice_id: str, account_id: str | None = None
 ) -> Invoice | None:
-    query = select(Invoice).where(Invoice.id == invoice_id)
-    if account_id is not None:
-        query = query.where(Invoice.account_id == account_id)
-    result: Invoice | None = await session.scalar(query)
-    return result
+    return await get_owned(session, Invoice, invoice_id, account_id)
 
 
 async def list_invoices(
@@ -106,9 +101,6 @@ async def list_invoices(
     query = select(Invoice).where(Invoice.account_id == account_id)
     if subscription_id is not None:
         query = query.where(Invoice.subscription_id == subscription_id)
-    cursor = None
-    if starting_after is not None:
-        cursor = await get_invoice(session, starting_after, account_id)
-        if cursor is None:
-            return [], False
-    return await newest_first(session, query, Invoice, cursor, limit)
+    return await newest_first(
+        session, query, Invoice, account_id=account_id, limit=limit, starting_after=starting_after
+    )

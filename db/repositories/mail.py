@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import MailOutbox
-from db.repositories.writes import insert_once
+from db.repositories.writes import insert_once, update_rows
 
 
 async def record_mail(
@@ -50,23 +50,20 @@ async def record_mail(
 
 async def count_attempt(session: AsyncSession, key: str) -> None:
     """Note one more delivery attempt, before the SMTP call, so a crashed attempt still counts."""
-    await session.execute(
-        update(MailOutbox)
-        .where(MailOutbox.key == key)
-        .values(attempts=MailOutbox.attempts + 1)
-        .execution_options(synchronize_session=False)
+    await update_rows(
+        session,
+        update(MailOutbox).where(MailOutbox.key == key).values(attempts=MailOutbox.attempts + 1),
     )
 
 
 async def mark_mail_sent(session: AsyncSession, key: str, sent_at: datetime) -> bool:
     """Mark a pending mail sent; False when it already was (the first ``sent_at`` stands)."""
-    result = await session.execute(
+    sending = (
         update(MailOutbox)
         .where(MailOutbox.key == key, MailOutbox.status == "pending")
         .values(status="sent", sent_at=sent_at)
-        .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(await update_rows(session, sending))
 
 
 async def get_mail(session: AsyncSession, key: str) -> MailOutbox | None:

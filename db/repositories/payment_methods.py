@@ -47,13 +47,11 @@ async def list_payment_methods(session: AsyncSession, customer_id: str) -> list[
 async def set_default_payment_method(
     session: AsyncSession, customer_id: str, method_id: str
 ) -> PaymentMethod | None:
-    methods = await list_payment_methods(session, customer_id)
-    chosen = next((m for m in methods if m.id == method_id), None)
-    if chosen is None:
-        return None
-    for method in methods:
-        method.is_default = method is chosen
-    await session.flush()
+    methods, chosen = await _live_method(session, customer_id, method_id)
+    if chosen is not None:
+        for method in methods:
+            method.is_default = method is chosen
+        await session.flush()
     return chosen
 
 
@@ -61,14 +59,20 @@ async def soft_delete_payment_method(
     session: AsyncSession, customer_id: str, method_id: str
 ) -> PaymentMethod | None:
     """Past payments keep their method; the newest remaining one becomes default if needed."""
-    methods = await list_payment_methods(session, customer_id)
-    doomed = next((m for m in methods if m.id == method_id), None)
-    if doomed is None:
-        return None
-    doomed.deleted_at = datetime.now(UTC)
-    remaining = [m for m in methods if m is not doomed]
-    if doomed.is_default and remaining:
-        remaining[0].is_default = True
-    doomed.is_default = False
-    await session.flush()
+    methods, doomed = await _live_method(session, customer_id, method_id)
+    if doomed is not None:
+        doomed.deleted_at = datetime.now(UTC)
+        remaining = [m for m in methods if m is not doomed]
+        if doomed.is_default and remaining:
+            remaining[0].is_default = True
+        doomed.is_default = False
+        await session.flush()
     return doomed
+
+
+async def _live_method(
+    session: AsyncSession, customer_id: str, method_id: str
+) -> tuple[list[PaymentMethod], PaymentMethod | None]:
+    """The customer's live methods, newest first, and the one with ``method_id`` among them."""
+    methods = await list_payment_methods(session, customer_id)
+    return methods, next((m for m in methods if m.id == method_id), None)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -20,7 +20,14 @@ from db.models import (
     PaymentEvent,
     Refund,
 )
-from db.repositories.writes import by_column, dialect_of, insert_once, upsert_newer_version
+from db.repositories.paging import get_owned, newest_first
+from db.repositories.writes import (
+    by_column,
+    dialect_of,
+    insert_once,
+    insert_or_update,
+    upsert_newer_version,
+)
 
 
 async def save_payment_snapshot(session: AsyncSession, values: Mapping[str, Any]) -> bool:
@@ -36,11 +43,7 @@ async def save_payment_snapshot(session: AsyncSession, values: Mapping[str, Any]
 async def get_payment(
     session: AsyncSession, payment_id: str, account_id: str | None = None
 ) -> Payment | None:
-    query = select(Payment).where(Payment.id == payment_id)
-    if account_id is not None:
-        query = query.where(Payment.account_id == account_id)
-    result: Payment | None = await session.scalar(query)
-    return result
+    return await get_owned(session, Payment, payment_id, account_id)
 
 
 async def find_payment_by_provider_reference(
@@ -67,31 +70,14 @@ async def list_payments(
         query = query.where(Payment.customer_id == customer_id)
     if status is not None:
         query = query.where(Payment.status == status)
-    if starting_after is not None:
-        cursor = await get_payment(session, starting_after, account_id)
-        if cursor is None:
-            return [], False
-        query = query.where(
-            (Payment.created_at < cursor.created_at)
-            | ((Payment.created_at == cursor.created_at) & (Payment.id < cursor.id))
-        )
-    rows = list(
-        await session.scalars(
-            query.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit + 1)
-        )
+    return await newest_first(
+        session, query, Payment, account_id=account_id, limit=limit, starting_after=starting_after
     )
-    return rows[:limit], len(rows) > limit
 
 
 async def save_refund(session: AsyncSession, values: Mapping[str, Any]) -> None:
-    if await insert_once(session, Refund, values):
-        return
-    await session.execute(
-        update(Refund)
-        .where(Refund.id == values["id"])
-        .values(**{k: v for k, v in values.items() if k not in ("id", "created_at")})
-        .execution_options(synchronize_session=False)
-    )
+    """Insert, or update the refund's outcome (a pending refund that settled later)."""
+    await insert_or_update(session, Refund, values)
 
 
 async def get_refund(session: AsyncSession, refund_id: str) -> Refund | None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import DEFAULT_CATALOG, read_plan_catalog
 from db.models import Plan
-from db.repositories.writes import insert_once
+from db.repositories.writes import insert_once, update_rows
 
 
 async def list_plans(session: AsyncSession) -> list[Plan]:
@@ -42,15 +42,14 @@ async def load_plan_catalog(session: AsyncSession, path: Path = DEFAULT_CATALOG)
         if await insert_once(session, Plan, values):
             written += 1
             continue
-        result = await session.execute(
+        written += await update_rows(
+            session,
             update(Plan)
             .where(
                 Plan.id == plan.id,
                 Plan.catalog_version <= catalog.version,
                 or_(*(getattr(Plan, column) != value for column, value in values.items())),
             )
-            .values(**values)
-            .execution_options(synchronize_session=False)
+            .values(**values),
         )
-        written += int(getattr(result, "rowcount", 0))
     return written

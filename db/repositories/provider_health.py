@@ -8,25 +8,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
     ProviderHealth,
 )
-from db.repositories.writes import insert_once
+from db.repositories.writes import insert_or_update
 
 
 async def save_provider_health(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Insert or overwrite one provider's circuit record (the writer holds the latest state)."""
-    if await insert_once(session, ProviderHealth, values):
-        return
-    await session.execute(
-        update(ProviderHealth)
-        .where(ProviderHealth.provider == values["provider"])
-        .values(**{k: v for k, v in values.items() if k != "provider"})
-        .execution_options(synchronize_session=False)
-    )
+    await insert_or_update(session, ProviderHealth, values, key="provider", unchanged=())
 
 
 async def list_provider_health(session: AsyncSession) -> list[ProviderHealth]:

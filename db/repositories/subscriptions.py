@@ -8,35 +8,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Subscription
-from db.repositories.paging import newest_first
-from db.repositories.writes import insert_once
+from db.repositories.paging import get_owned, newest_first
+from db.repositories.writes import insert_or_update
 
 
 async def save_subscription_snapshot(session: AsyncSession, values: Mapping[str, Any]) -> bool:
     """Insert, or update only with a newer version: a late or repeated write never goes back."""
-    if await insert_once(session, Subscription, values):
-        return True
-    result = await session.execute(
-        update(Subscription)
-        .where(Subscription.id == values["id"], Subscription.version < values["version"])
-        .values(**{k: v for k, v in values.items() if k not in ("id", "created_at")})
-        .execution_options(synchronize_session=False)
+    return await insert_or_update(
+        session, Subscription, values, only_if=Subscription.version < values["version"]
     )
-    return bool(getattr(result, "rowcount", 0))
 
 
 async def get_subscription(
     session: AsyncSession, subscription_id: str, account_id: str | None = None
 ) -> Subscription | None:
-    query = select(Subscription).where(Subscription.id == subscription_id)
-    if account_id is not None:
-        query = query.where(Subscription.account_id == account_id)
-    result: Subscription | None = await session.scalar(query)
-    return result
+    return await get_owned(session, Subscription, subscription_id, account_id)
 
 
 async def list_subscriptions(
@@ -51,9 +41,11 @@ async def list_subscriptions(
     query = select(Subscription).where(Subscription.account_id == account_id)
     if customer_id is not None:
         query = query.where(Subscription.customer_id == customer_id)
-    cursor = None
-    if starting_after is not None:
-        cursor = await get_subscription(session, starting_after, account_id)
-        if cursor is None:
-            return [], False
-    return await newest_first(session, query, Subscription, cursor, limit)
+    return await newest_first(
+        session,
+        query,
+        Subscription,
+        account_id=account_id,
+        limit=limit,
+        starting_after=starting_after,
+    )

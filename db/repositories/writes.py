@@ -9,10 +9,10 @@ Functions flush but never commit: the caller owns the transaction (one per reque
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import ColumnElement, Update, inspect, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,37 @@ async def insert_once(session: AsyncSession, model: type[Base], values: Mapping[
     statement = insert_unless_present(dialect_of(session), model.__table__)
     result = await session.execute(statement, by_column(model, values))
     return bool(getattr(result, "rowcount", 0))
+
+
+async def update_rows(session: AsyncSession, statement: Update) -> int:
+    """Run a bulk ``UPDATE``; how many rows it changed. The session's loaded objects are not
+    synchronized: the caller re-reads what it needs after a write."""
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0))
+
+
+async def insert_or_update(
+    session: AsyncSession,
+    model: type[Base],
+    values: Mapping[str, Any],
+    *,
+    key: str = "id",
+    unchanged: Collection[str] = ("created_at",),
+    only_if: ColumnElement[bool] | None = None,
+) -> bool:
+    """Insert the row, or overwrite the stored one with ``values`` but for its ``key`` and the
+    ``unchanged`` columns, and only where ``only_if`` holds; True when a row was written."""
+    if await insert_once(session, model, values):
+        return True
+    statement = update(model).where(getattr(model, key) == values[key])
+    if only_if is not None:
+        statement = statement.where(only_if)
+    kept = {key, *unchanged}
+    return bool(
+        await update_rows(
+            session, statement.values(**{k: v for k, v in values.items() if k not in kept})
+        )
+    )
 
 
 # The two writes the worker makes at every step of every payment are built once per dialect and

@@ -49,7 +49,7 @@ from tests.support.net import free_port
 from tests.support.postgres import PostgresCluster, postgres_cluster
 from tests.support.stack import Stack, make_settings
 from worker import build_worker
-from workflows.payment import RECORD_TIMEOUT
+from workflows.policies.retries import RECORD_TIMEOUT
 
 pytestmark = pytest.mark.postgres
 

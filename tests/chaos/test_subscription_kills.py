@@ -40,7 +40,7 @@ from tests.support.polling import eventually
 from tests.support.renewals import CONFIRM, renewing_at
 from tests.support.stack import Stack
 from tests.support.subscriptions import invoices
-from workflows.policies import period_end
+from workflows.policies.invoicing import period_end
 from workflows.subscription import SubscriptionWorkflow
 
 T = TypeVar("T")

@@ -26,7 +26,7 @@ from tests.support.renewals import CONFIRM, renewing_at
 from tests.support.stack import Stack
 from tests.support.subscriptions import invoices
 from tests.support.worker_process import start_worker, wait_until_polled
-from workflows.policies import period_end
+from workflows.policies.invoicing import period_end
 from workflows.subscription import SubscriptionWorkflow
 
 RENEWS_IN = timedelta(seconds=5)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from contracts.subscriptions import PlanInterval, PlanTerms, SubscriptionInput
 from tests.support.subscriptions import PRO_MONTHLY, TERMS, unique_email
-from workflows.policies import period_end
+from workflows.policies.invoicing import period_end
 
 CONFIRM = r"/v1/payment_intents/[^/]+/confirm"
 """Stripe's confirm path, for fault-proxy rules: the call that moves a renewal's money."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contracts.payments import Failure
 from contracts.providers import Decline
-from workflows.policies import decline_of, method_exhausted
+from workflows.policies.declines import decline_of, method_exhausted
 
 SOFT = Decline("card_declined", "insufficient funds", "insufficient_funds")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.providers import Decline
-from workflows.policies import DeclineKind, classify_decline, failure_from_decline
+from workflows.policies.declines import DeclineKind, classify_decline, failure_from_decline
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflows.policies import consumed, prorate
+from workflows.policies.proration import consumed, prorate
 
 MONTH = 30 * 24 * 3600
 amounts = st.integers(min_value=0, max_value=10_000_000)

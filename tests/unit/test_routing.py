@@ -11,16 +11,12 @@ from temporalio.exceptions import (
     TimeoutType,
 )
 
-from activities.providers.routing import (
-    RoutingRules,
-    charges_on_create,
-    fallback_is_safe,
-    plan_route,
-)
+from activities.providers.routing import RoutingRules, plan_route
 from contracts.errors import ErrorType
 from contracts.providers import CaptureMethod, CreateIntentRequest, ProviderName, RouteRequest
 from money import ISO_4217
 from settings import PAYPAL_CURRENCIES, Settings
+from workflows.policies.provider_failures import charges_on_create, fallback_is_safe
 
 STRIPE, PAYPAL = ProviderName.STRIPE, ProviderName.PAYPAL
 RULES = RoutingRules(

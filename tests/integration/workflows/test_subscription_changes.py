@@ -33,7 +33,7 @@ from tests.support.subscriptions import (
     unique_email,
 )
 from tests.support.timeskip import Proxied
-from workflows.policies import consumed, prorate
+from workflows.policies.proration import consumed, prorate
 from workflows.subscription import SubscriptionWorkflow
 
 pytestmark = pytest.mark.timeskip

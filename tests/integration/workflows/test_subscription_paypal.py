@@ -27,7 +27,7 @@ from tests.support.subscriptions import (
     unique_email,
 )
 from tests.support.timeskip import TimeSkipping
-from workflows.policies import period_end
+from workflows.policies.invoicing import period_end
 from workflows.subscription import SubscriptionWorkflow
 
 pytestmark = pytest.mark.timeskip
