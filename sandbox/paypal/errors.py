@@ -31,6 +31,7 @@ class PayPalError(Exception):
         issue: str | None = None,
         description: str | None = None,
         field: str | None = None,
+        value: str | None = None,
     ) -> None:
         super().__init__(f"{name}: {issue or message}")
         self.status = status
@@ -39,6 +40,7 @@ class PayPalError(Exception):
         self.issue = issue
         self.description = description
         self.field = field
+        self.value = value
 
     def body(self) -> Resource:
         """The JSON PayPal sends for this failure, with a fresh ``debug_id`` like PayPal's."""
@@ -51,6 +53,8 @@ class PayPalError(Exception):
             detail: Resource = {"issue": self.issue, "description": self.description or ""}
             if self.field is not None:
                 detail = {"field": self.field, "location": "body", **detail}
+            if self.value is not None:
+                detail["value"] = self.value
             body["details"] = [detail]
         anchor = f"#error-{self.issue}" if self.issue else "#errors"
         body["links"] = [
@@ -63,9 +67,14 @@ class PayPalError(Exception):
         return body
 
 
-def unprocessable(issue: str, description: str) -> PayPalError:
-    """422: the request is well-formed but the business rules refuse it."""
-    return PayPalError(422, "UNPROCESSABLE_ENTITY", UNPROCESSABLE_MESSAGE, issue, description)
+def unprocessable(
+    issue: str, description: str, field: str | None = None, value: str | None = None
+) -> PayPalError:
+    """422: the request is well-formed but the business rules refuse it; ``field`` and ``value``
+    point at the offending part of the body where PayPal names it."""
+    return PayPalError(
+        422, "UNPROCESSABLE_ENTITY", UNPROCESSABLE_MESSAGE, issue, description, field, value
+    )
 
 
 def invalid_request(issue: str, description: str, field: str) -> PayPalError:

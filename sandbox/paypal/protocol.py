@@ -111,10 +111,13 @@ def parse_money(value: Any, field: str) -> tuple[str, Decimal]:
         )
     decimals = len(amount.partition(".")[2])
     if decimals > (0 if currency in ZERO_DECIMAL_CURRENCIES else 2):
-        raise invalid_request(
+        # PayPal answers this one as a business rule (422), naming the field and the value; any
+        # decimal at all is too many for HUF, JPY and TWD, even "10.00".
+        raise unprocessable(
             "DECIMAL_PRECISION",
             "If the currency supports decimals, only two decimal place precision is supported.",
             f"{field}/value",
+            amount,
         )
     parsed = Decimal(amount)
     if parsed <= 0:

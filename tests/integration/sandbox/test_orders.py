@@ -154,9 +154,30 @@ def test_same_request_id_makes_one_order_and_one_capture(paypal: Any) -> None:
     assert again_capture.value.details[0].issue == "ORDER_ALREADY_CAPTURED"
 
 
-def test_invalid_amount_is_an_invalid_request(paypal: Any) -> None:
+def test_invalid_amount_is_refused_for_its_precision(paypal: Any) -> None:
+    """PayPal answers too many decimals as a business rule: 422 ``DECIMAL_PRECISION`` (as
+    PayPal's own error logs show it), naming the field and the value."""
     with pytest.raises(ErrorException) as refused:
         paypal.orders.create_order({"body": order_body("10.005")})
-    assert refused.value.response_code == 400
-    assert refused.value.name == "INVALID_REQUEST"
+    assert refused.value.response_code == 422
+    assert refused.value.name == "UNPROCESSABLE_ENTITY"
     assert refused.value.details[0].issue == "DECIMAL_PRECISION"
+    assert refused.value.details[0].field == "/purchase_units/0/amount/value"
+
+
+@pytest.mark.parametrize("currency", ["HUF", "JPY", "TWD"])
+def test_whole_unit_currencies_take_no_decimals(paypal: Any, currency: str) -> None:
+    """HUF, JPY and TWD "do not support decimals" at PayPal: even ``10.00`` is refused."""
+    body = order_body("10.00")
+    body["purchase_units"][0]["amount"]["currency_code"] = currency
+    with pytest.raises(ErrorException) as refused:
+        paypal.orders.create_order({"body": body})
+    assert refused.value.response_code == 422
+    assert refused.value.details[0].issue == "DECIMAL_PRECISION"
+
+    body["purchase_units"][0]["amount"]["value"] = "1050"
+    order = paypal.orders.create_order({"body": body}).body
+    assert (order.purchase_units[0].amount.currency_code, order.purchase_units[0].amount.value) == (
+        currency,
+        "1050",
+    )

@@ -76,3 +76,24 @@ def test_unknown_capture_is_resource_not_found(paypal: Any) -> None:
         paypal.payments.get_captured_payment({"capture_id": "NOSUCHCAPTURE0000"})
     assert missing.value.response_code == 404
     assert missing.value.name == "RESOURCE_NOT_FOUND"
+
+
+def test_a_refund_of_a_whole_unit_currency_takes_no_decimals(paypal: Any) -> None:
+    body = order_body("1000")
+    body["purchase_units"][0]["amount"]["currency_code"] = "JPY"
+    order = paypal.orders.create_order({"body": body}).body
+    click(link(order, "payer-action"), "approve")
+    captured = paypal.orders.capture_order({"id": order.id}).body
+    capture = captured.purchase_units[0].payments.captures[0]
+    assert (capture.amount.currency_code, capture.amount.value) == ("JPY", "1000")
+
+    with pytest.raises(ErrorException) as refused:
+        paypal.payments.refund_captured_payment(
+            {"capture_id": capture.id, "body": {"amount": {"currency_code": "JPY", "value": "1.5"}}}
+        )
+    assert refused.value.response_code == 422
+    assert refused.value.details[0].issue == "DECIMAL_PRECISION"
+    refund = paypal.payments.refund_captured_payment(
+        {"capture_id": capture.id, "body": {"amount": {"currency_code": "JPY", "value": "150"}}}
+    ).body
+    assert refund.amount.value == "150"
