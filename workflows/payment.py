@@ -136,7 +136,11 @@ class PaymentWorkflow:
         self._set_step("choosing a provider")
         plan = await call_database_locally(
             RoutingActivities.route_payment,
-            RouteRequest(currency=payment.currency, has_return_url=payment.return_url is not None),
+            RouteRequest(
+                currency=payment.currency,
+                has_return_url=payment.return_url is not None,
+                amount=payment.amount,
+            ),
         )
         if not plan.candidates:
             raise ApplicationError(

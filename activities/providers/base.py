@@ -11,7 +11,8 @@ decline is returned as a value; transport trouble, 5xx and 429 raise retryable
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -20,10 +21,15 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
 from contracts.providers import AttachResult, CreateIntentRequest, IntentResult, RefundResult
+from money import NotRepresentable
 
 
 class Provider(Protocol):
-    """One payment provider, as the payment activities see it."""
+    """One payment provider, as the payment activities see it.
+
+    Amounts in and out are ISO 4217 minor units, whatever the provider's own units
+    (``money.Representation``): each implementation converts at its boundary, exactly.
+    """
 
     async def create_intent(
         self, request: CreateIntentRequest, idempotency_key: str
@@ -81,6 +87,17 @@ def provider_failure(
     return ApplicationError(
         message, type=error_type.value, non_retryable=False, next_retry_delay=retry_after
     )
+
+
+@contextmanager
+def exact_amounts() -> Iterator[None]:
+    """Fail the call, without a retry, when an amount cannot be written exactly in the
+    provider's units (HUF 10.50 at PayPal). The API refuses such amounts before anything starts;
+    this keeps a rounded amount from ever reaching a provider should one get through."""
+    try:
+        yield
+    except NotRepresentable as error:
+        raise provider_failure(ErrorType.PROVIDER_INVALID_REQUEST, str(error)) from None
 
 
 def retry_after(headers: Mapping[str, str] | None) -> timedelta | None:

@@ -10,6 +10,10 @@ Temporal alone retries, with the same ``PayPal-Request-Id``. PayPal forgets requ
 6 hours for orders), so every mutating call first re-reads the order and acts only if its state
 still calls for it. Bodies are read as plain JSON rather than as SDK models: the models raise
 ``AttributeError`` for every field PayPal leaves out.
+
+Amounts go out as PayPal's decimal strings in PayPal's precision (``money``: HUF, JPY and TWD in
+whole units, which PayPal otherwise refuses with ``DECIMAL_PRECISION``) and come back through
+``from_decimal_string``, which reads any exact decimal string as ISO minor units.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from paypalserversdk.paypal_serversdk_client import (  # type: ignore[import-unt
 )
 from temporalio.exceptions import ApplicationError
 
-from activities.providers.base import provider_failure, retry_after
+from activities.providers.base import exact_amounts, provider_failure, retry_after
 from contracts.errors import ErrorType
 from contracts.providers import (
     AttachResult,
@@ -47,7 +51,7 @@ from contracts.providers import (
     RefundResult,
     RefundStatus,
 )
-from money import format_amount, from_decimal_string
+from money import PAYPAL, from_decimal_string, to_provider_decimal
 
 Json = dict[str, Any]
 
@@ -195,6 +199,12 @@ def _minor(money: Json) -> int:
     return from_decimal_string(str(money["value"]), str(money["currency_code"]))
 
 
+def _money(amount: int, currency: str) -> Json:
+    """PayPal's ``Money`` for ISO minor units, in PayPal's precision; never rounded."""
+    with exact_amounts():
+        return {"currency_code": currency, "value": to_provider_decimal(amount, currency, PAYPAL)}
+
+
 def _link(resource: Json, *rels: str) -> str | None:
     for link in resource.get("links") or []:
         if link.get("rel") in rels:
@@ -336,10 +346,7 @@ class PayPalProvider:
         unit: Json = {
             "reference_id": request.payment_id,
             "custom_id": request.payment_id,
-            "amount": {
-                "currency_code": request.currency,
-                "value": format_amount(request.amount, request.currency),
-            },
+            "amount": _money(request.amount, request.currency),
         }
         if request.description:
             unit["description"] = request.description
@@ -405,14 +412,8 @@ class PayPalProvider:
         authorization = _authorization(order)
         if authorization is None or authorization.get("status") not in _CAPTURABLE:
             return _order_result(order)
-        money = authorization["amount"]
-        body = {
-            "amount": {
-                "currency_code": money["currency_code"],
-                "value": format_amount(amount, str(money["currency_code"])),
-            },
-            "final_capture": True,
-        }
+        currency = str(authorization["amount"]["currency_code"])
+        body = {"amount": _money(amount, currency), "final_capture": True}
         order_amount = _minor(_unit(order)["amount"])
         try:
             capture = await self._call(
@@ -473,10 +474,7 @@ class PayPalProvider:
                     f"PayPal order {reference} has no capture to refund",
                 )
             currency = str(capture["amount"]["currency_code"])
-            body = {
-                "amount": {"currency_code": currency, "value": format_amount(amount, currency)},
-                "custom_id": refund_id,
-            }
+            body = {"amount": _money(amount, currency), "custom_id": refund_id}
             made = await self._call(
                 self._payments.refund_captured_payment,
                 self._writing(idempotency_key, capture_id=capture["id"], body=body),

@@ -2,9 +2,9 @@
 
 A payment with a saved method always goes to that method's provider, and a client may name a
 provider; both are decided by the API. A checkout (no saved method, no provider named) is placed
-here: providers that cannot take the currency are dropped, as are redirect providers when the
-client gave no ``return_url`` to send the buyer back to; the rest keep the configured priority,
-except that a provider whose circuit is open goes last.
+here: providers that cannot take the currency, or this amount of it exactly, are dropped, as are
+redirect providers when the client gave no ``return_url`` to send the buyer back to; the rest
+keep the configured priority, except that a provider whose circuit is open goes last.
 
 Whether the next provider may be tried after a failure is the workflow's rule
 (``workflows/policies/provider_failures.py``).
@@ -19,6 +19,7 @@ from temporalio import activity
 
 from activities.providers.circuit import CircuitBreaker
 from contracts.providers import ProviderName, RoutePlan, RouteRequest
+from money import format_amount, representable
 from settings import Settings
 
 REDIRECT_PROVIDERS = frozenset({ProviderName.PAYPAL})
@@ -48,6 +49,11 @@ def plan_route(
     for provider in rules.priority:
         if request.currency not in rules.currencies.get(provider, frozenset()):
             reasons.append(f"{provider} does not take {request.currency}")
+        elif request.amount is not None and not representable(
+            request.amount, request.currency, provider
+        ):
+            amount = format_amount(request.amount, request.currency)
+            reasons.append(f"{provider} cannot take {amount} {request.currency} exactly")
         elif provider in REDIRECT_PROVIDERS and not request.has_return_url:
             reasons.append(f"{provider} needs return_url")
         else:

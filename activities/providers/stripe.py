@@ -4,6 +4,10 @@ SDK network retries are off: Temporal retries the whole activity instead, with t
 idempotency key. Idempotency keys alone are not enough to make a retry safe — localstripe ignores
 them, and Stripe forgets them after 24 hours — so every mutating call first reads what the
 provider holds and acts only if that state still calls for it.
+
+Amounts cross this boundary converted (``money``): Durapay's are ISO minor units, Stripe's are its
+own (ISK written with two decimals, three-decimal currencies ending in 0). localstripe applies no
+currency rule of its own, so the conversion here is all that makes its amounts right.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 import stripe
 from stripe.params import CustomerCreateParams, PaymentIntentCreateParams
 
-from activities.providers.base import provider_failure, retry_after
+from activities.providers.base import exact_amounts, provider_failure, retry_after
 from contracts.errors import ErrorType
 from contracts.providers import (
     AttachResult,
@@ -27,6 +31,7 @@ from contracts.providers import (
     RefundResult,
     RefundStatus,
 )
+from money import STRIPE, from_provider_units, to_provider_units
 
 _STATUSES = {
     "requires_payment_method": IntentStatus.REQUIRES_PAYMENT_METHOD,
@@ -88,6 +93,18 @@ def _describe(error: stripe.StripeError, *, with_message: bool = True) -> str:
     return detail
 
 
+def _to_stripe(amount: int, currency: str) -> int:
+    """ISO minor units → Stripe's units of ``currency`` (any case), refusing what would round."""
+    with exact_amounts():
+        return to_provider_units(amount, currency.upper(), STRIPE)
+
+
+def _from_stripe(units: int, currency: str) -> int:
+    """A Stripe amount of ``currency`` (Stripe writes it lower case) → ISO minor units."""
+    with exact_amounts():
+        return from_provider_units(units, currency.upper(), STRIPE)
+
+
 def _tagged(metadata: stripe.StripeObject | None, key: str, value: str) -> bool:
     # StripeObject is no dict in stripe 16 (``.get`` raises AttributeError): read a plain copy.
     return metadata is not None and metadata.to_dict().get(key) == value
@@ -129,8 +146,8 @@ def _intent_result(intent: stripe.PaymentIntent) -> IntentResult:
     return IntentResult(
         reference=intent.id,
         status=status,
-        amount=intent.amount,
-        amount_capturable=raw.get("amount_capturable", whole),
+        amount=_from_stripe(intent.amount, intent.currency),
+        amount_capturable=_from_stripe(raw.get("amount_capturable", whole), intent.currency),
         client_secret=intent.client_secret if needs_client else None,
         decline=decline,
     )
@@ -188,7 +205,7 @@ class StripeProvider:
         self, request: CreateIntentRequest, idempotency_key: str
     ) -> IntentResult:
         params: PaymentIntentCreateParams = {
-            "amount": request.amount,
+            "amount": _to_stripe(request.amount, request.currency),
             "currency": request.currency.lower(),
             "capture_method": request.capture_method.value,
             "metadata": {"durapay_payment_id": request.payment_id},
@@ -224,7 +241,7 @@ class StripeProvider:
             return IntentResult(
                 reference=reference,
                 status=IntentStatus.DECLINED,
-                amount=current.amount,
+                amount=_from_stripe(current.amount, current.currency),
                 decline=_card_decline(error),
             )
         return _intent_result(intent)
@@ -242,7 +259,9 @@ class StripeProvider:
             if current.status != "requires_capture":
                 return _intent_result(current)
             intent = await self._intents.capture_async(
-                reference, {"amount_to_capture": amount}, {"idempotency_key": idempotency_key}
+                reference,
+                {"amount_to_capture": _to_stripe(amount, current.currency)},
+                {"idempotency_key": idempotency_key},
             )
         return _intent_result(intent)
 
@@ -262,10 +281,11 @@ class StripeProvider:
         refund = await self._find_refund(reference, refund_id)
         if refund is None:
             with _translated_errors():
+                intent = await self._intents.retrieve_async(reference)
                 refund = await self._client.v1.refunds.create_async(
                     {
                         "payment_intent": reference,
-                        "amount": amount,
+                        "amount": _to_stripe(amount, intent.currency),
                         "metadata": {"durapay_refund_id": refund_id},
                     },
                     {"idempotency_key": idempotency_key},
@@ -273,7 +293,7 @@ class StripeProvider:
         return RefundResult(
             reference=refund.id,
             status=_REFUND_STATUSES.get(refund.status or "", RefundStatus.PENDING),
-            amount=refund.amount,
+            amount=_from_stripe(refund.amount, refund.currency),
         )
 
     async def _find_refund(self, reference: str, refund_id: str) -> stripe.Refund | None:

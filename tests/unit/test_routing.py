@@ -54,6 +54,17 @@ def test_redirect_providers_need_a_return_url() -> None:
     assert plan_route(checkout("THB", return_url=False), RULES, NO_CIRCUITS).candidates == []
 
 
+def test_an_amount_a_provider_cannot_take_exactly_leaves_it_out() -> None:
+    """PayPal takes forints in whole units only: 10.50 HUF goes to Stripe alone, 10 HUF to both."""
+    fractional = plan_route(
+        RouteRequest(currency="HUF", has_return_url=True, amount=1050), RULES, NO_CIRCUITS
+    )
+    assert fractional.candidates == [STRIPE]
+    assert "paypal cannot take 10.50 HUF exactly" in fractional.rule
+    whole = RouteRequest(currency="HUF", has_return_url=True, amount=1000)
+    assert plan_route(whole, RULES, NO_CIRCUITS).candidates == [STRIPE, PAYPAL]
+
+
 def test_an_open_circuit_sends_its_provider_last_but_keeps_it() -> None:
     plan = plan_route(checkout(), RULES, frozenset({STRIPE}))
     assert plan.candidates == [PAYPAL, STRIPE]
