@@ -111,6 +111,10 @@ class ProviderNotAvailable(AppError):
     status, code, title = 422, "provider_not_available", "Provider not available"
 
 
+class AmountNotRepresentable(AppError):
+    status, code, title = 422, "amount_not_representable", "Amount not representable"
+
+
 class AmountExceedsCapturable(AppError):
     status, code, title = 422, "amount_exceeds_capturable", "Amount exceeds capturable"
 

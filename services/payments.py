@@ -29,7 +29,7 @@ from db.models import Payment, PaymentEvent, Refund
 from db.repositories import customers as customers_repo
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import payments as payments_repo
-from money import format_amount
+from money import NotRepresentable, format_amount, representable, require_representable
 from services import errors, temporal
 from services.idempotency import derive_id, random_id, request_hash
 from services.outcome import Outcome
@@ -164,8 +164,9 @@ async def _payment_input(
 def _require_provider_for(
     settings: Settings, request: PaymentRequest, provider: ProviderName | None, *, has_method: bool
 ) -> None:
-    """Refuse, before anything starts, a payment no provider could take. A checkout with no
-    provider named is placed later by the routing rules; here it only needs one that could."""
+    """Refuse, before anything starts, a payment no provider could take, in its currency or
+    exactly in its amount. A checkout with no provider named is placed later by the routing
+    rules, which leave out the providers that cannot; here it only needs one that could."""
     if provider is not None:
         if request.currency not in settings.provider_currencies(provider):
             raise errors.ProviderNotAvailable(f"{provider} does not take {request.currency}.")
@@ -173,6 +174,7 @@ def _require_provider_for(
             raise errors.ReturnUrlRequired(
                 "A PayPal checkout sends the buyer to PayPal and back: send return_url."
             )
+        _require_exact(request.amount, request.currency, provider)
         return
     able = [
         name
@@ -186,6 +188,19 @@ def _require_provider_for(
             + ("" if request.return_url else " without return_url")
             + "."
         )
+    if not any(representable(request.amount, request.currency, name) for name in able):
+        _require_exact(request.amount, request.currency, able[0])
+
+
+def _require_exact(amount: int, currency: str, provider: str) -> None:
+    """Refuse an amount ``provider`` cannot write exactly in its own units (HUF 10.50 at
+    PayPal, which takes whole forints): rounding it would charge another amount than asked."""
+    if provider not in set(ProviderName):
+        return  # not placed at a provider yet: the routing rules will leave out those that cannot
+    try:
+        require_representable(amount, currency, provider)
+    except NotRepresentable as error:
+        raise errors.AmountNotRepresentable(str(error)) from None
 
 
 async def _recorded_outcome(runtime: Runtime, payment_id: str, fingerprint: str) -> PaymentOutcome:
@@ -234,8 +249,11 @@ async def list_payments(
 async def capture_payment(
     runtime: Runtime, account_id: str, payment_id: str, amount: int | None, idempotency_key: str
 ) -> PaymentView:
-    """Capture all (no amount) or part of an authorized payment."""
-    await get_payment(runtime, account_id, payment_id)
+    """Capture all (no amount) or part of an authorized payment; a part the provider cannot
+    take exactly is refused before the workflow hears of it."""
+    payment = await get_payment(runtime, account_id, payment_id)
+    if amount is not None:
+        _require_exact(amount, payment.currency, payment.provider)
     key = derive_id("capture_", account_id, payment_id, idempotency_key)
     fingerprint = request_hash({"amount": amount})
     return await temporal.update_workflow(
@@ -282,8 +300,10 @@ async def refund_payment(
     refund_id = derive_id("re_", account_id, payment_id, idempotency_key)
     fingerprint = request_hash({"amount": amount, "reason": reason})
     async with runtime.database.reading() as session:
-        await _own_payment(session, account_id, payment_id)
+        payment = await _own_payment(session, account_id, payment_id)
         recorded = await payments_repo.get_refund(session, refund_id)
+    if amount is not None:
+        _require_exact(amount, payment.currency, payment.provider)
     try:
         view = await temporal.update_workflow(
             runtime.client,
