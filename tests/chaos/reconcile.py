@@ -30,7 +30,7 @@ from contracts.payments import PaymentStatus
 from contracts.providers import RefundStatus
 from db.models import Customer, Invoice, Payment, Refund
 from db.repositories import payments as payments_repo
-from money import from_decimal_string
+from money import STRIPE, from_decimal_string, from_provider_units
 from tests.support.localstripe import TEST_API_KEY
 from tests.support.paypal import CLIENT_ID, CLIENT_SECRET
 from tests.support.stack import Stack
@@ -144,6 +144,12 @@ def _stripe_charge(
     intent: dict[str, Any], refunds_by_charge: dict[str, list[dict[str, Any]]]
 ) -> ProviderCharge:
     status = str(intent["status"])
+    currency = str(intent["currency"]).upper()
+
+    def minor(amount: object) -> int:
+        """Stripe's units → Durapay's ISO minor units (ISK is written ×100 at Stripe)."""
+        return from_provider_units(int(str(amount)), currency, STRIPE)
+
     charge = intent.get("latest_charge")
     refunds: list[ProviderRefund] = []
     authorized = captured = 0
@@ -152,13 +158,13 @@ def _stripe_charge(
         for refund in refunds_by_charge.get(str(charge["id"]), []):
             tag = (refund.get("metadata") or {}).get("durapay_refund_id")
             if tag is None and intent.get("capture_method") == "manual":
-                uncaptured += int(refund["amount"])
+                uncaptured += minor(refund["amount"])
             elif refund.get("status") == "succeeded":
-                refunds.append(ProviderRefund(str(refund["id"]), tag, int(refund["amount"])))
+                refunds.append(ProviderRefund(str(refund["id"]), tag, minor(refund["amount"])))
         if charge.get("captured"):
-            captured = int(charge["amount"]) - uncaptured
+            captured = minor(charge["amount"]) - uncaptured
         elif status == "requires_capture":
-            authorized = int(charge["amount"])
+            authorized = minor(charge["amount"])
     return ProviderCharge(
         provider="stripe",
         reference=str(intent["id"]),
