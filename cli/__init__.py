@@ -27,7 +27,9 @@ from settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="durapay", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="durapay", description="Durapay's operator commands, on the API's database."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     keys.add_commands(commands)
     return parser
