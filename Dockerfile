@@ -9,7 +9,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 
-COPY settings.py worker.py money.py ./
+COPY settings.py worker.py money.py README.md ./
 COPY contracts ./contracts
 COPY services ./services
 COPY api ./api
@@ -17,9 +17,13 @@ COPY activities ./activities
 COPY workflows ./workflows
 COPY db ./db
 COPY templates ./templates
+COPY cli ./cli
+# Durapay itself, editable (the code stays in /app): installs the `durapay` command, e.g.
+# `docker compose run --rm api durapay keys create --account acct_… --name ops --role admin`.
+RUN uv sync --frozen --no-dev
 # Bytecode now, while /app is writable: the worker's sandbox imports each workflow module afresh
 # for every workflow run, and without bytecode it would compile the source every time.
-RUN python -m compileall -q settings.py worker.py money.py contracts services api activities workflows db
+RUN python -m compileall -q settings.py worker.py money.py contracts services api cli activities workflows db
 
 USER durapay
 ENV PATH=/app/.venv/bin:$PATH DURAPAY_ENVIRONMENT=production

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import BackgroundTasks, Depends, Header, Request
 
-from services.api_keys import Principal, authenticate
+from services.api_keys import Principal, authenticate, record_use
 from services.errors import BadRequest, Forbidden, IdempotencyKeyRequired, Unauthorized
 from services.runtime import Runtime
 
@@ -33,13 +33,17 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 async def authenticated(
     runtime: RuntimeDep,
+    after_answer: BackgroundTasks,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The caller's key, checked in a session of its own that is closed before the route runs."""
+    """The caller's key, checked in a session of its own that is closed before the route runs;
+    its ``last_used_at`` is brought up to date once the answer is sent."""
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    return await authenticate(runtime.database, key.strip())
+    principal = await authenticate(runtime.database, key.strip())
+    after_answer.add_task(record_use, runtime.database, principal)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticated)]

@@ -15,6 +15,7 @@ from api.errors import install_error_handlers
 from api.observability import AccessLogMiddleware
 from api.routes import (
     admin,
+    api_keys,
     customers,
     health,
     invoices,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         invoices.router,
         webhooks.router,
         admin.router,
+        api_keys.router,
         health.router,
     ):
         app.include_router(router)

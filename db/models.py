@@ -53,8 +53,12 @@ class ApiKey(Base):
     account_id: Mapped[str] = mapped_column(String(64), index=True)
     role: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    label: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    """Set when the key is rolled: the old secret keeps working until then."""
+    last_used_at: Mapped[datetime | None]
+    """Recorded at most once a minute per key (``services.api_keys.LAST_USED_PRECISION``)."""
     revoked_at: Mapped[datetime | None]
 
 

@@ -15,6 +15,8 @@ from contextvars import ContextVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.session import create_engine, create_session_factory
+
 _open_sessions: ContextVar[int] = ContextVar("durapay_open_sessions", default=0)
 """Sessions open in the current task (a request, or one ``asyncio`` task of it)."""
 
@@ -49,3 +51,14 @@ class Database:
         """A session in a transaction committed when the block ends (rolled back on error)."""
         async with self.reading() as session, session.begin():
             yield session
+
+
+@asynccontextmanager
+async def connect(database_url: str) -> AsyncIterator[Database]:
+    """A ``Database`` for a process that needs no Temporal (the ``durapay`` command); its
+    connections are closed when the block ends."""
+    engine = create_engine(database_url)
+    try:
+        yield Database(create_session_factory(engine))
+    finally:
+        await engine.dispose()

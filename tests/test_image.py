@@ -15,7 +15,7 @@ from tests.support.processes import ROOT
 
 CHECK = """
 from activities.notify import MAIL_TEMPLATES
-import api.main, worker
+import api.main, cli, worker
 assert any(MAIL_TEMPLATES.glob("*.txt")), MAIL_TEMPLATES
 from pathlib import Path
 assert any(Path("db/migrations/versions").glob("*.py"))

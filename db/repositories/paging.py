@@ -8,9 +8,9 @@ from typing import TypeVar
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Customer, Invoice, Payment, Subscription
+from db.models import ApiKey, Customer, Invoice, Payment, Subscription
 
-Row = TypeVar("Row", Customer, Payment, Subscription, Invoice)
+Row = TypeVar("Row", Customer, Payment, Subscription, Invoice, ApiKey)
 
 
 async def get_owned(
@@ -29,14 +29,15 @@ async def newest_first(
     query: Select[Row],
     model: type[Row],
     *,
-    account_id: str,
+    account_id: str | None,
     limit: int,
     starting_after: str | None,
 ) -> tuple[list[Row], bool]:
     """One page of ``query`` ordered by (created_at, id) descending, and whether more follow.
 
     ``starting_after`` is the last id of the previous page; an id the account does not own gives
-    an empty page. The id breaks ties between equal timestamps, so no page repeats or skips a row.
+    an empty page (``account_id=None``: any account's, for the operator's ``durapay`` command).
+    The id breaks ties between equal timestamps, so no page repeats or skips a row.
     """
     if starting_after is not None:
         cursor = await get_owned(session, model, starting_after, account_id)

@@ -92,7 +92,7 @@ async def stranger(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
             account_id=f"acct_{uuid.uuid4().hex[:12]}",
             role="client",
             key_hash=hash_api_key(key),
-            label="another account",
+            name="another account",
         )
     async with httpx.AsyncClient(
         base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30

@@ -120,7 +120,7 @@ def test_payment_values_cover_every_column() -> None:
 async def test_revoked_api_key_no_longer_authenticates(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
         await api_keys_repo.add_api_key(
-            session, key_id="key_1", account_id=ACCOUNT, role="client", key_hash="a" * 64, label="x"
+            session, key_id="key_1", account_id=ACCOUNT, role="client", key_hash="a" * 64, name="x"
         )
     async with sessions() as session, session.begin():
         found = await api_keys_repo.find_active_api_key(session, "a" * 64)
@@ -143,7 +143,7 @@ async def test_ensure_api_key_seeds_once(sessions: Sessions) -> None:
                 account_id=ACCOUNT,
                 role="admin",
                 key_hash="c" * 64,
-                label="d",
+                name="d",
             )
     async with sessions() as session:
         rows = list(await session.scalars(select(ApiKey)))
@@ -153,7 +153,7 @@ async def test_ensure_api_key_seeds_once(sessions: Sessions) -> None:
 async def test_two_keys_cannot_share_a_hash(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
         await api_keys_repo.add_api_key(
-            session, key_id="key_1", account_id=ACCOUNT, role="client", key_hash="d" * 64, label="x"
+            session, key_id="key_1", account_id=ACCOUNT, role="client", key_hash="d" * 64, name="x"
         )
     with pytest.raises(IntegrityError):
         async with sessions() as session, session.begin():
@@ -163,7 +163,7 @@ async def test_two_keys_cannot_share_a_hash(sessions: Sessions) -> None:
                 account_id="acct_2",
                 role="admin",
                 key_hash="d" * 64,
-                label="y",
+                name="y",
             )
 
 
