@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from api.schemas.common import Metadata, ProviderLiteral, Request
 from api.schemas.invoices import InvoiceOut
@@ -30,15 +31,16 @@ class CustomerUpdate(Request):
     """Only the fields sent change: ``null`` clears ``name`` or ``kyc_tier``, ``metadata``
     replaces the whole mapping. The email cannot be removed (erase the customer instead)."""
 
-    email: Email | None = None
+    email: Email | SkipJsonSchema[None] = None
     name: Name | None = None
-    metadata: Metadata | None = None
+    metadata: Metadata | SkipJsonSchema[None] = None
     kyc_tier: KycTier | None = None
 
     @field_validator("email", "metadata")
     @classmethod
     def _not_null(cls, value: object) -> object:
-        """Runs only for fields sent: left out, they stay as they are."""
+        """Runs only for fields sent: left out, they stay as they are (``None`` is only the
+        "left out" default, which is why the schema does not offer it)."""
         if value is None:
             raise ValueError("may be left out, not null")
         return value
