@@ -63,15 +63,28 @@ class ApiKey(Base):
 
 
 class Customer(Base):
+    """A customer of an account. Erasure empties ``email``, ``name`` and ``metadata`` and sets
+    ``erased_at``; the row stays, so the payments, invoices and subscriptions that point at it
+    keep their meaning."""
+
     __tablename__ = "customers"
+    __table_args__ = (
+        Index("ix_customers_account_created", "account_id", "created_at"),
+        Index("ix_customers_account_email", "account_id", "email"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(64), index=True)
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(200))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    kyc_tier: Mapped[str | None] = mapped_column(String(16))
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    """Fingerprint of the create body when an Idempotency-Key made the customer: the same key
+    with another body is refused. Cleared by erasure (it is a hash of the email and name)."""
     created_at: Mapped[datetime]
+    erased_at: Mapped[datetime | None]
 
     def reference_at(self, provider: str) -> str | None:
         """This customer's reference at ``provider``: Stripe keeps its own customer object

@@ -26,11 +26,10 @@ from contracts.payments import (
 from contracts.providers import CaptureMethod, ProviderName
 from contracts.workflow_names import PaymentUpdate
 from db.models import Payment, PaymentEvent, Refund
-from db.repositories import customers as customers_repo
-from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import payments as payments_repo
 from money import NotRepresentable, format_amount, representable, require_representable
 from services import errors, temporal
+from services.customers import customer_to_charge, usable_method
 from services.idempotency import derive_id, random_id, request_hash
 from services.outcome import Outcome
 from services.ownership import owned
@@ -116,17 +115,13 @@ async def _payment_input(
     payment_id: str,
     fingerprint: str,
 ) -> PaymentInput:
-    customer = await customers_repo.get_customer(session, request.customer_id, account_id)
-    if customer is None:
-        raise errors.CustomerNotFound(f"No customer {request.customer_id}.")
+    customer = await customer_to_charge(session, account_id, request.customer_id)
     provider = ProviderName(request.provider) if request.provider else None
     method_ref: str | None = None
     if request.payment_method_id is not None:
-        method = await payment_methods_repo.get_payment_method(session, request.payment_method_id)
-        if method is None or method.customer_id != customer.id or method.deleted_at is not None:
-            raise errors.PaymentMethodNotFound(
-                f"No usable payment method {request.payment_method_id} for {customer.id}."
-            )
+        method = await usable_method(
+            session, customer.id, request.payment_method_id, errors.PaymentMethodNotFound
+        )
         if provider is not None and provider != method.provider:
             raise errors.ProviderNotAvailable(
                 f"Payment method {method.id} belongs to {method.provider}, not {provider}."

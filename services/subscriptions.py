@@ -27,10 +27,10 @@ from contracts.subscriptions import (
 )
 from contracts.workflow_names import SubscriptionUpdate
 from db.models import Customer, Plan, Subscription
-from db.repositories import customers as customers_repo
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import subscriptions as subscriptions_repo
 from services import errors, temporal
+from services.customers import customer_to_charge, email_of, usable_method
 from services.idempotency import derive_id, random_id, request_hash
 from services.plans import plan_terms, requested_plan
 from services.runtime import Runtime
@@ -121,20 +121,20 @@ async def _subscription_input(
 ) -> tuple[SubscriptionInput, str]:
     """The workflow's input and summary. Refused up front: an unknown customer or plan, and what
     could never begin (a paid first period with nothing to charge)."""
-    customer = await customers_repo.get_customer(session, request.customer_id, account_id)
-    if customer is None:
-        raise errors.CustomerNotFound(f"No customer {request.customer_id}.")
+    customer = await customer_to_charge(session, account_id, request.customer_id)
     plan = await requested_plan(session, request.plan_id)
     trial_days = plan.trial_days if request.trial_days is None else request.trial_days
     if request.payment_method_id is not None:
-        await _require_usable_method(session, customer.id, request.payment_method_id)
+        await usable_method(
+            session, customer.id, request.payment_method_id, errors.InvalidPaymentMethod
+        )
     elif plan.amount > 0 and trial_days == 0:
         await _require_default_method(session, customer, plan)
     subscription = SubscriptionInput(
         subscription_id=subscription_id,
         account_id=account_id,
         customer_id=customer.id,
-        customer_email=customer.email,
+        customer_email=email_of(customer),
         plan=plan_terms(plan),
         trial_days=trial_days,
         billing=billing_terms(settings, plan.id, subscription_id),
@@ -150,14 +150,6 @@ async def _require_default_method(session: AsyncSession, customer: Customer, pla
         raise errors.PaymentMethodRequired(
             f"{plan.id} is charged at once: send payment_method_id, or save a default "
             f"payment method for {customer.id} first."
-        )
-
-
-async def _require_usable_method(session: AsyncSession, customer_id: str, method_id: str) -> None:
-    method = await payment_methods_repo.get_payment_method(session, method_id)
-    if method is None or method.customer_id != customer_id or method.deleted_at is not None:
-        raise errors.InvalidPaymentMethod(
-            f"{method_id} is not a saved payment method of {customer_id}."
         )
 
 
@@ -267,7 +259,9 @@ async def set_payment_method(
     """Only a saved, live method of the subscription's own customer is accepted."""
     async with runtime.database.reading() as session:
         subscription = await _own_subscription(session, asked.account_id, asked.subscription_id)
-        await _require_usable_method(session, subscription.customer_id, payment_method_id)
+        await usable_method(
+            session, subscription.customer_id, payment_method_id, errors.InvalidPaymentMethod
+        )
     change = PaymentMethodChange(payment_method_id=payment_method_id)
     return await _update(
         runtime,

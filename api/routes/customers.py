@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from api.answers import created_or_found
-from api.deps import OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep
-from api.schemas.customers import CustomerCreate, CustomerOut, PaymentMethodCreate, PaymentMethodOut
-from services import customers
+from api.deps import AdminDep, OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep
+from api.schemas.common import Page
+from api.schemas.customers import (
+    CustomerCreate,
+    CustomerExportOut,
+    CustomerOut,
+    CustomerUpdate,
+    PaymentMethodCreate,
+    PaymentMethodOut,
+)
+from services import customer_data, customers
+from services.customers import NewCustomer
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -20,16 +31,29 @@ async def create_customer(
     response: Response,
     idempotency_key: OptionalIdempotencyKeyDep,
 ) -> CustomerOut:
-    """Create a customer. With an Idempotency-Key, repeating the call returns the same one."""
+    """Create a customer. With an Idempotency-Key, repeating the call returns the same one (200);
+    the same key with another body is 409 ``idempotency_key_reused``."""
     outcome = await customers.create_customer(
-        runtime,
-        principal.account_id,
-        email=body.email,
-        name=body.name,
-        metadata=body.metadata,
-        idempotency_key=idempotency_key,
+        runtime, principal.account_id, NewCustomer(**body.model_dump()), idempotency_key
     )
     return created_or_found(CustomerOut, outcome, response)
+
+
+@router.get("")
+async def list_customers(
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: str | None = None,
+) -> Page[CustomerOut]:
+    """The account's customers, newest first; ``email`` keeps those with exactly that address."""
+    rows, has_more = await customers.list_customers(
+        runtime, principal.account_id, email=email, limit=limit, starting_after=starting_after
+    )
+    return Page[CustomerOut](
+        data=[CustomerOut.model_validate(row) for row in rows], has_more=has_more
+    )
 
 
 @router.get("/{customer_id}")
@@ -38,6 +62,39 @@ async def get_customer(
 ) -> CustomerOut:
     return CustomerOut.model_validate(
         await customers.get_customer(runtime, principal.account_id, customer_id)
+    )
+
+
+@router.patch("/{customer_id}")
+async def update_customer(
+    customer_id: str, body: CustomerUpdate, principal: PrincipalDep, runtime: RuntimeDep
+) -> CustomerOut:
+    """Change the fields sent; an erased customer is 409 ``invalid_state``."""
+    return CustomerOut.model_validate(
+        await customers.update_customer(
+            runtime, principal.account_id, customer_id, body.model_dump(exclude_unset=True)
+        )
+    )
+
+
+@router.get("/{customer_id}/export")
+async def export_customer(
+    customer_id: str, principal: PrincipalDep, runtime: RuntimeDep
+) -> CustomerExportOut:
+    """Everything Durapay holds about the customer: profile, payment methods (deleted ones
+    too), payments, refunds, subscriptions, invoices and the mails sent to them."""
+    return CustomerExportOut.model_validate(
+        await customer_data.export_customer(runtime, principal.account_id, customer_id)
+    )
+
+
+@router.post("/{customer_id}/erase")
+async def erase_customer(customer_id: str, admin: AdminDep, runtime: RuntimeDep) -> CustomerOut:
+    """Erase the customer's email, name and metadata everywhere Durapay stores them (admin key
+    of the customer's account). Payments, refunds, invoices and subscriptions stay, pointing at
+    the erased customer. 409 ``invalid_state`` while a subscription of theirs still runs."""
+    return CustomerOut.model_validate(
+        await customer_data.erase_customer(runtime, admin.account_id, customer_id)
     )
 
 

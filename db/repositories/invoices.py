@@ -104,3 +104,13 @@ async def list_invoices(
     return await newest_first(
         session, query, Invoice, account_id=account_id, limit=limit, starting_after=starting_after
     )
+
+
+async def invoices_of_customer(session: AsyncSession, customer_id: str) -> list[Invoice]:
+    """Every invoice of the customer, newest first (an export: no paging)."""
+    rows = await session.scalars(
+        select(Invoice)
+        .where(Invoice.customer_id == customer_id)
+        .order_by(Invoice.created_at.desc(), Invoice.id.desc())
+    )
+    return list(rows)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import MailOutbox
+from db.models import DunningCase, MailOutbox
 from db.repositories.writes import insert_once, update_rows
 
 
@@ -71,3 +71,37 @@ async def get_mail(session: AsyncSession, key: str) -> MailOutbox | None:
         select(MailOutbox).where(MailOutbox.key == key)
     )
     return result
+
+
+def _to_customer(customer_id: str, email: str | None) -> ColumnElement[bool]:
+    """Mail to a customer: to their address, or sent by a dunning case of theirs (which may have
+    mailed an address they had before). A dunning mail's key is ``<case id>:<stage>``."""
+    by_case = exists(
+        select(DunningCase.id).where(
+            DunningCase.customer_id == customer_id,
+            func.substr(MailOutbox.key, 1, func.length(DunningCase.id) + 1) == DunningCase.id + ":",
+        )
+    )
+    return by_case if email is None else or_(MailOutbox.to_address == email, by_case)
+
+
+async def mails_to_customer(
+    session: AsyncSession, customer_id: str, email: str | None
+) -> list[MailOutbox]:
+    rows = await session.scalars(
+        select(MailOutbox)
+        .where(_to_customer(customer_id, email))
+        .order_by(MailOutbox.created_at.desc(), MailOutbox.id.desc())
+    )
+    return list(rows)
+
+
+async def erase_recipient(
+    session: AsyncSession, customer_id: str, email: str | None, placeholder: str
+) -> int:
+    """Replace the address of every mail to the customer with ``placeholder``; the rows stay,
+    so a replayed send still finds its key and does not mail again. How many rows changed."""
+    return await update_rows(
+        session,
+        update(MailOutbox).where(_to_customer(customer_id, email)).values(to_address=placeholder),
+    )

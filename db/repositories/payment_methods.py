@@ -17,11 +17,18 @@ from db.repositories.writes import insert_once, unsaved_values
 
 
 async def save_payment_method(session: AsyncSession, method: PaymentMethod) -> PaymentMethod:
-    """Insert once by id; the customer's first live method becomes the default."""
+    """Insert once by id; the customer's first live method becomes the default. Saving a
+    deleted method again restores it (its id is derived from customer and token, so it is the
+    same method), as the default if the customer has no other live one."""
     existing = await get_payment_method(session, method.id)
-    if existing is not None:
+    if existing is not None and existing.deleted_at is None:
         return existing
     live = await list_payment_methods(session, method.customer_id)
+    if existing is not None:
+        existing.deleted_at = None
+        existing.is_default = not live
+        await session.flush()
+        return existing
     await insert_once(session, PaymentMethod, {**unsaved_values(method), "is_default": not live})
     saved = await get_payment_method(session, method.id)
     assert saved is not None
@@ -33,6 +40,16 @@ async def get_payment_method(session: AsyncSession, method_id: str) -> PaymentMe
         select(PaymentMethod).where(PaymentMethod.id == method_id)
     )
     return result
+
+
+async def all_payment_methods(session: AsyncSession, customer_id: str) -> list[PaymentMethod]:
+    """Every method the customer ever saved, deleted ones too, newest first (an export)."""
+    rows = await session.scalars(
+        select(PaymentMethod)
+        .where(PaymentMethod.customer_id == customer_id)
+        .order_by(PaymentMethod.created_at.desc(), PaymentMethod.id.desc())
+    )
+    return list(rows)
 
 
 async def list_payment_methods(session: AsyncSession, customer_id: str) -> list[PaymentMethod]:

@@ -139,3 +139,24 @@ async def payment_totals(session: AsyncSession) -> list[tuple[str, str, int, int
         .order_by(Payment.status, Payment.currency)
     )
     return [(s, c, int(n), int(a), int(cap), int(ref)) for s, c, n, a, cap, ref in rows.all()]
+
+
+async def payments_of_customer(session: AsyncSession, customer_id: str) -> list[Payment]:
+    """Every payment of the customer, newest first (an export: no paging)."""
+    rows = await session.scalars(
+        select(Payment)
+        .where(Payment.customer_id == customer_id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+    )
+    return list(rows)
+
+
+async def refunds_of_customer(session: AsyncSession, customer_id: str) -> list[Refund]:
+    """Every refund of the customer's payments, newest first."""
+    rows = await session.scalars(
+        select(Refund)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(Payment.customer_id == customer_id)
+        .order_by(Refund.created_at.desc(), Refund.id.desc())
+    )
+    return list(rows)

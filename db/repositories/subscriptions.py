@@ -49,3 +49,13 @@ async def list_subscriptions(
         limit=limit,
         starting_after=starting_after,
     )
+
+
+async def subscriptions_of_customer(session: AsyncSession, customer_id: str) -> list[Subscription]:
+    """Every subscription of the customer, newest first (an export: no paging)."""
+    rows = await session.scalars(
+        select(Subscription)
+        .where(Subscription.customer_id == customer_id)
+        .order_by(Subscription.created_at.desc(), Subscription.id.desc())
+    )
+    return list(rows)

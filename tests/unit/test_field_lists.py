@@ -24,7 +24,7 @@ from activities.projections import (
     refund_values,
     subscription_values,
 )
-from api.schemas.customers import PaymentMethodOut
+from api.schemas.customers import CustomerOut, PaymentMethodOut
 from api.schemas.invoices import InvoiceLineOut, InvoiceOut
 from api.schemas.payments import PaymentOut, RefundOut
 from api.schemas.subscriptions import SubscriptionOut
@@ -39,7 +39,7 @@ from contracts.subscriptions import (
     SubscriptionStatus,
     SubscriptionView,
 )
-from db.models import Base, Invoice, Payment, PaymentMethod, Refund, Subscription
+from db.models import Base, Customer, Invoice, Payment, PaymentMethod, Refund, Subscription
 
 T0 = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 
@@ -129,6 +129,20 @@ RESOURCES = {
             "period_end": "each line carries its own period",
             "payment_id": "the paying payment names the invoice in its metadata",
             "updated_at": "kept for operators and reconciliation, not in the public object",
+        },
+    ),
+    "customers": Resource(
+        Customer,
+        (),
+        CustomerOut,
+        stored_only=dict.fromkeys(
+            (attribute.key for attribute in inspect(Customer).column_attrs),
+            "no workflow hands a customer over: services.customers writes the row itself",
+        ),
+        not_answered={
+            "account_id": "the tenant: implied by the API key of every request",
+            "stripe_customer_id": "answered by the export only, naming Stripe's copy of the data",
+            "request_hash": "stored to refuse an Idempotency-Key reused with another body",
         },
     ),
     "payment_methods": Resource(

@@ -5,8 +5,6 @@ its invoices through localstripe, and each assertion is about what a merchant's 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,8 +13,6 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.subscriptions import SubscriptionStatus
-from db.repositories import api_keys as api_keys_repo
-from services.idempotency import hash_api_key
 from services.terms import billing_terms
 from settings import Settings
 from tests.support.flows import (
@@ -79,25 +75,6 @@ async def invoices_of(api: httpx.AsyncClient, subscription_id: str) -> list[dict
     assert response.status_code == 200, response.text
     invoices: list[dict[str, Any]] = response.json()["data"]
     return invoices
-
-
-@pytest.fixture
-async def stranger(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    """A client key of another account."""
-    key = f"sk_test_{uuid.uuid4().hex}"
-    async with stack.sessions() as session, session.begin():
-        await api_keys_repo.add_api_key(
-            session,
-            key_id=f"key_{uuid.uuid4().hex[:12]}",
-            account_id=f"acct_{uuid.uuid4().hex[:12]}",
-            role="client",
-            key_hash=hash_api_key(key),
-            name="another account",
-        )
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-    ) as client:
-        yield client
 
 
 # ------------------------------------------------------------------ creating

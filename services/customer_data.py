@@ -1,0 +1,91 @@
+"""What Durapay holds about one customer: all of it at once (an export), or erased.
+
+Erasure empties what identifies the person (email, name, metadata) on the customer and on every
+mail Durapay sent them; the money records (payments, refunds, invoices, subscriptions) stay and
+keep pointing at the erased customer, as bookkeeping law requires. It refuses while a subscription
+of theirs can still bill or mail them: a running subscription carries the address its dunning
+mails go to, so it must be canceled (or have ended) first.
+
+Not reached by erasure: the customer object at Stripe (``stripe_customer_id`` in the export),
+which holds its own copy of the email and name; erase it there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from contracts.subscriptions import SubscriptionStatus
+from db.models import Customer, Invoice, MailOutbox, Payment, PaymentMethod, Refund, Subscription
+from db.repositories import customers as customers_repo
+from db.repositories import invoices as invoices_repo
+from db.repositories import mail as mail_repo
+from db.repositories import payment_methods as payment_methods_repo
+from db.repositories import payments as payments_repo
+from db.repositories import subscriptions as subscriptions_repo
+from services import errors
+from services.ownership import owned
+from services.runtime import Runtime
+
+ERASED_ADDRESS = "(erased)"
+"""What an erased customer's mails show as their recipient."""
+
+ENDED = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.UNPAID})
+"""A subscription in these neither bills nor mails any more."""
+
+
+@dataclass(frozen=True)
+class CustomerExport:
+    """Everything Durapay holds about one customer, newest first in every list."""
+
+    customer: Customer
+    payment_methods: list[PaymentMethod]
+    """Deleted ones too: Durapay still holds them."""
+    payments: list[Payment]
+    refunds: list[Refund]
+    subscriptions: list[Subscription]
+    invoices: list[Invoice]
+    mails: list[MailOutbox]
+
+    @property
+    def stripe_customer_id(self) -> str | None:
+        return self.customer.stripe_customer_id
+
+
+async def export_customer(runtime: Runtime, account_id: str, customer_id: str) -> CustomerExport:
+    """One reading session, so the lists agree with each other."""
+    async with runtime.database.reading() as session:
+        customer = await owned(
+            customers_repo.get_customer(session, customer_id, account_id),
+            f"customer {customer_id}",
+        )
+        return CustomerExport(
+            customer=customer,
+            payment_methods=await payment_methods_repo.all_payment_methods(session, customer.id),
+            payments=await payments_repo.payments_of_customer(session, customer.id),
+            refunds=await payments_repo.refunds_of_customer(session, customer.id),
+            subscriptions=await subscriptions_repo.subscriptions_of_customer(session, customer.id),
+            invoices=await invoices_repo.invoices_of_customer(session, customer.id),
+            mails=await mail_repo.mails_to_customer(session, customer.id, customer.email),
+        )
+
+
+async def erase_customer(runtime: Runtime, account_id: str, customer_id: str) -> Customer:
+    """Erase the customer and the recipient of their mails in one transaction; erasing an
+    erased customer again answers it as it is (the first ``erased_at`` stands)."""
+    async with runtime.database.writing() as session:
+        customer = await owned(
+            customers_repo.get_customer(session, customer_id, account_id),
+            f"customer {customer_id}",
+        )
+        if customer.erased_at is not None:
+            return customer
+        subscriptions = await subscriptions_repo.subscriptions_of_customer(session, customer.id)
+        running = [s.id for s in subscriptions if s.status not in ENDED]
+        if running:
+            raise errors.InvalidState(
+                f"Customer {customer.id} still has running subscriptions ({', '.join(running)}), "
+                "which would go on billing and mailing them: cancel them first, then erase."
+            )
+        await mail_repo.erase_recipient(session, customer.id, customer.email, ERASED_ADDRESS)
+        return await customers_repo.erase_customer(session, customer.id, datetime.now(UTC))
