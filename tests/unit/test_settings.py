@@ -3,6 +3,7 @@ deployment gets when it names no environment at all."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,8 @@ def test_production_refuses_default_secrets() -> None:
 
 
 def test_an_environment_nobody_named_is_production(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DURAPAY_ENVIRONMENT", raising=False)
+    for name in [name for name in os.environ if name.startswith("DURAPAY_")]:
+        monkeypatch.delenv(name)
     with pytest.raises(ValidationError, match="refusing to start in production with dev secrets"):
         Settings()
     for name, value in REAL.items():
