@@ -55,9 +55,7 @@ fmt: install
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-# Validates docker-compose.yml without a Docker engine (Debian's docker-compose: apt-get install docker-compose).
+# Validates docker-compose.yml with the example environment, without a Docker engine (Debian's
+# docker-compose: apt-get install docker-compose). tests/integration/deploy/ checks the rest.
 check-compose:
-	POSTGRES_PASSWORD=check STRIPE_API_KEY=check STRIPE_WEBHOOK_SECRET=check \
-		DURAPAY_PUBLIC_BASE_URL=https://durapay.example SMTP_HOST=smtp.example MAIL_FROM=billing@durapay.example \
-		UPDATE_PAYMENT_METHOD_URL='https://durapay.example/billing?subscription={subscription_id}' \
-		docker-compose -f docker-compose.yml config -q
+	env -i PATH="$$PATH" docker-compose --env-file .env.example -f docker-compose.yml config -q

@@ -1,12 +1,16 @@
 """Every knob Durapay has, read from the environment with the prefix ``DURAPAY_``.
 
-The defaults describe the local dev stack (``make dev``), so a newcomer configures nothing. In
-``production`` the settings refuse to load while a default secret is still in place: a deployment
-that forgot a secret must not start, rather than start insecurely.
+The environment defaults to ``production``: a deployment that forgets to say where it runs gets
+the strict checks, never the public dev keys. Every other default describes the local dev stack,
+which ``make dev`` and the tests select explicitly (``DURAPAY_ENVIRONMENT=dev`` / ``test``). In
+``production`` the settings refuse to load while a dev secret, a sandbox credential or a loopback
+provider address is still in place: a deployment that forgot one must not start, rather than start
+insecurely or against a stand-in.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -27,6 +31,8 @@ PAYPAL_CURRENCIES = frozenset(
 DEV_STRIPE_API_KEY = "sk_test_durapay_dev"
 DEV_STRIPE_WEBHOOK_SECRET = "whsec_durapay_dev"
 DEV_PAYPAL_CLIENT_SECRET = "sandbox-client-secret"
+DEV_PAYPAL_CLIENT_ID = "sandbox-client-id"
+DEV_PAYPAL_WEBHOOK_ID = "WH-DURAPAY-DEV"
 DEV_CLIENT_KEY = "sk_dev_client"
 DEV_ADMIN_KEY = "sk_dev_admin"
 DEV_ACCOUNT_ID = "acct_dev"
@@ -43,9 +49,10 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Durapay configuration; see README "Configuration" for the table of variables."""
 
-    model_config = SettingsConfigDict(env_prefix="DURAPAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DURAPAY_", extra="ignore", env_ignore_empty=True)
+    """An empty variable counts as unset: compose passes ``${VAR:-}`` as an empty string."""
 
-    environment: Environment = Environment.DEV
+    environment: Environment = Environment.PRODUCTION
     data_dir: Path = Path(".data")
     database_url: str = "sqlite+aiosqlite:///.data/durapay.db"
     log_level: str = "INFO"
@@ -58,19 +65,36 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
     task_queue: str = "durapay"
+    # Reaching a Temporal cluster elsewhere (Temporal Cloud, a self-hosted cluster behind TLS).
+    temporal_api_key: SecretStr | None = None
+    """Sent as ``Authorization: Bearer`` to the frontend (Temporal Cloud); implies TLS."""
+    temporal_tls: bool = False
+    """TLS to the frontend; on by itself when an API key or any ``temporal_tls_*`` is set."""
+    temporal_tls_ca_cert: Path | None = None
+    """PEM roots the frontend's certificate must chain to; unset, the system's roots."""
+    temporal_tls_client_cert: Path | None = None
+    temporal_tls_client_key: Path | None = None
+    """mTLS: the client certificate and its key (PEM), both or neither."""
+    temporal_tls_server_name: str | None = None
+    """The name the frontend's certificate is checked against, when not the address's host."""
 
     stripe_api_key: SecretStr = SecretStr(DEV_STRIPE_API_KEY)
     stripe_api_base: str = "http://127.0.0.1:8420"
     stripe_webhook_secret: SecretStr = SecretStr(DEV_STRIPE_WEBHOOK_SECRET)
     localstripe_port: int = 8420
 
-    paypal_client_id: str = "sandbox-client-id"
+    paypal_client_id: str = DEV_PAYPAL_CLIENT_ID
     paypal_client_secret: SecretStr = SecretStr(DEV_PAYPAL_CLIENT_SECRET)
     paypal_api_base: str = "http://127.0.0.1:8421"
-    paypal_webhook_id: str = "WH-DURAPAY-DEV"
+    paypal_webhook_id: str = DEV_PAYPAL_WEBHOOK_ID
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8425
+    smtp_tls: Literal["opportunistic", "starttls", "implicit"] = "opportunistic"
+    """``opportunistic``: STARTTLS when the server offers it (the dev sink does not);
+    ``starttls``: required, or no mail (port 587); ``implicit``: TLS from the first byte (465)."""
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
     mail_from: str = "billing@durapay.localhost"
     plan_catalog_path: Path = Path("db/catalog/plans.v1.json")
     tax_rate_basis_points: int = Field(default=0, ge=0, le=10_000)
@@ -136,10 +160,21 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_dev_secrets_in_production(self) -> Settings:
+    def _client_certificate_and_key_together(self) -> Settings:
+        if (self.temporal_tls_client_cert is None) != (self.temporal_tls_client_key is None):
+            raise ValueError(
+                "DURAPAY_TEMPORAL_TLS_CLIENT_CERT and DURAPAY_TEMPORAL_TLS_CLIENT_KEY "
+                "go together (mTLS): set both or neither"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_dev_values_in_production(self) -> Settings:
+        """Everything a production process must not start with, named at once, so an operator
+        fixes the whole list in one go rather than one variable per restart."""
         if self.environment is not Environment.PRODUCTION:
             return self
-        defaults = {
+        secrets = {
             "DURAPAY_STRIPE_API_KEY": self.stripe_api_key.get_secret_value() == DEV_STRIPE_API_KEY,
             "DURAPAY_STRIPE_WEBHOOK_SECRET": (
                 self.stripe_webhook_secret.get_secret_value() == DEV_STRIPE_WEBHOOK_SECRET
@@ -148,12 +183,54 @@ class Settings(BaseSettings):
                 self.paypal_client_secret.get_secret_value() == DEV_PAYPAL_CLIENT_SECRET
             ),
         }
-        still_default = sorted(name for name, is_default in defaults.items() if is_default)
-        if still_default:
+        sandbox = {
+            "DURAPAY_PAYPAL_CLIENT_ID": self.paypal_client_id == DEV_PAYPAL_CLIENT_ID,
+            "DURAPAY_PAYPAL_WEBHOOK_ID": self.paypal_webhook_id == DEV_PAYPAL_WEBHOOK_ID,
+        }
+        urls = {
+            "DURAPAY_STRIPE_API_BASE": self.stripe_api_base,
+            "DURAPAY_PAYPAL_API_BASE": self.paypal_api_base,
+            "DURAPAY_UPDATE_PAYMENT_METHOD_URL": self.update_payment_method_url,
+        }
+        problems = [
+            _listing("dev secrets", [name for name, dev in secrets.items() if dev]),
+            _listing("sandbox credentials", [name for name, dev in sandbox.items() if dev]),
+            _listing(
+                "loopback addresses (the local stand-ins)",
+                [f"{name}={url}" for name, url in urls.items() if _is_loopback(url)],
+            ),
+            _listing(
+                "an SMTP password that could be sent unencrypted (set DURAPAY_SMTP_TLS to "
+                "starttls or implicit)",
+                ["DURAPAY_SMTP_TLS=opportunistic"]
+                if self.smtp_username and self.smtp_tls == "opportunistic"
+                else [],
+            ),
+        ]
+        found = [problem for problem in problems if problem]
+        if found:
             raise ValueError(
-                "refusing to start in production with dev secrets: " + ", ".join(still_default)
+                "refusing to start in production with "
+                + "; with ".join(found)
+                + " (a local stack sets DURAPAY_ENVIRONMENT=dev)"
             )
         return self
+
+
+def _listing(what: str, names: list[str]) -> str:
+    return f"{what}: {', '.join(sorted(names))}" if names else ""
+
+
+def _is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (where only the dev stand-ins listen)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 @lru_cache(maxsize=1)

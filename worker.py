@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 
 import workflows
 from activities.billing import BillingActivities
-from activities.notify import NotifyActivities
+from activities.notify import NotifyActivities, SmtpRelay
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
@@ -30,6 +30,7 @@ from activities.records import RecordActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
 from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
+from services.temporal_connection import connect_temporal
 from settings import Settings, get_settings
 from workflows.dunning import DunningWorkflow
 from workflows.payment import PaymentWorkflow
@@ -50,6 +51,16 @@ def build_providers(settings: Settings) -> dict[ProviderName, Provider]:
             api_base=settings.paypal_api_base,
         ),
     }
+
+
+def smtp_relay(settings: Settings) -> SmtpRelay:
+    return SmtpRelay(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        tls=settings.smtp_tls,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value(),
+    )
 
 
 def compile_workflow_modules() -> None:
@@ -80,7 +91,7 @@ def build_worker(
     routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)
-    notify = NotifyActivities(sessions, settings.smtp_host, settings.smtp_port, settings.mail_from)
+    notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -117,7 +128,7 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then let in-flight tasks finish (Temporal retries the rest)."""
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await connect_temporal(settings)
     engine = create_engine(settings.database_url, queue_writers=True)
     worker = build_worker(client, settings, create_session_factory(engine))
     stop = asyncio.Event()

@@ -8,10 +8,12 @@ the templates as integer minor units and are formatted by the ``money`` filter, 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Literal
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
@@ -55,19 +57,40 @@ def render_mail(template: MailTemplate, context: dict[str, str]) -> tuple[str, s
     return " ".join(subject.split()), body
 
 
+@dataclass(frozen=True)
+class SmtpRelay:
+    """The SMTP server mail is handed to, and how: a relay in production takes mail only over TLS
+    and after a login; the dev sink takes anything in plain text."""
+
+    host: str
+    port: int
+    tls: Literal["opportunistic", "starttls", "implicit"] = "opportunistic"
+    """``opportunistic`` upgrades when the server offers STARTTLS; ``starttls`` refuses to send
+    unless it can; ``implicit`` speaks TLS from the first byte (port 465)."""
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+    async def send(self, message: EmailMessage) -> None:
+        """Hand ``message`` over; certificates are always verified against the system's roots."""
+        await aiosmtplib.send(
+            message,
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.tls == "implicit",
+            start_tls=True if self.tls == "starttls" else None,
+            username=self.username or None,
+            password=self.password or None,
+        )
+
+
 class NotifyActivities:
     """Sends mail through one SMTP server, recording each in the outbox under its key."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        smtp_host: str,
-        smtp_port: int,
-        mail_from: str,
+        self, sessions: async_sessionmaker[AsyncSession], relay: SmtpRelay, mail_from: str
     ) -> None:
         self._sessions = sessions
-        self._smtp_host = smtp_host
-        self._smtp_port = smtp_port
+        self._relay = relay
         self._mail_from = mail_from
 
     @activity.defn(name="send_mail")
@@ -97,7 +120,7 @@ class NotifyActivities:
             if mail.status == "sent":
                 return False
             await mail_repo.count_attempt(session, request.key)
-        await aiosmtplib.send(self._message(mail), hostname=self._smtp_host, port=self._smtp_port)
+        await self._relay.send(self._message(mail))
         async with self._sessions() as session, session.begin():
             await mail_repo.mark_mail_sent(session, request.key, datetime.now(UTC))
         return True

@@ -14,19 +14,19 @@ import argparse
 import asyncio
 import signal
 
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare_payment import BarePaymentWorkflow, instant_step
 from bench.instant_provider import InstantProvider
 from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
+from services.temporal_connection import connect_temporal
 from settings import Settings
 from worker import build_worker
 
 
 async def run(kind: str, settings: Settings) -> None:
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await connect_temporal(settings)
     if kind == "bare":
         await _serve(
             Worker(

@@ -27,7 +27,7 @@ import httpx
 
 from contracts.search_attributes import SEARCH_ATTRIBUTES
 from db.migrate import upgrade_to_head
-from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Settings
+from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Environment, Settings
 
 log = logging.getLogger("durapay.devstack")
 
@@ -292,4 +292,7 @@ def run(settings: Settings) -> int:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The settings default to production; this stack is dev by definition, and the worker and
+    # the API it starts inherit the variable.
+    os.environ["DURAPAY_ENVIRONMENT"] = Environment.DEV.value
     sys.exit(run(Settings()))

@@ -14,6 +14,7 @@ from services.api_keys import prepare_keys
 from services.database import Database
 from services.metrics import Metrics
 from services.paypal_signature import CertificateCache
+from services.temporal_connection import connect_temporal
 from settings import Settings
 
 DATABASE_LOCK_WAIT = 5.0
@@ -38,9 +39,7 @@ async def open_runtime(
     load the plan catalog; the engine is disposed of when the block ends."""
     engine = create_engine(settings.database_url, lock_wait=DATABASE_LOCK_WAIT)
     try:
-        temporal = client or await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
-        )
+        temporal = client or await connect_temporal(settings)
         database = Database(create_session_factory(engine))
         await prepare_keys(database, settings)
         async with database.writing() as session:

@@ -42,7 +42,7 @@ def test_the_files_the_dockerfile_copies_run_the_api_and_the_worker(tmp_path: Pa
     done = subprocess.run(
         [sys.executable, "-c", CHECK],
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "DURAPAY_ENVIRONMENT": "development"},
+        env={"PATH": "/usr/bin:/bin", "DURAPAY_ENVIRONMENT": "dev"},
         capture_output=True,
         text=True,
         check=False,

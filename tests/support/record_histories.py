@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from settings import DEV_CLIENT_KEY, Settings
+from settings import DEV_CLIENT_KEY, Environment, Settings
 from tests.support.flows import CARD_3DS, CARD_DECLINED, CARD_OK, card_customer, pay
 from tests.support.localstripe import authenticate_3ds
 
@@ -68,4 +68,4 @@ async def record(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record(Settings()))
+    asyncio.run(record(Settings(environment=Environment.DEV)))

@@ -15,7 +15,7 @@ from activities.providers.routing import RoutingRules, plan_route
 from contracts.errors import ErrorType
 from contracts.providers import CaptureMethod, CreateIntentRequest, ProviderName, RouteRequest
 from money import ISO_4217
-from settings import PAYPAL_CURRENCIES, Settings
+from settings import PAYPAL_CURRENCIES, Environment, Settings
 from workflows.policies.provider_failures import charges_on_create, fallback_is_safe
 
 STRIPE, PAYPAL = ProviderName.STRIPE, ProviderName.PAYPAL
@@ -72,7 +72,11 @@ def test_an_open_circuit_sends_its_provider_last_but_keeps_it() -> None:
 
 
 def test_rules_come_from_settings() -> None:
-    settings = Settings(routing_priority=("paypal", "stripe"), stripe_currencies=frozenset({"usd"}))
+    settings = Settings(
+        environment=Environment.TEST,
+        routing_priority=("paypal", "stripe"),
+        stripe_currencies=frozenset({"usd"}),
+    )
     rules = RoutingRules.from_settings(settings)
     assert rules.priority == (PAYPAL, STRIPE)
     assert rules.currencies[STRIPE] == frozenset({"USD"})

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from contracts.subscriptions import SubscriptionStatus
 from services.terms import billing_terms
-from settings import Settings
+from settings import Environment, Settings
 from tests.support.flows import (
     CARD_DECLINED,
     CARD_OK,
@@ -503,6 +503,7 @@ async def test_a_repeated_change_with_one_key_happens_once(
 
 def test_billing_terms_come_from_settings() -> None:
     settings = Settings(
+        environment=Environment.TEST,
         grace_period=timedelta(days=3),
         tax_rate_basis_points=1900,
         dunning_retry_days=(2, 4),
@@ -528,7 +529,7 @@ def test_billing_terms_come_from_settings() -> None:
 @pytest.mark.parametrize("template", ["https://x.example/{customer_id}", "https://x.example/{"])
 def test_an_unfillable_payment_method_url_is_refused_at_start(template: str) -> None:
     with pytest.raises(ValidationError, match="update_payment_method_url"):
-        Settings(update_payment_method_url=template)
+        Settings(environment=Environment.TEST, update_payment_method_url=template)
 
 
 async def test_the_openapi_schema_describes_the_subscription_routes(

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.notify import NotifyActivities, message_id
+from activities.notify import NotifyActivities, SmtpRelay, message_id
 from contracts.errors import ErrorType
 from contracts.mail import MailRequest, MailTemplate
 from db.migrate import upgrade_to_head
@@ -57,7 +57,7 @@ def mail_dir(tmp_path: Path) -> Path:
 
 
 def notify(sessions: Sessions, port: int) -> NotifyActivities:
-    return NotifyActivities(sessions, "127.0.0.1", port, MAIL_FROM)
+    return NotifyActivities(sessions, SmtpRelay("127.0.0.1", port), MAIL_FROM)
 
 
 async def test_mail_reaches_the_customer_with_subject_amount_and_link(

@@ -1,0 +1,56 @@
+"""Connecting to Temporal as the settings say: the local dev server in plain text, or a cluster
+elsewhere (Temporal Cloud, a self-hosted cluster behind TLS) with TLS, mTLS and an API key.
+
+The API and the worker connect through ``connect_temporal`` alone, so both reach the same
+cluster the same way and a TLS setting cannot be honoured by one and forgotten by the other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.service import TLSConfig
+
+from settings import Settings
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """``False`` for the plain dev server; otherwise the roots, client certificate and server name
+    the settings name (the system's roots when none is given). An API key alone means TLS:
+    Temporal Cloud refuses it in plain text, and sending it unencrypted would expose it."""
+    files = (
+        settings.temporal_tls_ca_cert,
+        settings.temporal_tls_client_cert,
+        settings.temporal_tls_client_key,
+    )
+    wanted = (
+        settings.temporal_tls
+        or settings.temporal_api_key is not None
+        or settings.temporal_tls_server_name is not None
+        or any(path is not None for path in files)
+    )
+    if not wanted:
+        return False
+    ca, cert, key = (_read(path) for path in files)
+    return TLSConfig(
+        server_root_ca_cert=ca,
+        client_cert=cert,
+        client_private_key=key,
+        domain=settings.temporal_tls_server_name,
+    )
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """A client of ``settings.temporal_namespace`` at ``settings.temporal_address``."""
+    api_key = settings.temporal_api_key
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        api_key=api_key.get_secret_value() if api_key is not None else None,
+        tls=tls_config(settings),
+    )
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path is not None else None
