@@ -32,14 +32,18 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def authenticated(
+    request: Request,
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The caller's key, checked in a session of its own that is closed before the route runs."""
+    """The caller's key, checked in a session of its own that is closed before the route runs;
+    its id is left in the request's state for the access log."""
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    return await authenticate(runtime.database, key.strip())
+    principal = await authenticate(runtime.database, key.strip())
+    request.state.api_key_id = principal.key_id
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticated)]
