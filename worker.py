@@ -30,6 +30,7 @@ from activities.records import RecordActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
 from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
+from services import logs
 from services.temporal_connection import connect_temporal
 from settings import Settings, get_settings
 from workflows.dunning import DunningWorkflow
@@ -143,7 +144,5 @@ async def run_worker(settings: Settings) -> None:
 
 if __name__ == "__main__":
     current = get_settings()
-    logging.basicConfig(
-        level=current.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(current.log_level)
     asyncio.run(run_worker(current))

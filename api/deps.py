@@ -32,17 +32,20 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def authenticated(
+    request: Request,
     runtime: RuntimeDep,
     after_answer: BackgroundTasks,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
     """The caller's key, checked in a session of its own that is closed before the route runs;
-    its ``last_used_at`` is brought up to date once the answer is sent."""
+    its ``last_used_at`` is brought up to date once the answer is sent, and its id is left in the
+    request's state for the access log."""
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
     principal = await authenticate(runtime.database, key.strip())
     after_answer.add_task(record_use, runtime.database, principal)
+    request.state.api_key_id = principal.key_id
     return principal
 
 

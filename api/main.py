@@ -7,12 +7,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.card_guard import CardGuardMiddleware
 from api.errors import install_error_handlers
-from api.observability import AccessLogMiddleware
+from api.observability import REQUEST_ID_HEADER, AccessLogMiddleware
 from api.routes import (
     admin,
     api_keys,
@@ -24,6 +25,7 @@ from api.routes import (
     subscriptions,
     webhooks,
 )
+from services import logs
 from services.metrics import Metrics
 from services.runtime import open_runtime
 from settings import Settings, get_settings
@@ -32,8 +34,14 @@ log = logging.getLogger("durapay.api")
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
-    """Build the app; tests pass their own settings and an already connected Temporal client."""
-    settings = settings or get_settings()
+    """Build the app; tests pass their own settings and an already connected Temporal client.
+
+    Called with no settings (by uvicorn: ``uvicorn api.main:create_app --factory``), the app is
+    the process's own, so it also sets up the process's logs (JSON lines, ``services.logs``);
+    tests and the benchmark keep their own logging."""
+    if settings is None:
+        settings = get_settings()
+        logs.configure(settings.log_level)
     metrics = Metrics()
 
     @asynccontextmanager
@@ -61,6 +69,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         health.router,
     ):
         app.include_router(router)
-    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+    # The last added runs first: the request id, then the access log, then the card guard, so
+    # even a request the guard refuses has an id and an access line.
     app.add_middleware(CardGuardMiddleware)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+    app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER)
     return app

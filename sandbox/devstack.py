@@ -27,6 +27,7 @@ import httpx
 
 from contracts.search_attributes import SEARCH_ATTRIBUTES
 from db.migrate import upgrade_to_head
+from services import logs
 from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Environment, Settings
 
 log = logging.getLogger("durapay.devstack")
@@ -117,6 +118,45 @@ def durable_server_flags() -> list[str]:
     return flags
 
 
+def fixed_ports(settings: Settings) -> list[tuple[str, str, int, str]]:
+    """Every address the stack listens on: (what, host, port, the setting that moves it)."""
+    temporal_host, _, temporal_port = settings.temporal_address.rpartition(":")
+    return [
+        ("the API", settings.api_host, settings.api_port, "DURAPAY_API_PORT"),
+        ("Temporal", temporal_host, int(temporal_port), "DURAPAY_TEMPORAL_ADDRESS"),
+        ("the Temporal UI", temporal_host, settings.temporal_ui_port, "DURAPAY_TEMPORAL_UI_PORT"),
+        ("localstripe", "127.0.0.1", _port_of(settings.stripe_api_base), "DURAPAY_STRIPE_API_BASE"),
+        (
+            "the PayPal sandbox",
+            "127.0.0.1",
+            _port_of(settings.paypal_api_base),
+            "DURAPAY_PAYPAL_API_BASE",
+        ),
+        ("the mail sink", "127.0.0.1", settings.smtp_port, "DURAPAY_SMTP_PORT"),
+    ]
+
+
+def _port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def ports_in_use(settings: Settings) -> list[str]:
+    """The stack's addresses something already listens on, each with what would have used it.
+
+    Checked before anything starts: a second ``make dev`` used to report only "temporal exited
+    with code 1", the port being named in Temporal's log file alone."""
+    busy = []
+    for name, host, port, setting in fixed_ports(settings):
+        with socket.socket() as probe:
+            # As the servers themselves bind: a port left in TIME_WAIT is free to them.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                busy.append(f"{host}:{port} ({name}, {setting})")
+    return busy
+
+
 def wait_for_port(host: str, port: int, name: str, stack: Stack) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -196,8 +236,16 @@ def run(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    busy = ports_in_use(settings)
+    if busy:
+        log.error(
+            "cannot start the dev stack: already in use: %s. Is another `make dev` running? "
+            "Stop it, or move this one with the settings named.",
+            "; ".join(busy),
+        )
+        return 1
     temporal_host, _, temporal_port = settings.temporal_address.rpartition(":")
-    stripe_port = int(settings.stripe_api_base.rsplit(":", 1)[1])
+    stripe_port = _port_of(settings.stripe_api_base)
     try:
         stack.spawn(
             "temporal",
@@ -217,7 +265,7 @@ def run(settings: Settings) -> int:
             ],
             logs / "localstripe.log",
         )
-        paypal_port = int(settings.paypal_api_base.rsplit(":", 1)[1])
+        paypal_port = _port_of(settings.paypal_api_base)
         stack.spawn(
             "paypal-sandbox",
             [
@@ -290,8 +338,7 @@ def run(settings: Settings) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logs.configure("INFO", console=True)
     # The settings default to production; this stack is dev by definition, and the worker and
     # the API it starts inherit the variable.
     os.environ["DURAPAY_ENVIRONMENT"] = Environment.DEV.value

@@ -1,4 +1,5 @@
-"""Whether Durapay can take payments: the database, Temporal, and each provider's circuit."""
+"""Whether Durapay can take payments: the database, Temporal, a worker polling the task queue, and
+each provider's circuit."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ class ProviderCheck:
 @dataclass(frozen=True)
 class Health:
     status: str
-    """``ok`` when usable with every circuit closed, ``degraded`` otherwise."""
+    """``ok`` when usable with a worker polling and every circuit closed, ``degraded`` otherwise."""
     checks: dict[str, str]
-    """Each dependency by name: ``ok``, ``down``, ``unknown`` or ``circuit_open until …``."""
+    """Each dependency by name (``database``, ``temporal``, ``worker``, then each provider):
+    ``ok``, ``down``, ``unknown`` or ``circuit_open until …``."""
     usable: bool
     """Whether payments can be taken at all (200) or not (503)."""
 
@@ -62,15 +64,18 @@ async def provider_checks(runtime: Runtime) -> dict[str, ProviderCheck] | None:
 
 
 async def health(runtime: Runtime) -> Health:
-    """The database and Temporal are required; providers count by their circuits (see the
-    ``/health`` route for why one open circuit still leaves Durapay usable)."""
-    database, reachable = await asyncio.gather(
-        _database_ok(runtime), temporal.reachable(runtime.client, CHECK_TIMEOUT_SECONDS)
+    """The database and Temporal are required; a missing worker and providers' circuits make
+    Durapay degraded, not unusable (see the ``/health`` route for why)."""
+    database, reachable, polled = await asyncio.gather(
+        _database_ok(runtime),
+        temporal.reachable(runtime.client, CHECK_TIMEOUT_SECONDS),
+        temporal.worker_polling(runtime.client, runtime.settings.task_queue, CHECK_TIMEOUT_SECONDS),
     )
     providers = await provider_checks(runtime) if database else None
     checks = {
         "database": "ok" if database else "down",
         "temporal": "ok" if reachable else "down",
+        "worker": "unknown" if polled is None else "ok" if polled else "down",
     }
     for name in ProviderName:
         check = providers.get(name.value) if providers else None
@@ -83,7 +88,8 @@ async def health(runtime: Runtime) -> Health:
         )
     open_circuits = [name for name, check in (providers or {}).items() if check.open_until]
     usable = database and reachable and len(open_circuits) < len(ProviderName)
-    return Health("ok" if usable and not open_circuits else "degraded", checks, usable)
+    healthy = usable and polled and not open_circuits
+    return Health("ok" if healthy else "degraded", checks, usable)
 
 
 async def refresh_circuit_metrics(runtime: Runtime) -> None:

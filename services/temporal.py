@@ -15,10 +15,12 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -447,3 +449,30 @@ async def reachable(client: Client, timeout: float) -> bool:
     except Exception:
         return False
     return True
+
+
+POLLER_FRESHNESS = timedelta(minutes=2)
+"""A worker's long poll for workflow tasks lasts up to a minute, then it polls again at once."""
+
+
+async def worker_polling(client: Client, task_queue: str, timeout: float) -> bool | None:
+    """Whether a worker polls ``task_queue`` for workflow tasks now (Temporal's
+    DescribeTaskQueue), ``None`` when Temporal does not answer within ``timeout`` seconds.
+
+    Temporal lists a poller for minutes after it was last seen (a killed worker too), so only
+    one seen within ``POLLER_FRESHNESS`` counts."""
+    ensure_no_open_session()
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            described = await client.workflow_service.describe_task_queue(request)
+    except Exception:
+        return None
+    seen_since = datetime.now(UTC) - POLLER_FRESHNESS
+    return any(
+        poller.last_access_time.ToDatetime(tzinfo=UTC) >= seen_since for poller in described.pollers
+    )

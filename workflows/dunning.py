@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.workflow_names import DunningSignal, WorkflowName
     from workflows.collect import charge_invoice, record_invoice
     from workflows.database import call_database
+    from workflows.details import at
     from workflows.policies.declines import decline_of, method_exhausted
     from workflows.policies.retries import (
         MAIL_RETRY_POLICY,
@@ -101,7 +102,8 @@ class DunningWorkflow:
             return arrived()
         workflow.set_current_details(
             f"{self._case.invoice.id} unpaid after {self._attempts} attempt(s); "
-            f"{'retrying' if self._usable else 'waiting for a new payment method until'} {due}"
+            f"{'retrying at' if self._usable else 'waiting for a new payment method until'} "
+            f"{at(due)}"
         )
         try:
             await workflow.wait_condition(arrived, timeout=remaining)

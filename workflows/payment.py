@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentUpdate,
         WorkflowName,
     )
-    from workflows import handlers
+    from workflows import details, handlers
     from workflows.database import call_database_locally
     from workflows.policies import guards
     from workflows.policies.payment_status import (
@@ -98,6 +98,7 @@ class PaymentWorkflow:
         self._keyed_requests: dict[str, str] = {}
         self._money_lock = asyncio.Lock()
         self._closing = False
+        self._refunds_until: datetime | None = None
 
     # ------------------------------------------------------------------ main flow
 
@@ -121,12 +122,11 @@ class PaymentWorkflow:
         if self._view.status is PaymentStatus.REQUIRES_CAPTURE:
             await self._await_capture()
         if self._view.status is PaymentStatus.SUCCEEDED:
-            self._set_step(
-                f"open for refunds until {workflow.now() + payment.timeouts.refund_window}"
-            )
+            self._refunds_until = workflow.now() + payment.timeouts.refund_window
+            self._set_step(details.open_for_refunds(self._refunds_until))
             await workflow.sleep(payment.timeouts.refund_window)
         self._closing = True
-        self._set_step("closing")
+        self._set_step(details.payment_completed(self._view))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view
 
@@ -274,7 +274,9 @@ class PaymentWorkflow:
     async def _await_customer_action(self) -> None:
         """Wait for the provider's webhook; poll once before giving up, then cancel."""
         deadline = workflow.now() + self._input.timeouts.action
-        self._set_step(f"waiting for the customer (authentication or approval) until {deadline}")
+        self._set_step(
+            f"waiting for the customer (authentication or approval) until {details.at(deadline)}"
+        )
         while self._view.status is PaymentStatus.REQUIRES_ACTION:
             remaining = deadline - workflow.now()
             if remaining <= timedelta(0):
@@ -302,7 +304,9 @@ class PaymentWorkflow:
     async def _await_capture(self) -> None:
         """Hold the authorization until captured or canceled; void it when it expires."""
         expiry = self._input.timeouts.authorization_expiry
-        self._set_step(f"authorized; waiting for capture until {workflow.now() + expiry}")
+        self._set_step(
+            f"authorized; waiting for capture until {details.at(workflow.now() + expiry)}"
+        )
         try:
             await workflow.wait_condition(
                 lambda: self._view.status is not PaymentStatus.REQUIRES_CAPTURE, timeout=expiry
@@ -411,7 +415,7 @@ class PaymentWorkflow:
                 return existing
             guards.require_refundable(self._view, request.amount, closing=self._closing)
             amount = request.amount if request.amount is not None else guards.refundable(self._view)
-            self._set_step(f"refunding {amount}")
+            self._set_step(f"refunding {details.money(amount, self._view.currency)}")
             assert self._view.provider is not None
             call = RefundCall(
                 provider=self._view.provider,
@@ -445,7 +449,11 @@ class PaymentWorkflow:
             await self._transition(
                 "refund." + result.status.value, {"refund_id": refund.id}, refund
             )
-            self._set_step("open for refunds")
+            self._set_step(
+                details.payment_completed(self._view)
+                if self._closing
+                else details.open_for_refunds(self._refunds_until)
+            )
             return refund
 
     @refund.validator

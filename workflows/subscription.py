@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import handlers
     from workflows.collect import Collected, collect, record_invoice
     from workflows.database import call_database, call_database_locally
+    from workflows.details import at
     from workflows.dunning import DunningWorkflow, dunning_workflow_id
     from workflows.policies import guards
     from workflows.policies.invoicing import invoice_id, period_end, period_lines, upgrade_lines
@@ -127,7 +128,7 @@ class SubscriptionWorkflow:
                 current_period_end=trial_end,
                 trial_end=trial_end,
             )
-            await self._record(f"trialing until {trial_end}")
+            await self._record(f"trialing until {at(trial_end)}")
             return
         await self._record("charging the first period")
         await self._bill(subscription.created_at, first=True)
@@ -177,7 +178,7 @@ class SubscriptionWorkflow:
                 return
         if collected.paid:
             self._enter_period(SubscriptionStatus.ACTIVE, start, end, collected.charges(start, end))
-            await self._record(f"active; renews {end}")
+            await self._record(f"active; renews {at(end)}")
             return
         await self._become_past_due(invoice, start, end, collected.failure)
 
@@ -227,7 +228,9 @@ class SubscriptionWorkflow:
             expiry = timedelta(seconds=self._input.billing.incomplete_expiry_seconds)
             self._incomplete_until = workflow.now() + expiry
             self._view = replace(self._view, status=SubscriptionStatus.INCOMPLETE, entitled=False)
-            await self._record(f"incomplete until {self._incomplete_until}: first payment failed")
+            await self._record(
+                f"incomplete until {at(self._incomplete_until)}: first payment failed"
+            )
             self._begun = True
         self._method_changed = False
         remaining = self._incomplete_until - workflow.now()
@@ -256,7 +259,7 @@ class SubscriptionWorkflow:
         now = workflow.now()
         since = self._view.past_due_since or now
         self._enter_period(SubscriptionStatus.PAST_DUE, start, end, [], past_due_since=since)
-        await self._record(f"past due since {self._view.past_due_since}: {invoice.id} unpaid")
+        await self._record(f"past due since {at(since)}: {invoice.id} unpaid")
         self._dunning = await workflow.start_child_workflow(
             DunningWorkflow.run,
             DunningInput(
@@ -402,7 +405,7 @@ class SubscriptionWorkflow:
                 await self._record(f"trialing on {plan.id}")
             elif change.proration is Proration.NONE or plan.interval is not self._plan.interval:
                 self._view = replace(self._view, scheduled_plan=plan)
-                await self._record(f"switches to {plan.id} at {self._view.current_period_end}")
+                await self._record(f"switches to {plan.id} at {at(self._view.current_period_end)}")
             else:
                 await self._prorate_now(plan)
             return self._view
@@ -419,7 +422,7 @@ class SubscriptionWorkflow:
             guards.require_open(self._view)
             if request.at_period_end:
                 self._view = replace(self._view, cancel_at_period_end=True)
-                await self._record(f"cancels at {self._view.current_period_end}")
+                await self._record(f"cancels at {at(self._view.current_period_end)}")
             else:
                 refunds = self._unused_time() if request.prorate_refund else []
                 await self._end(SubscriptionStatus.CANCELED, "canceled")

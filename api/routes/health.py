@@ -16,10 +16,12 @@ router = APIRouter(tags=["operations"])
 async def health(runtime: RuntimeDep) -> JSONResponse:
     """200 when Durapay can take payments, 503 naming what stops it.
 
-    The database and Temporal are required. Providers are reported by their circuits (which the
-    workers keep); one open circuit leaves the status ``degraded`` but still 200, because routing
-    sends checkouts to the other provider and saved-method payments wait durably. All circuits
-    open is a 503.
+    The database and Temporal are required. ``worker`` says whether a worker polls the task
+    queue; with none the status is ``degraded`` but still 200: payments are accepted and wait
+    durably for a worker, and a deployment that gates its workers on the API's health must not
+    wait forever. Providers are reported by their circuits (which the workers keep); one open
+    circuit leaves the status ``degraded`` but still 200, because routing sends checkouts to the
+    other provider and saved-method payments wait durably. All circuits open is a 503.
     """
     report = await health_service.health(runtime)
     return JSONResponse(

@@ -1,9 +1,11 @@
 """``make dev`` on free ports: the README's example requests work, the payment is searchable in
-Temporal by CustomerId, and Ctrl-C stops every child process."""
+Temporal by CustomerId with the summary the README shows, /health sees the worker, every log is
+JSON lines with no customer's email or name in any of them, and Ctrl-C stops every child process."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -12,12 +14,17 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 from temporalio.client import Client
 
+from contracts.payments import PaymentState
+from contracts.workflow_names import STATE_QUERY
 from tests.support.net import free_port, port_is_closed
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "Durapay dev stack is up"
+# What examples/quickstart.sh sends as the customer: none of it may reach a log.
+PERSONAL_DATA = ("ada@example.com", "ada%40example.com", "Ada Lovelace", "Ada+Lovelace")
 
 
 def read_until(
@@ -93,6 +100,16 @@ async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
             ]
             await asyncio.sleep(0.5)
         assert payment.group(1) in found
+        handle = client.get_workflow_handle(payment.group(1))
+        summary = await (await handle.describe()).static_summary()
+        assert summary is not None
+        readme = (ROOT / "README.md").read_text()
+        assert f"*{summary.replace(customer.group(1), 'cus_…')}*" in readme, summary
+        state = await handle.query(STATE_QUERY, result_type=PaymentState)
+        assert re.fullmatch(r"open for refunds until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", state.step)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['api']}") as api:
+            health = (await api.get("/health", timeout=10)).json()
+        assert health["checks"]["worker"] == "ok"
     finally:
         os.killpg(stack.pid, signal.SIGINT)
         stack.wait(timeout=60)
@@ -102,3 +119,20 @@ async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
         ["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False
     ).stdout.split()
     assert leftovers == []
+    logs = sorted((tmp_path / "data" / "logs").glob("*.log"))
+    assert {path.name for path in logs} >= {"api.log", "worker.log", "temporal.log"}
+    for text in ["".join(output), *(path.read_text(errors="replace") for path in logs)]:
+        for personal in PERSONAL_DATA:
+            assert personal.lower() not in text.lower()
+    access = [json.loads(line) for line in (tmp_path / "data" / "logs" / "api.log").open()]
+    captures = [
+        line
+        for line in access
+        if line.get("logger") == "durapay.access"
+        and line["route"] == "/v1/payments/{payment_id}/capture"
+    ]
+    assert len(captures) == 1
+    assert captures[0]["status"] == 200
+    assert captures[0]["api_key_id"] == "key_dev_client"
+    assert captures[0]["request_id"] and captures[0]["duration_ms"] > 0
+    assert all(json.loads(line) for line in (tmp_path / "data" / "logs" / "worker.log").open())
