@@ -6,13 +6,21 @@ from fastapi import APIRouter, Response, status
 
 from api.answers import created_or_found
 from api.deps import OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep
+from api.problems import problems
 from api.schemas.customers import CustomerCreate, CustomerOut, PaymentMethodCreate, PaymentMethodOut
-from services import customers
+from services import customers, errors
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": CustomerOut, "description": "The same Idempotency-Key and body again"},
+        **problems(errors.IdempotencyKeyReused),
+    },
+)
 async def create_customer(
     body: CustomerCreate,
     principal: PrincipalDep,
@@ -32,7 +40,7 @@ async def create_customer(
     return created_or_found(CustomerOut, outcome, response)
 
 
-@router.get("/{customer_id}")
+@router.get("/{customer_id}", responses=problems(errors.NotFound))
 async def get_customer(
     customer_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> CustomerOut:
@@ -41,7 +49,19 @@ async def get_customer(
     )
 
 
-@router.post("/{customer_id}/payment-methods", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{customer_id}/payment-methods",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": PaymentMethodOut, "description": "The same token, saved before"},
+        **problems(
+            errors.NotFound,
+            errors.PaymentMethodDeclined,
+            errors.InvalidPaymentMethod,
+            errors.ServiceUnavailable,
+        ),
+    },
+)
 async def attach_payment_method(
     customer_id: str,
     body: PaymentMethodCreate,
@@ -56,7 +76,7 @@ async def attach_payment_method(
     return created_or_found(PaymentMethodOut, outcome, response)
 
 
-@router.get("/{customer_id}/payment-methods")
+@router.get("/{customer_id}/payment-methods", responses=problems(errors.NotFound))
 async def list_payment_methods(
     customer_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, object]:
@@ -64,7 +84,9 @@ async def list_payment_methods(
     return {"data": [PaymentMethodOut.model_validate(m) for m in methods], "has_more": False}
 
 
-@router.post("/{customer_id}/payment-methods/{method_id}/default")
+@router.post(
+    "/{customer_id}/payment-methods/{method_id}/default", responses=problems(errors.NotFound)
+)
 async def set_default_payment_method(
     customer_id: str, method_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> PaymentMethodOut:
@@ -75,7 +97,7 @@ async def set_default_payment_method(
     )
 
 
-@router.delete("/{customer_id}/payment-methods/{method_id}")
+@router.delete("/{customer_id}/payment-methods/{method_id}", responses=problems(errors.NotFound))
 async def delete_payment_method(
     customer_id: str, method_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> PaymentMethodOut:

@@ -12,6 +12,18 @@ from api.schemas.common import Metadata, ProviderLiteral, Request
 
 
 class CustomerCreate(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "name": "Ada Lovelace",
+                    "metadata": {"crm_id": "4711"},
+                }
+            ]
+        }
+    )
+
     email: Annotated[
         str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     ]

@@ -1,5 +1,7 @@
 """Schemathesis against ``/openapi.json`` with the dev keys: whatever a client sends, the API never
-answers 500, and every error it gives is RFC 9457 problem+json with the fields the contract names.
+answers 500, every error it gives is RFC 9457 problem+json with the fields the contract names, and
+every answer is one the schema documents: its status, its content type, and a body matching that
+status's schema (for a problem, one of the codes the schema lists for the status).
 
 Random IDs only ever reach the 404 of each route, so two cases in three name real objects
 instead (a customer with a saved card, a captured and an authorized payment, a subscription and
@@ -27,7 +29,12 @@ import uvicorn
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, Response
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from temporalio.client import Client
 
 from api.main import create_app
@@ -201,7 +208,7 @@ schema = schemathesis.openapi.from_dict(
 )
 @schema.parametrize()
 @schema.given(target=st.sampled_from([None, "captured", "authorized"]))
-def test_no_server_errors_and_every_error_is_a_problem(
+def test_no_server_errors_and_every_answer_is_documented(
     case: Case[Any],
     target: str | None,
     fuzzed: ThreadedDurapay,
@@ -213,6 +220,12 @@ def test_no_server_errors_and_every_error_is_a_problem(
     case.call_and_validate(
         base_url=fuzzed.url,
         headers={"Authorization": f"Bearer {key}"},
-        checks=[not_a_server_error, problem_details],
+        checks=[
+            not_a_server_error,
+            problem_details,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
         timeout=30,
     )
