@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.errors import AppError, DatabaseUnavailable, ValidationFailed
+from services.errors import AppError, BadRequest, DatabaseUnavailable, ValidationFailed
 
 log = logging.getLogger("durapay.api")
 
@@ -54,6 +54,7 @@ def _unavailable_by_sqlstate(exc: sa_exc.DBAPIError) -> bool:
 
 
 _HTTP_CODES = {
+    400: BadRequest.code,  # FastAPI's "There was an error parsing the body" (not UTF-8, say)
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",

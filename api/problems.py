@@ -3,11 +3,11 @@ route's ``responses=``, and the errors every route shares, derived from its depe
 
 A route names the ``services.errors`` classes its service can raise
 (``responses=problems(errors.NotFound, errors.InvalidState)``); ``shared_problems`` says what
-follows from the route's shape alone (the card guard's 413 and 422, validation, the API key's 401
-and 503, the admin role's 403, the Idempotency-Key's 400s), which ``api.openapi`` adds to every
-operation, so no route repeats them and a new route gets them by using the same dependencies.
-Each status lists its codes as an ``enum`` and one example per code: schemathesis checks every
-answer against it (tests/chaos/test_fuzz_api.py).
+follows from the route's shape alone (the card guard's 413 and 422, validation, an unreadable
+body's 400, the API key's 401 and 503, the admin role's 403, the Idempotency-Key's 400s), which
+``api.openapi`` adds to every operation: no route repeats them, and a new route gets them by
+using the same dependencies. Each status lists its codes as an ``enum`` and one example per
+code: schemathesis checks every answer against it (tests/chaos/test_fuzz_api.py).
 """
 
 from __future__ import annotations
@@ -100,12 +100,9 @@ def _response(
         "properties": {"status": {"const": status}, "code": {"enum": codes}},
     }
     listed = ", ".join(f"`{code}` ({examples[code]['summary']})" for code in codes)
-    description = f"Problem: {listed}."
-    if "description" in others:
-        description = f"{others['description']} Or a problem: {listed}."
     return {
+        "description": f"Problem: {listed}.",
         **others,
-        "description": description,
         "content": {
             **others.get("content", {}),
             PROBLEM_CONTENT_TYPE: {
@@ -122,7 +119,8 @@ def _problem_examples(response: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _without_problems(response: Mapping[str, Any]) -> dict[str, Any]:
-    """A response's own parts: anything but the problem content and the description made for it."""
+    """A response's own parts: any other content type, with its description (the problems'
+    description is made anew from their codes)."""
     content = {
         media: value
         for media, value in response.get("content", {}).items()
@@ -132,7 +130,7 @@ def _without_problems(response: Mapping[str, Any]) -> dict[str, Any]:
     if content:
         own["content"] = content
     if content and "description" in response:
-        own["description"] = response["description"].split(" Or a problem: ")[0]
+        own["description"] = response["description"]
     return own
 
 
@@ -170,6 +168,8 @@ def shared_problems(route: APIRouteLike) -> list[type[errors.AppError]]:
         shared += [errors.PayloadTooLarge, errors.RawCardDataForbidden]
     if get_flat_params(route.dependant) or route.body_field is not None:
         shared.append(errors.ValidationFailed)
+    if route.body_field is not None:
+        shared.append(errors.BadRequest)  # a body FastAPI cannot read (not UTF-8, say)
     if _depends_on(route.dependant, deps.authenticated):
         shared += [errors.Unauthorized, errors.DatabaseUnavailable]
     if _depends_on(route.dependant, deps.require_admin):
