@@ -1,11 +1,13 @@
-"""``/docs`` and ``/redoc`` work on a machine without internet, and are off when the setting says.
+"""``/docs`` and ``/redoc`` work on a machine without internet, "Try it out" sends the API key
+entered in "Authorize", and the pages are off when the setting says.
 
-A real headless Chromium (Debian's ``chromium``) renders the pages with every request that would
-leave 127.0.0.1 sent to a proxy that refuses it, so a page that needed the internet would render
-nothing; Chromium's network log then names every request the page made (its initiator is the
-API's origin, unlike the browser's own update and sign-in checks, which the proxy refuses too).
-The API is served without its lifespan (no database or Temporal): the pages, their assets and the
-schema need neither.
+A real headless Chromium (Debian's ``chromium``, driven through ``chromium-driver`` where a test
+clicks) renders the pages with every request that would leave 127.0.0.1 sent to a proxy that
+refuses it, so a page that needed the internet would render nothing; Chromium's network log then
+names every request the page made (its initiator is the API's origin, unlike the browser's own
+update and sign-in checks, which the proxy refuses too). The API is served without its lifespan
+(no database or Temporal): the pages, their assets and the schema need neither, and the calls
+"Try it out" makes are written down rather than answered by the routes.
 """
 
 from __future__ import annotations
@@ -24,12 +26,22 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.main import create_app
 from settings import Environment, Settings
 from tests.support.net import free_port, wait_for_port
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+PLANS = {"data": [], "has_more": False}
 
 
 class _Refusing(socketserver.StreamRequestHandler):
@@ -52,13 +64,34 @@ class OutsideWorld(socketserver.ThreadingTCPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
+class CallsRecorded:
+    """The API app, except that calls of ``/v1/…`` routes are written down and answered with an
+    empty page: the tests look at what the browser sent, which needs no database."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.calls: list[Request] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            self.calls.append(Request(scope))
+            await JSONResponse(PLANS)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 @pytest.fixture(scope="module")
-def docs_url() -> Iterator[str]:
+def api() -> CallsRecorded:
+    return CallsRecorded(create_app(Settings(environment=Environment.TEST)))
+
+
+@pytest.fixture(scope="module")
+def docs_url(api: CallsRecorded) -> Iterator[str]:
     """The API with its docs on, served over HTTP from a thread."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(Settings(environment=Environment.TEST)),
+            api,
             host="127.0.0.1",
             port=port,
             lifespan="off",
@@ -149,19 +182,52 @@ def test_the_docs_render_every_operation_from_this_machine_alone(
     assert elsewhere == []
 
 
-def test_swagger_ui_offers_the_api_key_and_sends_it_as_a_bearer(
-    docs_url: str, outside_world: OutsideWorld, tmp_path: Path
-) -> None:
-    rendered = render(docs_url + "/docs", outside_world.url, tmp_path)
+@pytest.fixture
+def browser(outside_world: OutsideWorld, tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Chromium driven as a person would use it (Debian's chromium-driver)."""
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        raise RuntimeError("apt-get install chromium chromium-driver (.ci/run does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1280,2000",
+        f"--proxy-server={outside_world.url}",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=ChromeService(CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
-    assert re.search(r'class="btn authorize[^"]*"', rendered.dom), "no Authorize button"
-    scheme = httpx.get(docs_url + "/openapi.json").json()["components"]["securitySchemes"]
-    assert scheme["ApiKey"] | {"description": ""} == {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "sk_…",
-        "description": "",
-    }
+
+def test_try_it_out_sends_the_key_entered_in_authorize(
+    docs_url: str, api: CallsRecorded, browser: webdriver.Chrome
+) -> None:
+    wait = WebDriverWait(browser, 30)
+
+    def click(selector: str) -> None:
+        wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, selector))).click()
+
+    browser.get(f"{docs_url}/docs#/plans/list_plans_v1_plans_get")
+    click("button.btn.authorize")
+    field = wait.until(
+        expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ".modal-ux input"))
+    )
+    field.send_keys("sk_typed_in_docs")
+    click(".modal-ux button.authorize")
+    click(".modal-ux button.btn-done")
+    click("#operations-plans-list_plans_v1_plans_get button.try-out__btn")
+    click("#operations-plans-list_plans_v1_plans_get button.execute")
+    wait.until(lambda _: api.calls)
+
+    (call,) = api.calls
+    assert (call.method, call.url.path) == ("GET", "/v1/plans")
+    assert call.headers["authorization"] == "Bearer sk_typed_in_docs"
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
