@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
 
+    api_docs: bool | None = None
+    """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served
+    everywhere but in production (the schema names every route, the admin ones too)."""
+
     @property
     def api_base_url(self) -> str:
         """The address providers and clients reach the API at."""
@@ -143,6 +147,12 @@ class Settings(BaseSettings):
         """The currencies ``provider`` takes payments in, upper case."""
         codes = self.paypal_currencies if provider == "paypal" else self.stripe_currencies
         return frozenset(code.upper() for code in codes)
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.environment is not Environment.PRODUCTION
 
     @property
     def dev_keys_enabled(self) -> bool:

@@ -6,6 +6,7 @@ import re
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api_keys import Principal, authenticate, record_use
 from services.errors import BadRequest, Forbidden, IdempotencyKeyRequired, Unauthorized
@@ -14,11 +15,17 @@ from services.runtime import Runtime
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
 
 IdempotencyKeyHeader = Header(
-    description="1-255 printable ASCII characters; anything else is 400 bad_request.",
+    alias="Idempotency-Key",
+    description=(
+        "1-255 printable ASCII characters, unique per request: a retry with the same key and "
+        "body gets the first answer again. Anything else is 400 `bad_request`."
+    ),
     json_schema_extra={"pattern": "^[ -~]{1,255}$"},
 )
 """The key's shape, published in the schema only: a key outside it is refused by
-``_idempotency_key`` with the contract's 400, not by FastAPI's 422 validation error."""
+``_idempotency_key`` with the contract's 400, not by FastAPI's 422 validation error. For the
+same reason a required key is declared optional here and shown as required in the schema
+(``api.openapi``): a missing one is 400 ``idempotency_key_required``."""
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -31,19 +38,28 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    bearerFormat="sk_…",
+    description="An API key, sent as `Authorization: Bearer sk_…`.",
+)
+"""The security scheme in the schema (Swagger UI's "Authorize" sends the header). It answers
+``None`` rather than FastAPI's own 401/403 so that a missing key is our problem+json 401."""
+
+
 async def authenticated(
     request: Request,
     runtime: RuntimeDep,
     after_answer: BackgroundTasks,
-    authorization: Annotated[str | None, Header()] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller's key, checked in a session of its own that is closed before the route runs;
     its ``last_used_at`` is brought up to date once the answer is sent, and its id is left in the
     request's state for the access log."""
-    scheme, _, key = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    if credentials is None:
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    principal = await authenticate(runtime.database, key.strip())
+    principal = await authenticate(runtime.database, credentials.credentials)
     after_answer.add_task(record_use, runtime.database, principal)
     request.state.api_key_id = principal.key_id
     return principal

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.errors import AppError
+from services.errors import AppError, BadRequest, DatabaseUnavailable, ValidationFailed
 
 log = logging.getLogger("durapay.api")
 
@@ -54,6 +54,7 @@ def _unavailable_by_sqlstate(exc: sa_exc.DBAPIError) -> bool:
 
 
 _HTTP_CODES = {
+    400: BadRequest.code,  # FastAPI's "There was an error parsing the body" (not UTF-8, say)
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
@@ -86,9 +87,9 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         for error in exc.errors()
     ]
     return problem(
-        422,
-        "validation_error",
-        "Request validation failed",
+        ValidationFailed.status,
+        ValidationFailed.code,
+        ValidationFailed.title,
         "Some fields are invalid.",
         errors=errors,
     )
@@ -109,9 +110,9 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         type(getattr(exc, "orig", None) or exc).__name__,
     )
     return problem(
-        503,
-        "database_unavailable",
-        "The database is unavailable",
+        DatabaseUnavailable.status,
+        DatabaseUnavailable.code,
+        DatabaseUnavailable.title,
         "The database cannot serve this request right now; retry it later, with the same "
         "Idempotency-Key if it had one.",
     )

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from api.card_guard import CardGuardMiddleware
 from api.errors import install_error_handlers
 from api.observability import REQUEST_ID_HEADER, AccessLogMiddleware
+from api.openapi import install_openapi
 from api.routes import (
     admin,
     api_keys,
@@ -55,6 +56,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         version="0.1.0",
         description="Payment pipelines that cannot lose money, as durable Temporal workflows.",
         lifespan=lifespan,
+        openapi_url="/openapi.json" if settings.api_docs_enabled else None,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     for router in (
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         health.router,
     ):
         app.include_router(router)
+    install_openapi(app, docs=settings.api_docs_enabled)
     # The last added runs first: the request id, then the access log, then the card guard, so
     # even a request the guard refuses has an id and an access line.
     app.add_middleware(CardGuardMiddleware)

@@ -129,3 +129,9 @@ class ProviderError(AppError):
 
 class ServiceUnavailable(AppError):
     status, code, title = 503, "service_unavailable", "A dependency is unavailable"
+
+
+class DatabaseUnavailable(AppError):
+    """Rendered by ``api.errors`` from the database layer's own exceptions, never raised."""
+
+    status, code, title = 503, "database_unavailable", "The database is unavailable"

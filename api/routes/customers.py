@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.answers import created_or_found
 from api.deps import AdminDep, OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep
+from api.problems import problems
 from api.schemas.common import Page
 from api.schemas.customers import (
     CustomerCreate,
@@ -17,13 +18,20 @@ from api.schemas.customers import (
     PaymentMethodCreate,
     PaymentMethodOut,
 )
-from services import customer_data, customers
+from services import customer_data, customers, errors
 from services.customers import NewCustomer
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": CustomerOut, "description": "The same Idempotency-Key and body again"},
+        **problems(errors.IdempotencyKeyReused),
+    },
+)
 async def create_customer(
     body: CustomerCreate,
     principal: PrincipalDep,
@@ -56,7 +64,7 @@ async def list_customers(
     )
 
 
-@router.get("/{customer_id}")
+@router.get("/{customer_id}", responses=problems(errors.NotFound))
 async def get_customer(
     customer_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> CustomerOut:
@@ -65,7 +73,7 @@ async def get_customer(
     )
 
 
-@router.patch("/{customer_id}")
+@router.patch("/{customer_id}", responses=problems(errors.NotFound, errors.InvalidState))
 async def update_customer(
     customer_id: str, body: CustomerUpdate, principal: PrincipalDep, runtime: RuntimeDep
 ) -> CustomerOut:
@@ -77,7 +85,7 @@ async def update_customer(
     )
 
 
-@router.get("/{customer_id}/export")
+@router.get("/{customer_id}/export", responses=problems(errors.NotFound))
 async def export_customer(
     customer_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> CustomerExportOut:
@@ -88,7 +96,7 @@ async def export_customer(
     )
 
 
-@router.post("/{customer_id}/erase")
+@router.post("/{customer_id}/erase", responses=problems(errors.NotFound, errors.InvalidState))
 async def erase_customer(customer_id: str, admin: AdminDep, runtime: RuntimeDep) -> CustomerOut:
     """Erase the customer's email, name and metadata everywhere Durapay stores them (admin key
     of the customer's account). Payments, refunds, invoices and subscriptions stay, pointing at
@@ -98,7 +106,20 @@ async def erase_customer(customer_id: str, admin: AdminDep, runtime: RuntimeDep)
     )
 
 
-@router.post("/{customer_id}/payment-methods", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{customer_id}/payment-methods",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": PaymentMethodOut, "description": "The same token, saved before"},
+        **problems(
+            errors.NotFound,
+            errors.InvalidState,
+            errors.PaymentMethodDeclined,
+            errors.InvalidPaymentMethod,
+            errors.ServiceUnavailable,
+        ),
+    },
+)
 async def attach_payment_method(
     customer_id: str,
     body: PaymentMethodCreate,
@@ -113,7 +134,7 @@ async def attach_payment_method(
     return created_or_found(PaymentMethodOut, outcome, response)
 
 
-@router.get("/{customer_id}/payment-methods")
+@router.get("/{customer_id}/payment-methods", responses=problems(errors.NotFound))
 async def list_payment_methods(
     customer_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, object]:
@@ -121,7 +142,9 @@ async def list_payment_methods(
     return {"data": [PaymentMethodOut.model_validate(m) for m in methods], "has_more": False}
 
 
-@router.post("/{customer_id}/payment-methods/{method_id}/default")
+@router.post(
+    "/{customer_id}/payment-methods/{method_id}/default", responses=problems(errors.NotFound)
+)
 async def set_default_payment_method(
     customer_id: str, method_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> PaymentMethodOut:
@@ -132,7 +155,7 @@ async def set_default_payment_method(
     )
 
 
-@router.delete("/{customer_id}/payment-methods/{method_id}")
+@router.delete("/{customer_id}/payment-methods/{method_id}", responses=problems(errors.NotFound))
 async def delete_payment_method(
     customer_id: str, method_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> PaymentMethodOut:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import RuntimeDep
+from api.schemas.health import HealthOut
 from services import health as health_service
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "Durapay cannot take payments"}},
+)
 async def health(runtime: RuntimeDep) -> JSONResponse:
     """200 when Durapay can take payments, 503 naming what stops it.
 
@@ -30,7 +35,7 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(runtime: RuntimeDep) -> Response:
     await health_service.refresh_circuit_metrics(runtime)
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

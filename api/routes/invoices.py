@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, RuntimeDep
+from api.problems import problems
 from api.schemas.common import Page
 from api.schemas.invoices import InvoiceOut
-from services import invoices
+from services import errors, invoices
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
@@ -34,7 +35,7 @@ async def list_invoices(
     )
 
 
-@router.get("/{invoice_id}")
+@router.get("/{invoice_id}", responses=problems(errors.NotFound))
 async def get_invoice(invoice_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> InvoiceOut:
     """Another account's invoice is a 404 like a missing one: its existence is not disclosed."""
     return InvoiceOut.model_validate(

@@ -13,6 +13,7 @@ from api.deps import (
     PrincipalDep,
     RuntimeDep,
 )
+from api.problems import problems
 from api.schemas.common import Page
 from api.schemas.payments import (
     CaptureCreate,
@@ -22,7 +23,7 @@ from api.schemas.payments import (
     RefundCreate,
     RefundOut,
 )
-from services import payments
+from services import errors, payments
 from services.payments import PaymentRequest
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
@@ -38,7 +39,22 @@ StatusFilter = Literal[
 ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses={202: {"model": PaymentOut}})
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": PaymentOut, "description": "The same Idempotency-Key and body again"},
+        202: {"model": PaymentOut, "description": "Still `processing` after the bounded wait"},
+        **problems(
+            errors.IdempotencyKeyReused,
+            errors.CustomerNotFound,
+            errors.PaymentMethodNotFound,
+            errors.ProviderNotAvailable,
+            errors.ReturnUrlRequired,
+            errors.ServiceUnavailable,
+        ),
+    },
+)
 async def create_payment(
     body: PaymentCreate,
     principal: PrincipalDep,
@@ -78,14 +94,24 @@ async def list_payments(
     )
 
 
-@router.get("/{payment_id}")
+@router.get("/{payment_id}", responses=problems(errors.NotFound))
 async def get_payment(payment_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> PaymentOut:
     return PaymentOut.model_validate(
         await payments.get_payment(runtime, principal.account_id, payment_id)
     )
 
 
-@router.post("/{payment_id}/capture")
+@router.post(
+    "/{payment_id}/capture",
+    responses=problems(
+        errors.NotFound,
+        errors.InvalidState,
+        errors.IdempotencyKeyReused,
+        errors.AmountExceedsCapturable,
+        errors.ProviderError,
+        errors.ServiceUnavailable,
+    ),
+)
 async def capture_payment(
     payment_id: str,
     principal: PrincipalDep,
@@ -101,7 +127,12 @@ async def capture_payment(
     return PaymentOut.model_validate(view)
 
 
-@router.post("/{payment_id}/cancel")
+@router.post(
+    "/{payment_id}/cancel",
+    responses=problems(
+        errors.NotFound, errors.InvalidState, errors.ProviderError, errors.ServiceUnavailable
+    ),
+)
 async def cancel_payment(
     payment_id: str,
     principal: PrincipalDep,
@@ -112,7 +143,21 @@ async def cancel_payment(
     return PaymentOut.model_validate(view)
 
 
-@router.post("/{payment_id}/refunds", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{payment_id}/refunds",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": RefundOut, "description": "The same Idempotency-Key and body again"},
+        **problems(
+            errors.NotFound,
+            errors.InvalidState,
+            errors.IdempotencyKeyReused,
+            errors.RefundExceedsAvailable,
+            errors.ProviderError,
+            errors.ServiceUnavailable,
+        ),
+    },
+)
 async def create_refund(
     payment_id: str,
     principal: PrincipalDep,
@@ -129,7 +174,7 @@ async def create_refund(
     return created_or_found(RefundOut, outcome, response)
 
 
-@router.get("/{payment_id}/refunds")
+@router.get("/{payment_id}/refunds", responses=problems(errors.NotFound))
 async def list_refunds(
     payment_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Page[RefundOut]:
@@ -137,7 +182,7 @@ async def list_refunds(
     return Page[RefundOut](data=[RefundOut.model_validate(row) for row in rows], has_more=False)
 
 
-@router.get("/{payment_id}/events")
+@router.get("/{payment_id}/events", responses=problems(errors.NotFound))
 async def list_events(
     payment_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Page[PaymentEventOut]:

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import IdempotencyKeyDep, OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep
+from api.problems import problems
 from api.schemas.common import Page
 from api.schemas.subscriptions import (
     PlanChangeCreate,
@@ -19,7 +20,7 @@ from api.schemas.subscriptions import (
     SubscriptionOut,
     SubscriptionPaymentMethod,
 )
-from services import subscriptions
+from services import errors, subscriptions
 from services.subscriptions import ChangeRequest, NewSubscription, StartOutcome
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
@@ -43,6 +44,14 @@ _STATUS_BY_OUTCOME = {
                 "Idempotency-Key for the outcome"
             ),
         },
+        **problems(
+            errors.IdempotencyKeyReused,
+            errors.CustomerNotFound,
+            errors.PlanNotFound,
+            errors.PaymentMethodRequired,
+            errors.InvalidPaymentMethod,
+            errors.ServiceUnavailable,
+        ),
     },
 )
 async def create_subscription(
@@ -84,7 +93,7 @@ async def list_subscriptions(
     )
 
 
-@router.get("/{subscription_id}")
+@router.get("/{subscription_id}", responses=problems(errors.NotFound))
 async def get_subscription(
     subscription_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> SubscriptionOut:
@@ -102,8 +111,21 @@ async def _asked(
 AskedDep = Annotated[ChangeRequest, Depends(_asked)]
 """The subscription a change addresses, who asks for it, and under which Idempotency-Key."""
 
+_CHANGE_PROBLEMS = (errors.NotFound, errors.InvalidState, errors.ServiceUnavailable)
+"""What any change can answer: no such subscription, or the workflow refuses the change in the
+subscription's state or cannot take it now."""
 
-@router.post("/{subscription_id}/change-plan")
+
+@router.post(
+    "/{subscription_id}/change-plan",
+    responses=problems(
+        *_CHANGE_PROBLEMS,
+        errors.PlanNotFound,
+        errors.CurrencyMismatch,
+        errors.PaymentFailed,
+        errors.ProviderError,
+    ),
+)
 async def change_plan(
     body: PlanChangeCreate, asked: AskedDep, runtime: RuntimeDep
 ) -> SubscriptionOut:
@@ -114,19 +136,23 @@ async def change_plan(
     return SubscriptionOut.model_validate(view)
 
 
-@router.post("/{subscription_id}/pause")
+@router.post("/{subscription_id}/pause", responses=problems(*_CHANGE_PROBLEMS))
 async def pause_subscription(asked: AskedDep, runtime: RuntimeDep) -> SubscriptionOut:
     """Only an ``active`` subscription pauses; nothing is billed until it resumes."""
     return SubscriptionOut.model_validate(await subscriptions.pause(runtime, asked))
 
 
-@router.post("/{subscription_id}/resume")
+@router.post(
+    "/{subscription_id}/resume", responses=problems(*_CHANGE_PROBLEMS, errors.ProviderError)
+)
 async def resume_subscription(asked: AskedDep, runtime: RuntimeDep) -> SubscriptionOut:
     """A new period starts and is charged now."""
     return SubscriptionOut.model_validate(await subscriptions.resume(runtime, asked))
 
 
-@router.post("/{subscription_id}/cancel")
+@router.post(
+    "/{subscription_id}/cancel", responses=problems(*_CHANGE_PROBLEMS, errors.ProviderError)
+)
 async def cancel_subscription(
     asked: AskedDep, runtime: RuntimeDep, body: SubscriptionCancel | None = None
 ) -> SubscriptionOut:
@@ -139,7 +165,10 @@ async def cancel_subscription(
     return SubscriptionOut.model_validate(view)
 
 
-@router.post("/{subscription_id}/payment-method")
+@router.post(
+    "/{subscription_id}/payment-method",
+    responses=problems(*_CHANGE_PROBLEMS, errors.InvalidPaymentMethod),
+)
 async def set_payment_method(
     body: SubscriptionPaymentMethod, asked: AskedDep, runtime: RuntimeDep
 ) -> SubscriptionOut:

@@ -21,6 +21,18 @@ KycTier = Literal["basic", "intermediate", "advanced"]
 
 
 class CustomerCreate(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "name": "Ada Lovelace",
+                    "metadata": {"crm_id": "4711"},
+                }
+            ]
+        }
+    )
+
     email: Email
     name: Name | None = None
     metadata: Metadata = Field(default_factory=dict)

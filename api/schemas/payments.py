@@ -18,6 +18,30 @@ from money import ISO_4217
 
 
 class PaymentCreate(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": 4999,
+                    "currency": "usd",
+                    "customer_id": "cus_8f3a2b1c9d0e4f56",
+                    "payment_method_id": "pm_1a2b3c4d5e6f7a8b",
+                    "capture_method": "automatic",
+                    "description": "Order 1042",
+                    "metadata": {"order_id": "1042"},
+                },
+                {
+                    "amount": 12000,
+                    "currency": "eur",
+                    "customer_id": "cus_8f3a2b1c9d0e4f56",
+                    "provider": "paypal",
+                    "return_url": "https://shop.example/checkout/done",
+                },
+            ]
+        }
+    )
+    """A saved-method payment, then a PayPal checkout (the buyer approves it at ``next_action``)."""
+
     amount: Amount
     currency: Annotated[str, Field(min_length=3, max_length=3)]
     customer_id: Annotated[str, Field(min_length=1, max_length=64)]
@@ -42,6 +66,11 @@ class CaptureCreate(Request):
 
 
 class RefundCreate(Request):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"amount": 1500, "reason": "requested_by_customer"}, {}]}
+    )
+    """Part of the payment, then (no amount) all that is left to refund."""
+
     amount: Amount | None = None
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
 

@@ -23,6 +23,21 @@ from api.schemas.common import Request, ResourceId
 
 
 class SubscriptionCreate(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"customer_id": "cus_8f3a2b1c9d0e4f56", "plan_id": "pro_monthly"},
+                {
+                    "customer_id": "cus_8f3a2b1c9d0e4f56",
+                    "plan_id": "team_yearly",
+                    "payment_method_id": "pm_1a2b3c4d5e6f7a8b",
+                    "trial_days": 0,
+                },
+            ]
+        }
+    )
+    """The plan's own trial on the default method, then a first year charged at once."""
+
     customer_id: ResourceId
     plan_id: ResourceId
     payment_method_id: ResourceId | None = None

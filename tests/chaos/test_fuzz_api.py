@@ -1,5 +1,7 @@
 """Schemathesis against ``/openapi.json`` with the dev keys: whatever a client sends, the API never
-answers 500, and every error it gives is RFC 9457 problem+json with the fields the contract names.
+answers 500, every error it gives is RFC 9457 problem+json with the fields the contract names, and
+every answer is one the schema documents: its status, its content type, and a body matching that
+status's schema (for a problem, one of the codes the schema lists for the status).
 
 Random IDs only ever reach the 404 of each route, so two cases in three name real objects
 instead (a customer with a saved card, a captured and an authorized payment, a subscription and
@@ -24,10 +26,15 @@ import httpx
 import pytest
 import schemathesis
 import uvicorn
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, Response
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from temporalio.client import Client
 
 from api.main import create_app
@@ -192,16 +199,34 @@ schema = schemathesis.openapi.from_dict(
 """The schema the app publishes at ``/openapi.json``, read without serving it: the same object."""
 
 
+def call_and_validate(case: Case[Any], fuzzed: ThreadedDurapay) -> None:
+    """Send the case with the key its route needs; every check must pass on the answer."""
+    key = DEV_ADMIN_KEY if case.path.startswith("/v1/admin") else DEV_CLIENT_KEY
+    case.call_and_validate(
+        base_url=fuzzed.url,
+        headers={"Authorization": f"Bearer {key}"},
+        checks=[
+            not_a_server_error,
+            problem_details,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+        timeout=30,
+    )
+
+
 @settings(
     max_examples=FUZZ_EXAMPLES,
     derandomize=True,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
+    phases=[phase for phase in Phase if phase is not Phase.explicit],
 )
 @schema.parametrize()
 @schema.given(target=st.sampled_from([None, "captured", "authorized"]))
-def test_no_server_errors_and_every_error_is_a_problem(
+def test_no_server_errors_and_every_answer_is_documented(
     case: Case[Any],
     target: str | None,
     fuzzed: ThreadedDurapay,
@@ -209,10 +234,19 @@ def test_no_server_errors_and_every_error_is_a_problem(
 ) -> None:
     if target is not None:
         with_real_ids(case, real_ids[target])
-    key = DEV_ADMIN_KEY if case.path.startswith("/v1/admin") else DEV_CLIENT_KEY
-    case.call_and_validate(
-        base_url=fuzzed.url,
-        headers={"Authorization": f"Bearer {key}"},
-        checks=[not_a_server_error, problem_details],
-        timeout=30,
-    )
+    call_and_validate(case, fuzzed)
+
+
+@settings(
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit],
+)
+@schema.parametrize()
+def test_the_schemas_examples_are_answered_as_documented(
+    case: Case[Any], fuzzed: ThreadedDurapay, real_ids: dict[str, dict[str, str]]
+) -> None:
+    """The request examples ``/docs`` offers, sent as they are but for real objects' IDs."""
+    with_real_ids(case, real_ids["captured"])
+    call_and_validate(case, fuzzed)
