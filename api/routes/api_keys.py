@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import AdminDep, RuntimeDep
+from api.problems import problems
 from api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ApiKeyRoll
 from api.schemas.common import Page
-from services import api_keys
+from services import api_keys, errors
 
 router = APIRouter(prefix="/v1/admin/api-keys", tags=["api keys"])
 
@@ -35,7 +36,9 @@ async def list_api_keys(
     return Page[ApiKeyOut](data=[ApiKeyOut.model_validate(key) for key in keys], has_more=has_more)
 
 
-@router.post("/{key_id}/roll", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{key_id}/roll", status_code=status.HTTP_201_CREATED, responses=problems(errors.NotFound)
+)
 async def roll_api_key(
     key_id: str, admin: AdminDep, runtime: RuntimeDep, body: ApiKeyRoll | None = None
 ) -> ApiKeyCreated:
@@ -46,7 +49,9 @@ async def roll_api_key(
     return ApiKeyCreated.model_validate(issued)
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(errors.NotFound)
+)
 async def revoke_api_key(key_id: str, admin: AdminDep, runtime: RuntimeDep) -> None:
     """The key stops working at once: its next request is 401."""
     await api_keys.revoke_key(runtime.database, admin.account_id, key_id)
