@@ -18,6 +18,7 @@ from api.schemas.payments import PaymentCreate, RefundCreate
 from api.schemas.subscriptions import SubscriptionCreate
 from services import errors
 from settings import Environment, Settings
+from tests.support.production import production
 
 SCHEMA = create_app(Settings(environment=Environment.TEST)).openapi()
 OPERATIONS = [
@@ -127,13 +128,7 @@ def test_the_main_requests_have_examples_the_api_accepts(model: type[BaseModel])
 
 
 def test_the_docs_are_off_in_production_unless_a_setting_turns_them_on() -> None:
-    production = Settings(
-        environment=Environment.PRODUCTION,
-        stripe_api_key="sk_live_real",
-        stripe_webhook_secret="whsec_real",
-        paypal_client_secret="real-paypal-secret",
-    )
-    assert not production.api_docs_enabled
-    assert production.model_copy(update={"api_docs": True}).api_docs_enabled
+    assert not production().api_docs_enabled
+    assert production(api_docs=True).api_docs_enabled
     assert Settings(environment=Environment.DEV).api_docs_enabled
     assert not Settings(environment=Environment.DEV, api_docs=False).api_docs_enabled

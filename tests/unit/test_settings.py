@@ -11,22 +11,7 @@ from pydantic import ValidationError
 
 from services.temporal_connection import tls_config
 from settings import Environment, Settings
-
-REAL: dict[str, object] = {
-    "stripe_api_key": "sk_live_real",
-    "stripe_webhook_secret": "whsec_real",
-    "paypal_client_secret": "real-paypal-secret",
-    "paypal_client_id": "AbC-real-client-id",
-    "paypal_webhook_id": "8PT597110X687430LKGECATA",
-    "stripe_api_base": "https://api.stripe.com",
-    "paypal_api_base": "https://api-m.paypal.com",
-    "update_payment_method_url": "https://shop.example/billing?subscription={subscription_id}",
-}
-"""A complete production configuration: real secrets, real credentials, real addresses."""
-
-
-def production(**overrides: object) -> Settings:
-    return Settings.model_validate({"environment": Environment.PRODUCTION, **REAL, **overrides})
+from tests.support.production import REAL, production
 
 
 def test_production_refuses_default_secrets() -> None:
