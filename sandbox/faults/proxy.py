@@ -39,7 +39,9 @@ class Fault(StrEnum):
 
 @dataclass
 class Rule:
-    """One fault for matching requests; ``matched`` is set at the first match."""
+    """One fault for matching requests; ``matched`` is set at the first match, once the whole
+    request is at the proxy: a caller killed then has sent it, and what the fault does with it
+    (forward it, drop the answer) happens whether or not the caller still listens."""
 
     fault: Fault
     method: str
@@ -109,7 +111,8 @@ class FaultProxy:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._session = ClientSession()
-        self._runner = web.AppRunner(app, access_log=None)
+        # A caller that hangs up must not stop a request already on its way to the provider.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=False)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
         self.url = f"http://127.0.0.1:{port}"
@@ -122,6 +125,10 @@ class FaultProxy:
             await self._session.close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        # The whole request before any rule: aiohttp runs the handler once the headers are in,
+        # and a body still unread when the caller dies (a test kills it on ``matched``) can
+        # never be read, so a request the rule said it had would never reach the provider.
+        body = await request.read()
         rule = next((r for r in self.rules if r.applies_to(request)), None)
         if rule is not None:
             rule.hits += 1
@@ -132,19 +139,19 @@ class FaultProxy:
             return web.Response(status=503, text="dropped by fault proxy")
         if fault is Fault.STATUS:
             assert rule is not None
-            body = rule.body or {"error": {"message": "injected fault"}}
-            return web.json_response(body, status=rule.status, headers=rule.headers)
+            answer = rule.body or {"error": {"message": "injected fault"}}
+            return web.json_response(answer, status=rule.status, headers=rule.headers)
         if fault is Fault.RESET:
             return _cut(request)
         if fault is Fault.DELAY:
             assert rule is not None
             await asyncio.sleep(rule.seconds)
-        stored = await self._forward(request)
+        stored = await self._forward(request, body)
         if fault is Fault.DROP_RESPONSE:
             return _cut(request)
         return web.Response(status=stored.status, body=stored.body, headers=stored.headers)
 
-    async def _forward(self, request: web.Request) -> _Stored:
+    async def _forward(self, request: web.Request, body: bytes) -> _Stored:
         key = request.headers.get("Idempotency-Key")
         replay_key = (request.method, request.path, key) if key else None
         if self.replay_idempotent and replay_key in self._stored:
@@ -156,7 +163,7 @@ class FaultProxy:
             request.method,
             f"{self.target}{request.path_qs}",
             headers=headers,
-            data=await request.read(),
+            data=body,
         ) as upstream:
             stored = _Stored(
                 status=upstream.status,

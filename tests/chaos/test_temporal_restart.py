@@ -19,6 +19,7 @@ from tests.support.chaos import (
     merchant,
     orders,
     running_worker,
+    unfinished_after,
 )
 from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer
 from tests.support.in_process_api import in_process_api
@@ -61,8 +62,10 @@ async def test_payments_finish_after_temporal_restarts(
                     order: merchants.create_task(merchant(chaos_api, order, deadline, context))
                     for order in batch
                 }
-                await asyncio.sleep(rng.uniform(0.3, 1.5))
-                in_flight = sum(not task.done() for task in paying.values())
+                # At a random moment, but with half the batch still in flight at the latest.
+                in_flight = await unfinished_after(
+                    paying.values(), rng.uniform(0.3, 1.5), at_least=PAYMENTS // 2
+                )
                 await temporal.kill()
                 refused = await chaos_api.post(
                     "/v1/payments",

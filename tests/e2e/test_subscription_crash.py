@@ -25,7 +25,7 @@ from tests.support.polling import eventually
 from tests.support.renewals import CONFIRM, renewing_at
 from tests.support.stack import Stack
 from tests.support.subscriptions import invoices
-from tests.support.worker_process import start_worker, wait_until_polled
+from tests.support.worker_process import WORKER_START_TIMEOUT, start_worker, wait_until_polled
 from workflows.policies.invoicing import period_end
 from workflows.subscription import SubscriptionWorkflow
 
@@ -42,8 +42,9 @@ async def proxy(stack: Stack) -> AsyncIterator[FaultProxy]:
 
 
 async def kill_when_matched(rule: Rule, worker: subprocess.Popen[bytes]) -> None:
-    """SIGKILL ``worker`` the moment its provider call reaches the proxy: no cleanup, no reply."""
-    await asyncio.wait_for(rule.matched.wait(), timeout=30)
+    """SIGKILL ``worker`` the moment its provider call reaches the proxy: no cleanup, no reply.
+    The call may come from a worker still starting (a cold import)."""
+    await asyncio.wait_for(rule.matched.wait(), timeout=WORKER_START_TIMEOUT)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
 

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +25,7 @@ from temporalio.client import Client
 
 from tests.support.processes import ROOT
 from tests.support.stack import Stack
-from tests.support.worker_process import worker_environment
-
-WORKER_START_TIMEOUT = 60.0
-"""A cold ``python -m worker`` imports for several seconds on two busy cores."""
+from tests.support.worker_process import WORKER_START_TIMEOUT, worker_environment
 
 
 def chaos_seed() -> int:
@@ -157,6 +154,24 @@ async def running_worker(
         yield worker
     finally:
         worker.close()
+
+
+async def unfinished_after(
+    tasks: Collection[asyncio.Task[Any]], seconds: float, at_least: int
+) -> int:
+    """How many of ``tasks`` are unfinished ``seconds`` from now, or sooner, the moment no more
+    than ``at_least`` are. A crash timed by the clock alone comes after the batch whenever the
+    batch is quicker than the drawn delay (plain payments settle within it, and on a quiet
+    machine captures and refunds too) and then interrupts nothing; returning early keeps the
+    crash random and inside the batch."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    unfinished = {task for task in tasks if not task.done()}
+    while len(unfinished) > at_least and (left := deadline - loop.time()) > 0:
+        _, unfinished = await asyncio.wait(
+            unfinished, timeout=left, return_when=asyncio.FIRST_COMPLETED
+        )
+    return len(unfinished)
 
 
 async def until_answered(

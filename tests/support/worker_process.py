@@ -17,6 +17,10 @@ from temporalio.client import Client
 from tests.support.processes import ROOT
 from tests.support.stack import Stack
 
+WORKER_START_TIMEOUT = 60.0
+"""A cold ``python -m worker`` imports for several seconds on two busy cores, and for over 30 s
+(5 s of CPU) when other test runs load them too."""
+
 
 def start_worker(
     stack: Stack,
@@ -54,7 +58,9 @@ def worker_environment(
     }
 
 
-async def wait_until_polled(client: Client, task_queue: str, timeout: float = 30) -> None:
+async def wait_until_polled(
+    client: Client, task_queue: str, timeout: float = WORKER_START_TIMEOUT
+) -> None:
     """Return once a worker polls ``task_queue`` for workflow tasks: a test whose clock starts
     with the workflow must not spend it waiting for the worker process to import and connect."""
     request = DescribeTaskQueueRequest(
