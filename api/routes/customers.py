@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.answers import created_or_found
-from api.deps import AdminDep, OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep
+from api.deps import AdminDep, OptionalIdempotencyKeyDep, PageQueryDep, PrincipalDep, RuntimeDep
 from api.problems import problems
-from api.schemas.common import Page
+from api.schemas.common import Page, page_of
 from api.schemas.customers import (
     CustomerCreate,
     CustomerExportOut,
@@ -51,17 +51,18 @@ async def create_customer(
 async def list_customers(
     principal: PrincipalDep,
     runtime: RuntimeDep,
+    paging: PageQueryDep,
     email: Annotated[str | None, Query(max_length=254)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: str | None = None,
 ) -> Page[CustomerOut]:
     """The account's customers, newest first; ``email`` keeps those with exactly that address."""
     rows, has_more = await customers.list_customers(
-        runtime, principal.account_id, email=email, limit=limit, starting_after=starting_after
+        runtime,
+        principal.account_id,
+        email=email,
+        limit=paging.limit,
+        starting_after=paging.starting_after,
     )
-    return Page[CustomerOut](
-        data=[CustomerOut.model_validate(row) for row in rows], has_more=has_more
-    )
+    return page_of(CustomerOut, rows, has_more)
 
 
 @router.get("/{customer_id}", responses=problems(errors.NotFound))
