@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -234,6 +234,37 @@ async def _bounded(
         return _Answer(None)
 
 
+async def _update_with_start(
+    client: Client,
+    operation: Callable[[], WithStartWorkflowOperation[Any, Any]],
+    update: str,
+    args: Sequence[Any],
+    result_type: type[R],
+    wait: float,
+) -> _Answer[R] | None:
+    """``_bounded`` on an update-with-start that waits for the update to be accepted;
+    ``operation`` builds a fresh start operation for every attempt (they are single-use)."""
+    return await _bounded(
+        lambda: client.start_update_with_start_workflow(
+            update,
+            args=args,
+            start_workflow_operation=operation(),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=result_type,
+        ),
+        wait,
+    )
+
+
+async def _state_now(client: Client, workflow_id: str, result_type: type[T]) -> T | None:
+    """The workflow's state query, or None when no worker answers in time."""
+    return await _answered(
+        client.get_workflow_handle(workflow_id).query(
+            STATE_QUERY, result_type=result_type, rpc_timeout=QUERY_WAIT
+        )
+    )
+
+
 async def _answered(query: Awaitable[T]) -> T | None:
     """A query needs a worker to answer it; with none polling, the caller falls back to the
     database instead of holding the request until the RPC deadline."""
@@ -273,24 +304,18 @@ async def start_payment(
         )
 
     async with _public_errors():
-        answer = await _bounded(
-            lambda: client.start_update_with_start_workflow(
-                PaymentUpdate.SETTLE,
-                SettleRequest(request_hash=payment.request_hash),
-                start_workflow_operation=operation(),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                result_type=SettleResult,
-            ),
+        answer = await _update_with_start(
+            client,
+            operation,
+            PaymentUpdate.SETTLE,
+            [SettleRequest(request_hash=payment.request_hash)],
+            SettleResult,
             wait,
         )
         if answer is None:
             return StartOutcome(payment=None, created=False)
         if answer.result is None:
-            state = await _answered(
-                client.get_workflow_handle(payment.payment_id).query(
-                    STATE_QUERY, result_type=PaymentState, rpc_timeout=QUERY_WAIT
-                )
-            )
+            state = await _state_now(client, payment.payment_id, PaymentState)
             return StartOutcome(payment=state.payment if state else None, created=False)
     settled: SettleResult = answer.result
     return StartOutcome(payment=settled.payment, created=settled.created)
@@ -335,22 +360,12 @@ async def start_subscription(
         )
 
     async with _public_errors():
-        answer = await _bounded(
-            lambda: client.start_update_with_start_workflow(
-                SubscriptionUpdate.BEGUN,
-                result_type=SubscriptionView,
-                start_workflow_operation=operation(),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            ),
-            wait,
+        answer = await _update_with_start(
+            client, operation, SubscriptionUpdate.BEGUN, [], SubscriptionView, wait
         )
         view = answer.result if answer is not None else None
         if answer is not None and view is None:
-            view = await _answered(
-                client.get_workflow_handle(subscription.subscription_id).query(
-                    STATE_QUERY, result_type=SubscriptionView, rpc_timeout=QUERY_WAIT
-                )
-            )
+            view = await _state_now(client, subscription.subscription_id, SubscriptionView)
         memo = await _start_memo(client, subscription.subscription_id)
     return SubscriptionStart(
         view,
