@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.answers import created_or_found
+from api.answers import created_or_found, found_again
 from api.deps import AdminDep, OptionalIdempotencyKeyDep, PageQueryDep, PrincipalDep, RuntimeDep
 from api.problems import problems
 from api.schemas.common import Page, page_of
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": CustomerOut, "description": "The same Idempotency-Key and body again"},
+        **found_again(CustomerOut),
         **problems(errors.IdempotencyKeyReused),
     },
 )
@@ -111,7 +111,7 @@ async def erase_customer(customer_id: str, admin: AdminDep, runtime: RuntimeDep)
     "/{customer_id}/payment-methods",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": PaymentMethodOut, "description": "The same token, saved before"},
+        **found_again(PaymentMethodOut, "The same token, saved before"),
         **problems(
             errors.NotFound,
             errors.InvalidState,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.answers import created_or_found
+from api.answers import created_or_found, found_again
 from api.deps import (
     IdempotencyKeyDep,
     OptionalIdempotencyKeyDep,
@@ -44,7 +44,7 @@ StatusFilter = Literal[
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": PaymentOut, "description": "The same Idempotency-Key and body again"},
+        **found_again(PaymentOut),
         202: {"model": PaymentOut, "description": "Still `processing` after the bounded wait"},
         **problems(
             errors.IdempotencyKeyReused,
@@ -145,7 +145,7 @@ async def cancel_payment(
     "/{payment_id}/refunds",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": RefundOut, "description": "The same Idempotency-Key and body again"},
+        **found_again(RefundOut),
         **problems(
             errors.NotFound,
             errors.InvalidState,

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
+from api.answers import found_again
 from api.deps import (
     IdempotencyKeyDep,
     OptionalIdempotencyKeyDep,
@@ -42,7 +43,7 @@ _STATUS_BY_OUTCOME = {
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": SubscriptionOut, "description": "The same Idempotency-Key and body again"},
+        **found_again(SubscriptionOut),
         202: {
             "model": SubscriptionOut,
             "description": (
