@@ -157,28 +157,32 @@ async def _public_errors() -> AsyncIterator[None]:
         raise rpc_error(error) from None
 
 
-def _with_start(
-    workflow: str,
-    arg: Any,
-    workflow_id: str,
-    task_queue: str,
-    search_attributes: TypedSearchAttributes,
-    summary: str,
-    memo: Mapping[str, str] | None = None,
-) -> WithStartWorkflowOperation[Any, Any]:
+@dataclass(frozen=True)
+class _Start:
     """Start a workflow whose ID is its resource's: concurrent retries join the one running
     (``USE_EXISTING``), and a closed one is never started again (``REJECT_DUPLICATE``)."""
-    return WithStartWorkflowOperation(
-        workflow,
-        arg,
-        id=workflow_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=search_attributes,
-        static_summary=summary,
-        memo=memo,
-    )
+
+    workflow: str
+    arg: Any
+    workflow_id: str
+    task_queue: str
+    search_attributes: TypedSearchAttributes
+    summary: str
+    memo: Mapping[str, str] | None = None
+
+    def operation(self) -> WithStartWorkflowOperation[Any, Any]:
+        """A new operation each time: a ``WithStartWorkflowOperation`` is single-use."""
+        return WithStartWorkflowOperation(
+            self.workflow,
+            self.arg,
+            id=self.workflow_id,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=self.search_attributes,
+            static_summary=self.summary,
+            memo=self.memo,
+        )
 
 
 async def _admitted(call: Callable[[], Awaitable[T]], wait: float) -> T:
@@ -236,19 +240,18 @@ async def _bounded(
 
 async def _update_with_start(
     client: Client,
-    operation: Callable[[], WithStartWorkflowOperation[Any, Any]],
+    start: _Start,
     update: str,
     args: Sequence[Any],
     result_type: type[R],
     wait: float,
 ) -> _Answer[R] | None:
-    """``_bounded`` on an update-with-start that waits for the update to be accepted;
-    ``operation`` builds a fresh start operation for every attempt (they are single-use)."""
+    """``_bounded`` on an update-with-start that waits for the update to be accepted."""
     return await _bounded(
         lambda: client.start_update_with_start_workflow(
             update,
             args=args,
-            start_workflow_operation=operation(),
+            start_workflow_operation=start.operation(),
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=result_type,
         ),
@@ -293,20 +296,18 @@ async def start_payment(
     """Start (or join) the payment's workflow and wait a bounded time for it to settle."""
     ensure_no_open_session()
 
-    def operation() -> WithStartWorkflowOperation[Any, Any]:
-        return _with_start(
-            WorkflowName.PAYMENT,
-            payment,
-            payment.payment_id,
-            task_queue,
-            _search_attributes(payment),
-            summary,
-        )
-
+    start = _Start(
+        WorkflowName.PAYMENT,
+        payment,
+        payment.payment_id,
+        task_queue,
+        _search_attributes(payment),
+        summary,
+    )
     async with _public_errors():
         answer = await _update_with_start(
             client,
-            operation,
+            start,
             PaymentUpdate.SETTLE,
             [SettleRequest(request_hash=payment.request_hash)],
             SettleResult,
@@ -343,25 +344,23 @@ async def start_subscription(
         else SubscriptionStatus.INCOMPLETE
     )
 
-    def operation() -> WithStartWorkflowOperation[Any, Any]:
-        return _with_start(
-            WorkflowName.SUBSCRIPTION,
-            subscription,
-            subscription.subscription_id,
-            task_queue,
-            TypedSearchAttributes(
-                [
-                    SearchAttributePair(CUSTOMER_ID, subscription.customer_id),
-                    SearchAttributePair(SUBSCRIPTION_STATUS, status.value),
-                ]
-            ),
-            summary,
-            {REQUEST_HASH_MEMO: request_hash, STARTED_BY_MEMO: started_by},
-        )
-
+    start = _Start(
+        WorkflowName.SUBSCRIPTION,
+        subscription,
+        subscription.subscription_id,
+        task_queue,
+        TypedSearchAttributes(
+            [
+                SearchAttributePair(CUSTOMER_ID, subscription.customer_id),
+                SearchAttributePair(SUBSCRIPTION_STATUS, status.value),
+            ]
+        ),
+        summary,
+        {REQUEST_HASH_MEMO: request_hash, STARTED_BY_MEMO: started_by},
+    )
     async with _public_errors():
         answer = await _update_with_start(
-            client, operation, SubscriptionUpdate.BEGUN, [], SubscriptionView, wait
+            client, start, SubscriptionUpdate.BEGUN, [], SubscriptionView, wait
         )
         view = answer.result if answer is not None else None
         if answer is not None and view is None:
