@@ -18,3 +18,10 @@ def created_or_found(model: type[M], outcome: Outcome[Any], response: Response) 
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
     return model.model_validate(outcome.resource)
+
+
+def found_again(
+    model: type[BaseModel], description: str = "The same Idempotency-Key and body again"
+) -> dict[int | str, dict[str, Any]]:
+    """The schema's 200 of such a create: the resource an earlier request made."""
+    return {200: {"model": model, "description": description}}

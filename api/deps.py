@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, Header, Request
+from fastapi import BackgroundTasks, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api_keys import Principal, authenticate, record_use
@@ -36,6 +37,24 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """A list's cursor paging: at most ``limit`` rows, those after ``starting_after``'s."""
+
+    limit: int
+    starting_after: str | None
+
+
+async def page_query(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: str | None = None,
+) -> PageQuery:
+    return PageQuery(limit=limit, starting_after=starting_after)
+
+
+PageQueryDep = Annotated[PageQuery, Depends(page_query)]
 
 
 bearer = HTTPBearer(

@@ -8,7 +8,7 @@ machine without internet and tells a third party who reads the docs. All three a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.resources import files
 from typing import Any
 
@@ -108,27 +108,35 @@ def _serve_pages(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        page = get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} API",
-            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
-            swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
+        return _page(
+            request,
+            lambda root: get_swagger_ui_html(
+                openapi_url=f"{root}{app.openapi_url}",
+                title=f"{app.title} API",
+                swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
+                swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
+                swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+                swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
+            ),
         )
-        page.headers["Content-Security-Policy"] = PAGE_POLICY
-        return page
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        page = get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} API",
-            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
-            with_google_fonts=False,
+        return _page(
+            request,
+            lambda root: get_redoc_html(
+                openapi_url=f"{root}{app.openapi_url}",
+                title=f"{app.title} API",
+                redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
+                redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+                with_google_fonts=False,
+            ),
         )
-        page.headers["Content-Security-Policy"] = PAGE_POLICY
-        return page
+
+
+def _page(request: Request, render: Callable[[str], HTMLResponse]) -> HTMLResponse:
+    """A docs page rendered under the request's root path (behind a proxy's prefix), with the
+    pages' Content-Security-Policy."""
+    page = render(request.scope.get("root_path", ""))
+    page.headers["Content-Security-Policy"] = PAGE_POLICY
+    return page

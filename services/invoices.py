@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from db.models import Invoice
 from db.repositories import invoices as invoices_repo
-from services import errors
 from services.database import Database
+from services.ownership import owned
 
 
 async def list_invoices(
@@ -30,7 +30,6 @@ async def list_invoices(
 async def get_invoice(database: Database, account_id: str, invoice_id: str) -> Invoice:
     """Another account's invoice is a 404 like a missing one: its existence is not disclosed."""
     async with database.reading() as session:
-        invoice = await invoices_repo.get_invoice(session, invoice_id, account_id)
-    if invoice is None:
-        raise errors.NotFound(f"No invoice {invoice_id}.")
-    return invoice
+        return await owned(
+            invoices_repo.get_invoice(session, invoice_id, account_id), f"invoice {invoice_id}"
+        )

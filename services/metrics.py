@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+M = TypeVar("M", Counter, Gauge, Histogram)
 
 
 class Metrics:
@@ -11,39 +15,46 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
+        self.requests = self._metric(
+            Counter,
             "durapay_http_requests_total",
             "HTTP requests by route template and status.",
-            ["method", "route", "status"],
-            registry=self.registry,
+            "method",
+            "route",
+            "status",
         )
-        self.latency = Histogram(
+        self.latency = self._metric(
+            Histogram,
             "durapay_http_request_duration_seconds",
             "HTTP request latency by route template.",
-            ["method", "route"],
-            registry=self.registry,
+            "method",
+            "route",
         )
-        self.payments = Counter(
+        self.payments = self._metric(
+            Counter,
             "durapay_payments_total",
             "Payment creation responses by resulting status.",
-            ["status"],
-            registry=self.registry,
+            "status",
         )
-        self.circuit_open = Gauge(
+        self.circuit_open = self._metric(
+            Gauge,
             "durapay_provider_circuit_open",
             "1 while the provider's circuit is open (consecutive transport failures).",
-            ["provider"],
-            registry=self.registry,
+            "provider",
         )
-        self.consecutive_failures = Gauge(
+        self.consecutive_failures = self._metric(
+            Gauge,
             "durapay_provider_consecutive_failures",
             "Transport failures in a row at the provider, as the workers recorded them.",
-            ["provider"],
-            registry=self.registry,
+            "provider",
         )
-        self.webhooks = Counter(
+        self.webhooks = self._metric(
+            Counter,
             "durapay_webhook_events_total",
             "Provider webhook deliveries by provider and outcome.",
-            ["provider", "outcome"],
-            registry=self.registry,
+            "provider",
+            "outcome",
         )
+
+    def _metric(self, kind: type[M], name: str, documentation: str, *labels: str) -> M:
+        return kind(name, documentation, labels, registry=self.registry)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -157,28 +157,32 @@ async def _public_errors() -> AsyncIterator[None]:
         raise rpc_error(error) from None
 
 
-def _with_start(
-    workflow: str,
-    arg: Any,
-    workflow_id: str,
-    task_queue: str,
-    search_attributes: TypedSearchAttributes,
-    summary: str,
-    memo: Mapping[str, str] | None = None,
-) -> WithStartWorkflowOperation[Any, Any]:
+@dataclass(frozen=True)
+class _Start:
     """Start a workflow whose ID is its resource's: concurrent retries join the one running
     (``USE_EXISTING``), and a closed one is never started again (``REJECT_DUPLICATE``)."""
-    return WithStartWorkflowOperation(
-        workflow,
-        arg,
-        id=workflow_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=search_attributes,
-        static_summary=summary,
-        memo=memo,
-    )
+
+    workflow: str
+    arg: Any
+    workflow_id: str
+    task_queue: str
+    search_attributes: TypedSearchAttributes
+    summary: str
+    memo: Mapping[str, str] | None = None
+
+    def operation(self) -> WithStartWorkflowOperation[Any, Any]:
+        """A new operation each time: a ``WithStartWorkflowOperation`` is single-use."""
+        return WithStartWorkflowOperation(
+            self.workflow,
+            self.arg,
+            id=self.workflow_id,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=self.search_attributes,
+            static_summary=self.summary,
+            memo=self.memo,
+        )
 
 
 async def _admitted(call: Callable[[], Awaitable[T]], wait: float) -> T:
@@ -234,6 +238,36 @@ async def _bounded(
         return _Answer(None)
 
 
+async def _update_with_start(
+    client: Client,
+    start: _Start,
+    update: str,
+    args: Sequence[Any],
+    result_type: type[R],
+    wait: float,
+) -> _Answer[R] | None:
+    """``_bounded`` on an update-with-start that waits for the update to be accepted."""
+    return await _bounded(
+        lambda: client.start_update_with_start_workflow(
+            update,
+            args=args,
+            start_workflow_operation=start.operation(),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=result_type,
+        ),
+        wait,
+    )
+
+
+async def _state_now(client: Client, workflow_id: str, result_type: type[T]) -> T | None:
+    """The workflow's state query, or None when no worker answers in time."""
+    return await _answered(
+        client.get_workflow_handle(workflow_id).query(
+            STATE_QUERY, result_type=result_type, rpc_timeout=QUERY_WAIT
+        )
+    )
+
+
 async def _answered(query: Awaitable[T]) -> T | None:
     """A query needs a worker to answer it; with none polling, the caller falls back to the
     database instead of holding the request until the RPC deadline."""
@@ -262,35 +296,27 @@ async def start_payment(
     """Start (or join) the payment's workflow and wait a bounded time for it to settle."""
     ensure_no_open_session()
 
-    def operation() -> WithStartWorkflowOperation[Any, Any]:
-        return _with_start(
-            WorkflowName.PAYMENT,
-            payment,
-            payment.payment_id,
-            task_queue,
-            _search_attributes(payment),
-            summary,
-        )
-
+    start = _Start(
+        WorkflowName.PAYMENT,
+        payment,
+        payment.payment_id,
+        task_queue,
+        _search_attributes(payment),
+        summary,
+    )
     async with _public_errors():
-        answer = await _bounded(
-            lambda: client.start_update_with_start_workflow(
-                PaymentUpdate.SETTLE,
-                SettleRequest(request_hash=payment.request_hash),
-                start_workflow_operation=operation(),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                result_type=SettleResult,
-            ),
+        answer = await _update_with_start(
+            client,
+            start,
+            PaymentUpdate.SETTLE,
+            [SettleRequest(request_hash=payment.request_hash)],
+            SettleResult,
             wait,
         )
         if answer is None:
             return StartOutcome(payment=None, created=False)
         if answer.result is None:
-            state = await _answered(
-                client.get_workflow_handle(payment.payment_id).query(
-                    STATE_QUERY, result_type=PaymentState, rpc_timeout=QUERY_WAIT
-                )
-            )
+            state = await _state_now(client, payment.payment_id, PaymentState)
             return StartOutcome(payment=state.payment if state else None, created=False)
     settled: SettleResult = answer.result
     return StartOutcome(payment=settled.payment, created=settled.created)
@@ -318,39 +344,27 @@ async def start_subscription(
         else SubscriptionStatus.INCOMPLETE
     )
 
-    def operation() -> WithStartWorkflowOperation[Any, Any]:
-        return _with_start(
-            WorkflowName.SUBSCRIPTION,
-            subscription,
-            subscription.subscription_id,
-            task_queue,
-            TypedSearchAttributes(
-                [
-                    SearchAttributePair(CUSTOMER_ID, subscription.customer_id),
-                    SearchAttributePair(SUBSCRIPTION_STATUS, status.value),
-                ]
-            ),
-            summary,
-            {REQUEST_HASH_MEMO: request_hash, STARTED_BY_MEMO: started_by},
-        )
-
+    start = _Start(
+        WorkflowName.SUBSCRIPTION,
+        subscription,
+        subscription.subscription_id,
+        task_queue,
+        TypedSearchAttributes(
+            [
+                SearchAttributePair(CUSTOMER_ID, subscription.customer_id),
+                SearchAttributePair(SUBSCRIPTION_STATUS, status.value),
+            ]
+        ),
+        summary,
+        {REQUEST_HASH_MEMO: request_hash, STARTED_BY_MEMO: started_by},
+    )
     async with _public_errors():
-        answer = await _bounded(
-            lambda: client.start_update_with_start_workflow(
-                SubscriptionUpdate.BEGUN,
-                result_type=SubscriptionView,
-                start_workflow_operation=operation(),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            ),
-            wait,
+        answer = await _update_with_start(
+            client, start, SubscriptionUpdate.BEGUN, [], SubscriptionView, wait
         )
         view = answer.result if answer is not None else None
         if answer is not None and view is None:
-            view = await _answered(
-                client.get_workflow_handle(subscription.subscription_id).query(
-                    STATE_QUERY, result_type=SubscriptionView, rpc_timeout=QUERY_WAIT
-                )
-            )
+            view = await _state_now(client, subscription.subscription_id, SubscriptionView)
         memo = await _start_memo(client, subscription.subscription_id)
     return SubscriptionStart(
         view,

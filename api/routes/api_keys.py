@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, Query, status
-
-from api.deps import AdminDep, RuntimeDep
+from api.deps import AdminDep, PageQueryDep, RuntimeDep
 from api.problems import problems
 from api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ApiKeyRoll
-from api.schemas.common import Page
+from api.schemas.common import Page, page_of
 from services import api_keys, errors
 
 router = APIRouter(prefix="/v1/admin/api-keys", tags=["api keys"])
@@ -26,14 +24,13 @@ async def create_api_key(body: ApiKeyCreate, admin: AdminDep, runtime: RuntimeDe
 async def list_api_keys(
     admin: AdminDep,
     runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: str | None = None,
+    paging: PageQueryDep,
 ) -> Page[ApiKeyOut]:
     """The account's keys that still work, newest first; never a secret."""
     keys, has_more = await api_keys.list_keys(
-        runtime.database, admin.account_id, limit=limit, starting_after=starting_after
+        runtime.database, admin.account_id, limit=paging.limit, starting_after=paging.starting_after
     )
-    return Page[ApiKeyOut](data=[ApiKeyOut.model_validate(key) for key in keys], has_more=has_more)
+    return page_of(ApiKeyOut, keys, has_more)
 
 
 @router.post(

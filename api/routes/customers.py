@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.answers import created_or_found
-from api.deps import AdminDep, OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep
+from api.answers import created_or_found, found_again
+from api.deps import AdminDep, OptionalIdempotencyKeyDep, PageQueryDep, PrincipalDep, RuntimeDep
 from api.problems import problems
-from api.schemas.common import Page
+from api.schemas.common import Page, page_of
 from api.schemas.customers import (
     CustomerCreate,
     CustomerExportOut,
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": CustomerOut, "description": "The same Idempotency-Key and body again"},
+        **found_again(CustomerOut),
         **problems(errors.IdempotencyKeyReused),
     },
 )
@@ -51,17 +51,18 @@ async def create_customer(
 async def list_customers(
     principal: PrincipalDep,
     runtime: RuntimeDep,
+    paging: PageQueryDep,
     email: Annotated[str | None, Query(max_length=254)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: str | None = None,
 ) -> Page[CustomerOut]:
     """The account's customers, newest first; ``email`` keeps those with exactly that address."""
     rows, has_more = await customers.list_customers(
-        runtime, principal.account_id, email=email, limit=limit, starting_after=starting_after
+        runtime,
+        principal.account_id,
+        email=email,
+        limit=paging.limit,
+        starting_after=paging.starting_after,
     )
-    return Page[CustomerOut](
-        data=[CustomerOut.model_validate(row) for row in rows], has_more=has_more
-    )
+    return page_of(CustomerOut, rows, has_more)
 
 
 @router.get("/{customer_id}", responses=problems(errors.NotFound))
@@ -110,7 +111,7 @@ async def erase_customer(customer_id: str, admin: AdminDep, runtime: RuntimeDep)
     "/{customer_id}/payment-methods",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": PaymentMethodOut, "description": "The same token, saved before"},
+        **found_again(PaymentMethodOut, "The same token, saved before"),
         **problems(
             errors.NotFound,
             errors.InvalidState,

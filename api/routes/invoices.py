@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from api.deps import PrincipalDep, RuntimeDep
+from api.deps import PageQueryDep, PrincipalDep, RuntimeDep
 from api.problems import problems
-from api.schemas.common import Page
+from api.schemas.common import Page, page_of
 from api.schemas.invoices import InvoiceOut
 from services import errors, invoices
 
@@ -19,20 +17,17 @@ router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 async def list_invoices(
     principal: PrincipalDep,
     runtime: RuntimeDep,
+    paging: PageQueryDep,
     subscription_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: str | None = None,
 ) -> Page[InvoiceOut]:
     rows, has_more = await invoices.list_invoices(
         runtime.database,
         principal.account_id,
         subscription_id=subscription_id,
-        limit=limit,
-        starting_after=starting_after,
+        limit=paging.limit,
+        starting_after=paging.starting_after,
     )
-    return Page[InvoiceOut](
-        data=[InvoiceOut.model_validate(row) for row in rows], has_more=has_more
-    )
+    return page_of(InvoiceOut, rows, has_more)
 
 
 @router.get("/{invoice_id}", responses=problems(errors.NotFound))

@@ -6,15 +6,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.answers import created_or_found
+from api.answers import created_or_found, found_again
 from api.deps import (
     IdempotencyKeyDep,
     OptionalIdempotencyKeyDep,
+    PageQueryDep,
     PrincipalDep,
     RuntimeDep,
 )
 from api.problems import problems
-from api.schemas.common import Page
+from api.schemas.common import Page, page_of
 from api.schemas.payments import (
     CaptureCreate,
     PaymentCreate,
@@ -43,7 +44,7 @@ StatusFilter = Literal[
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": PaymentOut, "description": "The same Idempotency-Key and body again"},
+        **found_again(PaymentOut),
         202: {"model": PaymentOut, "description": "Still `processing` after the bounded wait"},
         **problems(
             errors.IdempotencyKeyReused,
@@ -76,22 +77,19 @@ async def create_payment(
 async def list_payments(
     principal: PrincipalDep,
     runtime: RuntimeDep,
+    paging: PageQueryDep,
     customer_id: str | None = None,
     status_filter: Annotated[StatusFilter | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: str | None = None,
 ) -> Page[PaymentOut]:
     rows, has_more = await payments.list_payments(
         runtime,
         principal.account_id,
         customer_id=customer_id,
         status=status_filter,
-        limit=limit,
-        starting_after=starting_after,
+        limit=paging.limit,
+        starting_after=paging.starting_after,
     )
-    return Page[PaymentOut](
-        data=[PaymentOut.model_validate(row) for row in rows], has_more=has_more
-    )
+    return page_of(PaymentOut, rows, has_more)
 
 
 @router.get("/{payment_id}", responses=problems(errors.NotFound))
@@ -147,7 +145,7 @@ async def cancel_payment(
     "/{payment_id}/refunds",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": RefundOut, "description": "The same Idempotency-Key and body again"},
+        **found_again(RefundOut),
         **problems(
             errors.NotFound,
             errors.InvalidState,
@@ -179,7 +177,7 @@ async def list_refunds(
     payment_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Page[RefundOut]:
     rows = await payments.list_refunds(runtime, principal.account_id, payment_id)
-    return Page[RefundOut](data=[RefundOut.model_validate(row) for row in rows], has_more=False)
+    return page_of(RefundOut, rows)
 
 
 @router.get("/{payment_id}/events", responses=problems(errors.NotFound))
@@ -187,6 +185,4 @@ async def list_events(
     payment_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Page[PaymentEventOut]:
     rows = await payments.list_events(runtime, principal.account_id, payment_id)
-    return Page[PaymentEventOut](
-        data=[PaymentEventOut.model_validate(row) for row in rows], has_more=False
-    )
+    return page_of(PaymentEventOut, rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import PrincipalDep, RuntimeDep
-from api.schemas.common import Page
+from api.schemas.common import Page, page_of
 from api.schemas.plans import PlanOut
 from services import plans
 
@@ -16,4 +16,4 @@ router = APIRouter(prefix="/v1/plans", tags=["plans"])
 async def list_plans(runtime: RuntimeDep, _principal: PrincipalDep) -> Page[PlanOut]:
     """The whole catalog in one page, cheapest first: it is a handful of rows, so no cursor."""
     rows = await plans.list_plans(runtime.database)
-    return Page[PlanOut](data=[PlanOut.model_validate(row) for row in rows], has_more=False)
+    return page_of(PlanOut, rows)

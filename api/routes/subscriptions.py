@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
-from api.deps import IdempotencyKeyDep, OptionalIdempotencyKeyDep, PrincipalDep, RuntimeDep
+from api.answers import found_again
+from api.deps import (
+    IdempotencyKeyDep,
+    OptionalIdempotencyKeyDep,
+    PageQueryDep,
+    PrincipalDep,
+    RuntimeDep,
+)
 from api.problems import problems
-from api.schemas.common import Page
+from api.schemas.common import Page, page_of
 from api.schemas.subscriptions import (
     PlanChangeCreate,
     SubscriptionCancel,
@@ -36,7 +43,7 @@ _STATUS_BY_OUTCOME = {
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": SubscriptionOut, "description": "The same Idempotency-Key and body again"},
+        **found_again(SubscriptionOut),
         202: {
             "model": SubscriptionOut,
             "description": (
@@ -77,20 +84,17 @@ async def create_subscription(
 async def list_subscriptions(
     principal: PrincipalDep,
     runtime: RuntimeDep,
+    paging: PageQueryDep,
     customer_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: str | None = None,
 ) -> Page[SubscriptionOut]:
     rows, has_more = await subscriptions.list_subscriptions(
         runtime,
         principal.account_id,
         customer_id=customer_id,
-        limit=limit,
-        starting_after=starting_after,
+        limit=paging.limit,
+        starting_after=paging.starting_after,
     )
-    return Page[SubscriptionOut](
-        data=[SubscriptionOut.model_validate(row) for row in rows], has_more=has_more
-    )
+    return page_of(SubscriptionOut, rows, has_more)
 
 
 @router.get("/{subscription_id}", responses=problems(errors.NotFound))

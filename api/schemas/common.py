@@ -8,6 +8,7 @@ evolve without touching running workflows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from money import MAX_AMOUNT
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 Metadata = Annotated[
@@ -36,6 +38,13 @@ class Request(BaseModel):
 class Page(BaseModel, Generic[T]):
     data: list[T]
     has_more: bool
+
+
+def page_of(model: type[M], rows: Iterable[object], has_more: bool = False) -> Page[M]:
+    """``Page[model]`` of the rows, each read from its attributes: the page's own class is the
+    concrete ``Page[model]``, so FastAPI serializes every field of ``model``."""
+    page: type[Page[M]] = Page[model]  # type: ignore[valid-type]
+    return page(data=[model.model_validate(row) for row in rows], has_more=has_more)
 
 
 ResourceId = Annotated[str, Field(min_length=1, max_length=64)]

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiKey
-from db.repositories.paging import newest_first
+from db.repositories.paging import get_owned, newest_first
 from db.repositories.writes import insert_once
 
 
@@ -87,11 +87,7 @@ async def get_usable_api_key(
     session: AsyncSession, key_id: str, account_id: str | None, at: datetime
 ) -> ApiKey | None:
     """The key with this id if it is usable at ``at``; with ``account_id``, only that account's."""
-    query = select(ApiKey).where(ApiKey.id == key_id, _usable(at))
-    if account_id is not None:
-        query = query.where(ApiKey.account_id == account_id)
-    result: ApiKey | None = await session.scalar(query)
-    return result
+    return await get_owned(session, ApiKey, key_id, account_id, _usable(at))
 
 
 async def list_usable_api_keys(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import (
     Customer,
 )
-from db.repositories.paging import get_owned, newest_first
+from db.repositories.paging import account_page, get_owned
 from db.repositories.writes import insert_once, unsaved_values, update_rows
 
 
@@ -39,11 +39,13 @@ async def list_customers(
     starting_after: str | None = None,
 ) -> tuple[list[Customer], bool]:
     """Newest first; ``email`` matches exactly (an erased customer has none, so never matches)."""
-    query = select(Customer).where(Customer.account_id == account_id)
-    if email is not None:
-        query = query.where(Customer.email == email)
-    return await newest_first(
-        session, query, Customer, account_id=account_id, limit=limit, starting_after=starting_after
+    return await account_page(
+        session,
+        Customer,
+        account_id=account_id,
+        equal=[(Customer.email, email)],
+        limit=limit,
+        starting_after=starting_after,
     )
 
 

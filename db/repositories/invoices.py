@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Invoice
-from db.repositories.paging import get_owned, newest_first
+from db.repositories.paging import account_page, all_newest_first, get_owned
 from db.repositories.writes import insert_once, update_rows
 
 InvoiceStatus = Literal["open", "paid", "void", "uncollectible"]
@@ -98,19 +98,18 @@ async def list_invoices(
     starting_after: str | None = None,
 ) -> tuple[list[Invoice], bool]:
     """Newest first; ``starting_after`` is the last id of the previous page."""
-    query = select(Invoice).where(Invoice.account_id == account_id)
-    if subscription_id is not None:
-        query = query.where(Invoice.subscription_id == subscription_id)
-    return await newest_first(
-        session, query, Invoice, account_id=account_id, limit=limit, starting_after=starting_after
+    return await account_page(
+        session,
+        Invoice,
+        account_id=account_id,
+        equal=[(Invoice.subscription_id, subscription_id)],
+        limit=limit,
+        starting_after=starting_after,
     )
 
 
 async def invoices_of_customer(session: AsyncSession, customer_id: str) -> list[Invoice]:
     """Every invoice of the customer, newest first (an export: no paging)."""
-    rows = await session.scalars(
-        select(Invoice)
-        .where(Invoice.customer_id == customer_id)
-        .order_by(Invoice.created_at.desc(), Invoice.id.desc())
+    return await all_newest_first(
+        session, select(Invoice).where(Invoice.customer_id == customer_id), Invoice
     )
-    return list(rows)

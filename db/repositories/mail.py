@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import DunningCase, MailOutbox
+from db.repositories.paging import all_newest_first
 from db.repositories.writes import insert_once, update_rows
 
 
@@ -88,12 +89,9 @@ def _to_customer(customer_id: str, email: str | None) -> ColumnElement[bool]:
 async def mails_to_customer(
     session: AsyncSession, customer_id: str, email: str | None
 ) -> list[MailOutbox]:
-    rows = await session.scalars(
-        select(MailOutbox)
-        .where(_to_customer(customer_id, email))
-        .order_by(MailOutbox.created_at.desc(), MailOutbox.id.desc())
+    return await all_newest_first(
+        session, select(MailOutbox).where(_to_customer(customer_id, email)), MailOutbox
     )
-    return list(rows)
 
 
 async def erase_recipient(

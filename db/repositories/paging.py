@@ -1,23 +1,42 @@
-"""Reads shared by the resources an account owns: one row of the account, and keyset pages
-newest first, stable under equal timestamps."""
+"""Reads shared by the resources an account owns: one row of the account, keyset pages newest
+first (stable under equal timestamps), optionally filtered by equal columns, and whole lists in
+the same order (exports)."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ApiKey, Customer, Invoice, Payment, Subscription
+from db.models import (
+    ApiKey,
+    Customer,
+    Invoice,
+    MailOutbox,
+    Payment,
+    PaymentMethod,
+    Refund,
+    Subscription,
+)
 
 Row = TypeVar("Row", Customer, Payment, Subscription, Invoice, ApiKey)
+Dated = TypeVar(
+    "Dated", Customer, Payment, Subscription, Invoice, ApiKey, Refund, PaymentMethod, MailOutbox
+)
 
 
 async def get_owned(
-    session: AsyncSession, model: type[Row], row_id: str, account_id: str | None
+    session: AsyncSession,
+    model: type[Row],
+    row_id: str,
+    account_id: str | None,
+    *conditions: ColumnElement[bool],
 ) -> Row | None:
-    """The row with this id; with ``account_id``, only if that account owns it."""
-    query = select(model).where(model.id == row_id)
+    """The row with this id that meets ``conditions``; with ``account_id``, only if that
+    account owns it."""
+    query = select(model).where(model.id == row_id, *conditions)
     if account_id is not None:
         query = query.where(model.account_id == account_id)
     result: Row | None = await session.scalar(query)
@@ -55,3 +74,31 @@ async def newest_first(
         )
     )
     return rows[:limit], len(rows) > limit
+
+
+async def account_page(
+    session: AsyncSession,
+    model: type[Row],
+    *,
+    account_id: str,
+    equal: Sequence[tuple[Any, object | None]] = (),
+    limit: int,
+    starting_after: str | None,
+) -> tuple[list[Row], bool]:
+    """One page (``newest_first``) of the account's rows whose column equals the value, for
+    each ``(column, value)`` of ``equal`` whose value is not None."""
+    query = select(model).where(model.account_id == account_id)
+    for column, value in equal:
+        if value is not None:
+            query = query.where(column == value)
+    return await newest_first(
+        session, query, model, account_id=account_id, limit=limit, starting_after=starting_after
+    )
+
+
+async def all_newest_first(
+    session: AsyncSession, query: Select[Dated], model: type[Dated]
+) -> list[Dated]:
+    """Every row of ``query``, ordered by (created_at, id) descending: no paging (an export,
+    or a list short by nature)."""
+    return list(await session.scalars(query.order_by(model.created_at.desc(), model.id.desc())))

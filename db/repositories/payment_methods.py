@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import (
     PaymentMethod,
 )
+from db.repositories.paging import all_newest_first
 from db.repositories.writes import insert_once, unsaved_values
 
 
@@ -44,21 +45,21 @@ async def get_payment_method(session: AsyncSession, method_id: str) -> PaymentMe
 
 async def all_payment_methods(session: AsyncSession, customer_id: str) -> list[PaymentMethod]:
     """Every method the customer ever saved, deleted ones too, newest first (an export)."""
-    rows = await session.scalars(
-        select(PaymentMethod)
-        .where(PaymentMethod.customer_id == customer_id)
-        .order_by(PaymentMethod.created_at.desc(), PaymentMethod.id.desc())
+    return await all_newest_first(
+        session,
+        select(PaymentMethod).where(PaymentMethod.customer_id == customer_id),
+        PaymentMethod,
     )
-    return list(rows)
 
 
 async def list_payment_methods(session: AsyncSession, customer_id: str) -> list[PaymentMethod]:
-    rows = await session.scalars(
-        select(PaymentMethod)
-        .where(PaymentMethod.customer_id == customer_id, PaymentMethod.deleted_at.is_(None))
-        .order_by(PaymentMethod.created_at.desc(), PaymentMethod.id.desc())
+    return await all_newest_first(
+        session,
+        select(PaymentMethod).where(
+            PaymentMethod.customer_id == customer_id, PaymentMethod.deleted_at.is_(None)
+        ),
+        PaymentMethod,
     )
-    return list(rows)
 
 
 async def set_default_payment_method(

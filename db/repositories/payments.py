@@ -20,7 +20,7 @@ from db.models import (
     PaymentEvent,
     Refund,
 )
-from db.repositories.paging import get_owned, newest_first
+from db.repositories.paging import account_page, all_newest_first, get_owned
 from db.repositories.writes import (
     by_column,
     dialect_of,
@@ -65,13 +65,13 @@ async def list_payments(
     starting_after: str | None = None,
 ) -> tuple[list[Payment], bool]:
     """Newest first; ``starting_after`` is the last id of the previous page."""
-    query = select(Payment).where(Payment.account_id == account_id)
-    if customer_id is not None:
-        query = query.where(Payment.customer_id == customer_id)
-    if status is not None:
-        query = query.where(Payment.status == status)
-    return await newest_first(
-        session, query, Payment, account_id=account_id, limit=limit, starting_after=starting_after
+    return await account_page(
+        session,
+        Payment,
+        account_id=account_id,
+        equal=[(Payment.customer_id, customer_id), (Payment.status, status)],
+        limit=limit,
+        starting_after=starting_after,
     )
 
 
@@ -86,12 +86,9 @@ async def get_refund(session: AsyncSession, refund_id: str) -> Refund | None:
 
 
 async def list_refunds(session: AsyncSession, payment_id: str) -> list[Refund]:
-    rows = await session.scalars(
-        select(Refund)
-        .where(Refund.payment_id == payment_id)
-        .order_by(Refund.created_at.desc(), Refund.id.desc())
+    return await all_newest_first(
+        session, select(Refund).where(Refund.payment_id == payment_id), Refund
     )
-    return list(rows)
 
 
 async def append_payment_event(
@@ -143,20 +140,17 @@ async def payment_totals(session: AsyncSession) -> list[tuple[str, str, int, int
 
 async def payments_of_customer(session: AsyncSession, customer_id: str) -> list[Payment]:
     """Every payment of the customer, newest first (an export: no paging)."""
-    rows = await session.scalars(
-        select(Payment)
-        .where(Payment.customer_id == customer_id)
-        .order_by(Payment.created_at.desc(), Payment.id.desc())
+    return await all_newest_first(
+        session, select(Payment).where(Payment.customer_id == customer_id), Payment
     )
-    return list(rows)
 
 
 async def refunds_of_customer(session: AsyncSession, customer_id: str) -> list[Refund]:
     """Every refund of the customer's payments, newest first."""
-    rows = await session.scalars(
+    return await all_newest_first(
+        session,
         select(Refund)
         .join(Payment, Payment.id == Refund.payment_id)
-        .where(Payment.customer_id == customer_id)
-        .order_by(Refund.created_at.desc(), Refund.id.desc())
+        .where(Payment.customer_id == customer_id),
+        Refund,
     )
-    return list(rows)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Subscription
-from db.repositories.paging import get_owned, newest_first
+from db.repositories.paging import account_page, all_newest_first, get_owned
 from db.repositories.writes import insert_or_update
 
 
@@ -38,14 +38,11 @@ async def list_subscriptions(
     starting_after: str | None = None,
 ) -> tuple[list[Subscription], bool]:
     """Newest first; ``starting_after`` is the last id of the previous page."""
-    query = select(Subscription).where(Subscription.account_id == account_id)
-    if customer_id is not None:
-        query = query.where(Subscription.customer_id == customer_id)
-    return await newest_first(
+    return await account_page(
         session,
-        query,
         Subscription,
         account_id=account_id,
+        equal=[(Subscription.customer_id, customer_id)],
         limit=limit,
         starting_after=starting_after,
     )
@@ -53,9 +50,6 @@ async def list_subscriptions(
 
 async def subscriptions_of_customer(session: AsyncSession, customer_id: str) -> list[Subscription]:
     """Every subscription of the customer, newest first (an export: no paging)."""
-    rows = await session.scalars(
-        select(Subscription)
-        .where(Subscription.customer_id == customer_id)
-        .order_by(Subscription.created_at.desc(), Subscription.id.desc())
+    return await all_newest_first(
+        session, select(Subscription).where(Subscription.customer_id == customer_id), Subscription
     )
-    return list(rows)
