@@ -3,47 +3,23 @@ the workflow stays the source of truth for what may happen next."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC on both backends (SQLite forgets the zone; we put it back)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are refused: store UTC-aware values")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+from db.models.base import Base, UTCDateTime
 
 
 class ApiKey(Base):
@@ -300,3 +276,28 @@ class MailOutbox(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+from db.models.alerts import Alert  # noqa: E402
+from db.models.audit import AuditEntry, AuditHead  # noqa: E402
+
+__all__ = [
+    "Alert",
+    "ApiKey",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Customer",
+    "DunningCase",
+    "Invoice",
+    "MailOutbox",
+    "Payment",
+    "PaymentEvent",
+    "PaymentMethod",
+    "Plan",
+    "ProviderHealth",
+    "Refund",
+    "Subscription",
+    "UTCDateTime",
+    "WebhookEvent",
+]
