@@ -123,6 +123,14 @@ class Settings(BaseSettings):
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
 
+    # Reconciliation and operator retries (issue 20): how often the Schedule runs reconciliation,
+    # how far back its first run looks, how old an unowned unconfirmed intent must be before it
+    # is canceled, and the margin for provider clocks when listing from the last watermark.
+    reconciliation_interval: timedelta = Field(default=timedelta(hours=1))
+    reconciliation_first_lookback: timedelta = Field(default=timedelta(days=1))
+    reconciliation_orphan_grace: timedelta = Field(default=timedelta(minutes=15))
+    reconciliation_clock_skew: timedelta = Field(default=timedelta(minutes=5))
+
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served
     everywhere but in production (the schema names every route, the admin ones too)."""

@@ -24,18 +24,22 @@ from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
 from activities.providers.paypal import PayPalProvider
+from activities.providers.paypal_search import PayPalTransactionSearch
 from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
+from activities.reconciliation import ReconciliationActivities
 from activities.records import RecordActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
 from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
 from services import logs
+from services.reconciliation import ensure_schedule
 from services.temporal_connection import connect_temporal
 from settings import Settings, get_settings
 from workflows.dunning import DunningWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
+from workflows.reconciliation import ReconciliationWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
 log = logging.getLogger("durapay.worker")
@@ -52,6 +56,23 @@ def build_providers(settings: Settings) -> dict[ProviderName, Provider]:
             api_base=settings.paypal_api_base,
         ),
     }
+
+
+def reconciliation_activities(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> ReconciliationActivities:
+    return ReconciliationActivities(
+        sessions,
+        StripeProvider(
+            api_key=settings.stripe_api_key.get_secret_value(), api_base=settings.stripe_api_base
+        ),
+        PayPalTransactionSearch(
+            client_id=settings.paypal_client_id,
+            client_secret=settings.paypal_client_secret.get_secret_value(),
+            api_base=settings.paypal_api_base,
+            timeout=settings.provider_call_timeout,
+        ),
+    )
 
 
 def smtp_relay(settings: Settings) -> SmtpRelay:
@@ -93,6 +114,7 @@ def build_worker(
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
+    reconciliation = reconciliation_activities(settings, sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -101,6 +123,7 @@ def build_worker(
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            ReconciliationWorkflow,
         ],
         activities=[
             payments.create_intent,
@@ -123,6 +146,12 @@ def build_worker(
             billing.close_dunning_case,
             notify.send_mail,
             SubscriptionRefundActivities(client).refund_unused_time,
+            reconciliation.open_run,
+            reconciliation.list_provider_objects,
+            reconciliation.compare,
+            reconciliation.unmatched_events,
+            reconciliation.mark_redelivered,
+            reconciliation.close_run,
         ],
     )
 
@@ -132,6 +161,8 @@ async def run_worker(settings: Settings) -> None:
     client = await connect_temporal(settings)
     engine = create_engine(settings.database_url, queue_writers=True)
     worker = build_worker(client, settings, create_session_factory(engine))
+    created = await ensure_schedule(client, settings)
+    log.info("reconciliation schedule %s", "created" if created else "up to date")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

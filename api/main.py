@@ -23,6 +23,7 @@ from api.routes import (
     invoices,
     payments,
     plans,
+    reconciliation,
     subscriptions,
     webhooks,
 )
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         webhooks.router,
         admin.router,
         api_keys.router,
+        reconciliation.router,
         health.router,
     ):
         app.include_router(router)

@@ -16,6 +16,7 @@ class WorkflowName(StrEnum):
     ATTACH_PAYMENT_METHOD = "AttachPaymentMethodWorkflow"
     SUBSCRIPTION = "SubscriptionWorkflow"
     DUNNING = "DunningWorkflow"
+    RECONCILIATION = "ReconciliationWorkflow"
 
 
 class PaymentUpdate(StrEnum):
@@ -46,6 +47,10 @@ class DunningSignal(StrEnum):
     PAYMENT_SETTLED = PAYMENT_SETTLED_SIGNAL
     RETRY_WITH = "retry_with"
     STOP = "stop"
+
+
+class DunningUpdate(StrEnum):
+    RETRY_NOW = "retry_now"
 
 
 STATE_QUERY = "state"

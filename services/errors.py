@@ -135,3 +135,7 @@ class DatabaseUnavailable(AppError):
     """Rendered by ``api.errors`` from the database layer's own exceptions, never raised."""
 
     status, code, title = 503, "database_unavailable", "The database is unavailable"
+
+
+class InvoiceNotInDunning(AppError):
+    status, code, title = 409, "invoice_not_in_dunning", "The invoice is not in dunning"

@@ -4,7 +4,9 @@ A child of the subscription, ID ``dun_<invoice id>``. The schedule's days (3, 7 
 first failure by default) are checkpoints: at each one the invoice is charged again if the
 payment method is still worth trying, and the customer is mailed what happens next. A hard
 decline stops retries on that method but not the clock; a new payment method (signal
-``retry_with``) is tried at once, whatever the day. The subscription owns its own status and
+``retry_with``) is tried at once, whatever the day, and so is an operator's ``retry_now`` update,
+which joins a charge already in flight rather than starting another. The subscription owns its
+own status and
 entitlement; this workflow owns the invoice's attempts, the dunning case and the mails, and
 returns the outcome.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
@@ -27,10 +29,17 @@ with workflow.unsafe.imports_passed_through():
         DunningResult,
         InvoiceStatus,
     )
+    from contracts.errors import ErrorType
     from contracts.mail import MailRequest, MailTemplate
     from contracts.payments import PaymentSettled, PaymentStatus, PaymentView
+    from contracts.reconciliation import (
+        InvoiceRetryOutcome,
+        InvoiceRetryRequest,
+        InvoiceRetryResult,
+    )
     from contracts.subscriptions import PaymentMethodChange
-    from contracts.workflow_names import DunningSignal, WorkflowName
+    from contracts.workflow_names import DunningSignal, DunningUpdate, WorkflowName
+    from workflows import handlers
     from workflows.collect import charge_invoice, record_invoice
     from workflows.database import call_database
     from workflows.details import at
@@ -63,6 +72,10 @@ class DunningWorkflow:
         )
         self._paid_by: str | None = None
         self._amount_paid = 0
+        self._charging = False
+        self._last_payment: str | None = None
+        self._next_due: datetime | None = None
+        self._finishing = False
 
     @workflow.run
     async def run(self, case: DunningInput) -> DunningResult:
@@ -77,10 +90,13 @@ class DunningWorkflow:
             last = index == len(schedule) - 1
             if last:
                 await self._mail(MailTemplate.FINAL_NOTICE)
+            self._next_due = due
             await self._record_invoice(
                 InvoiceStatus.OPEN, next_attempt=due if self._usable else None
             )
             while await self._new_method_before(due):
+                if self._paid_by is not None:
+                    return await self._finish(DunningOutcome.RECOVERED)
                 if self._stopped:
                     return await self._finish(DunningOutcome.ABANDONED)
                 if await self._attempt_with_new_method(due):
@@ -92,10 +108,11 @@ class DunningWorkflow:
         return await self._finish(DunningOutcome.LOST)
 
     async def _new_method_before(self, due: datetime) -> bool:
-        """Wait for the checkpoint; True when a new method (or a stop) came first."""
+        """Wait for the checkpoint; True when a new method, a stop, or an operator's retry that
+        paid came first."""
 
         def arrived() -> bool:
-            return bool(self._new_methods) or self._stopped
+            return bool(self._new_methods) or self._stopped or self._paid_by is not None
 
         remaining = due - workflow.now()
         if remaining <= timedelta(0):
@@ -124,7 +141,18 @@ class DunningWorkflow:
 
     async def _attempt(self) -> bool:
         """Charge the invoice again; True when paid. A failure updates whether the method is
-        still worth trying."""
+        still worth trying. One charge at a time: an attempt that finds one in flight (the
+        schedule's and an operator's retry meeting) waits for it and takes its outcome."""
+        if self._charging:
+            await workflow.wait_condition(lambda: not self._charging)
+            return self._paid_by is not None
+        self._charging = True
+        try:
+            return await self._charge()
+        finally:
+            self._charging = False
+
+    async def _charge(self) -> bool:
         case = self._case
         attempt = self._attempts + 1
         payment = await charge_invoice(
@@ -134,6 +162,7 @@ class DunningWorkflow:
             self._usable = False
             return False
         self._attempts = attempt
+        self._last_payment = payment.id
         if payment.status is PaymentStatus.SUCCEEDED:
             self._paid_by = payment.id
             self._amount_paid = payment.amount_captured
@@ -144,6 +173,7 @@ class DunningWorkflow:
         return False
 
     async def _finish(self, outcome: DunningOutcome) -> DunningResult:
+        self._finishing = True
         recovered = outcome is DunningOutcome.RECOVERED
         if outcome is DunningOutcome.LOST:
             await self._record_invoice(InvoiceStatus.UNCOLLECTIBLE)
@@ -158,6 +188,7 @@ class DunningWorkflow:
         elif outcome is DunningOutcome.LOST:
             await self._mail(MailTemplate.SUBSCRIPTION_CANCELED)
         workflow.set_current_details(f"{self._case.invoice.id}: {outcome}")
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return DunningResult(
             outcome=outcome,
             payment_id=self._paid_by,
@@ -200,6 +231,44 @@ class DunningWorkflow:
             )
         except ActivityError as error:
             workflow.logger.warning("mail %s not sent: %s", template.value, error.cause)
+
+    # ------------------------------------------------------------------ updates
+
+    @handlers.update(DunningUpdate.RETRY_NOW)
+    async def retry_now(self, request: InvoiceRetryRequest) -> InvoiceRetryResult:
+        """An operator charges the invoice now (the API's ``POST /v1/admin/invoices/{id}/retry``
+        or the Temporal UI). A charge already in flight is joined, not repeated; a retry that
+        declines leaves the schedule as it was. Temporal answers a repeated update ID with the
+        first answer, so a retried request never charges twice either."""
+        joined = self._charging
+        paid = await self._attempt()
+        if not paid and not joined:
+            await self._record_invoice(
+                InvoiceStatus.OPEN, next_attempt=self._next_due if self._usable else None
+            )
+        return InvoiceRetryResult(
+            invoice_id=self._case.invoice.id,
+            outcome=InvoiceRetryOutcome.PAID if paid else InvoiceRetryOutcome.FAILED,
+            attempts=self._attempts,
+            payment_id=self._paid_by or self._last_payment,
+            joined=joined,
+        )
+
+    @retry_now.validator
+    def _validate_retry_now(self, request: InvoiceRetryRequest) -> None:
+        if self._paid_by is not None or self._finishing or self._stopped:
+            raise ApplicationError(
+                f"Invoice {self._case.invoice.id} is no longer in dunning.",
+                type=ErrorType.INVALID_STATE,
+                non_retryable=True,
+            )
+        if not self._usable and not self._charging:
+            raise ApplicationError(
+                "The payment method on file may not be charged again (the issuer refused it "
+                "for good); the customer must give a new one.",
+                type=ErrorType.INVALID_STATE,
+                non_retryable=True,
+            )
 
     # ------------------------------------------------------------------ signals
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
@@ -28,9 +29,11 @@ from contracts.providers import (
     Decline,
     IntentResult,
     IntentStatus,
+    ProviderName,
     RefundResult,
     RefundStatus,
 )
+from contracts.reconciliation import ProviderObject, ProviderObjectKind
 from money import STRIPE, from_provider_units, to_provider_units
 
 _STATUSES = {
@@ -345,3 +348,57 @@ class StripeProvider:
             except stripe.InvalidRequestError as error:
                 return AttachResult(invalid=error.user_message or "Unknown payment method.")
         return AttachResult(details=_card_details(method))
+
+    async def list_since(self, since: datetime) -> list[ProviderObject]:
+        """Every PaymentIntent and charge created at or after ``since``, for reconciliation.
+
+        Charges are listed with ``created[gt]``, which Stripe and localstripe both take.
+        localstripe refuses any filter on PaymentIntents, so intents are listed whole and
+        filtered here (at Stripe, a ``created`` filter would spare the pages)."""
+        floor = int(since.timestamp()) - 1
+        listed: list[ProviderObject] = []
+        with _translated_errors():
+            intents = await self._intents.list_async({"limit": _PAGE})
+            async for intent in intents.auto_paging_iter():
+                if intent.created > floor:
+                    listed.append(_intent_object(intent))
+            charges = await self._client.v1.charges.list_async(
+                {"limit": _PAGE, "created": {"gt": floor}}
+            )
+            async for charge in charges.auto_paging_iter():
+                listed.append(_charge_object(charge))
+        return listed
+
+
+def _created(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _intent_object(intent: stripe.PaymentIntent) -> ProviderObject:
+    metadata = intent.metadata.to_dict() if intent.metadata is not None else {}
+    return ProviderObject(
+        provider=ProviderName.STRIPE,
+        kind=ProviderObjectKind.INTENT,
+        reference=intent.id,
+        status=intent.status,
+        amount=_from_stripe(intent.amount, intent.currency),
+        currency=intent.currency.upper(),
+        created_at=_created(intent.created),
+        intent_reference=intent.id,
+        tag=metadata.get("durapay_payment_id"),
+    )
+
+
+def _charge_object(charge: stripe.Charge) -> ProviderObject:
+    raw = charge.to_dict()
+    intent = raw.get("payment_intent")
+    return ProviderObject(
+        provider=ProviderName.STRIPE,
+        kind=ProviderObjectKind.CHARGE,
+        reference=charge.id,
+        status=str(raw.get("status") or ""),
+        amount=_from_stripe(charge.amount, charge.currency),
+        currency=charge.currency.upper(),
+        created_at=_created(charge.created),
+        intent_reference=intent if isinstance(intent, str) else None,
+    )

@@ -280,6 +280,7 @@ class MailOutbox(Base):
 
 from db.models.alerts import Alert  # noqa: E402
 from db.models.audit import AuditEntry, AuditHead  # noqa: E402
+from db.models.reconciliation import ReconciliationRun  # noqa: E402
 
 __all__ = [
     "Alert",
@@ -296,6 +297,7 @@ __all__ = [
     "PaymentMethod",
     "Plan",
     "ProviderHealth",
+    "ReconciliationRun",
     "Refund",
     "Subscription",
     "UTCDateTime",

@@ -21,6 +21,11 @@ def main() -> None:
     parser.add_argument("--client-secret", default=defaults.client_secret)
     parser.add_argument("--webhook-url", help="where to deliver webhook events")
     parser.add_argument("--webhook-id", default=defaults.webhook_id)
+    parser.add_argument(
+        "--request-id-lifetime",
+        type=float,
+        help="seconds a PayPal-Request-Id is remembered (PayPal: 21600 for orders; default: ever)",
+    )
     args = parser.parse_args()
     config = SandboxConfig(
         public_url=args.public_url or f"http://{args.host}:{args.port}",
@@ -28,6 +33,7 @@ def main() -> None:
         client_secret=args.client_secret,
         webhook_url=args.webhook_url,
         webhook_id=args.webhook_id,
+        request_id_lifetime_seconds=args.request_id_lifetime,
     )
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 
-from sandbox.paypal import approval, auth, notifications, orders, payments, vault
+from sandbox.paypal import approval, auth, notifications, orders, payments, reporting, vault
 from sandbox.paypal.errors import PayPalError, paypal_error_handler
 from sandbox.paypal.state import Sandbox, SandboxConfig
 from sandbox.paypal.webhooks import WebhookSender
@@ -34,6 +34,6 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     app.state.sandbox = sandbox
     app.add_exception_handler(PayPalError, paypal_error_handler)
     app.add_exception_handler(HTTPException, paypal_error_handler)
-    for module in (auth, orders, payments, vault, approval, notifications):
+    for module in (auth, orders, payments, vault, approval, notifications, reporting):
         app.include_router(module.router)
     return app

@@ -8,6 +8,7 @@ import copy
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -142,18 +143,28 @@ def once(
     """Run ``effect`` once per ``PayPal-Request-Id`` and endpoint; repeats get the first answer.
 
     Only successes are kept: a refused call may be retried with the same id, as its effect never
-    happened. Without the header every call is a new one.
+    happened. Without the header every call is a new one. PayPal forgets a request id after a
+    while (6 hours for orders): with ``request_id_lifetime_seconds`` set, an older id is new again
+    and the call has a second effect, as at PayPal.
     """
     request_id = request.headers.get("PayPal-Request-Id")
     if not request_id:
         return reply(request, *effect())
     key = (f"{request.method} {request.url.path}", request_id)
+    now = datetime.now(UTC)
     stored = sandbox.store.replies.get(key)
+    lifetime = sandbox.config.request_id_lifetime_seconds
+    if (
+        stored is not None
+        and lifetime is not None
+        and now - stored[2] > timedelta(seconds=lifetime)
+    ):
+        stored = None
     if stored is None:
         status, resource = effect()
-        stored = (status, copy.deepcopy(resource))
+        stored = (status, copy.deepcopy(resource), now)
         sandbox.store.replies[key] = stored
-    return reply(request, *stored)
+    return reply(request, stored[0], stored[1])
 
 
 def require(resource: Resource | None) -> Resource:

@@ -24,6 +24,9 @@ class SandboxConfig:
     client_secret: str = "sandbox-client-secret"  # noqa: S105 - published dev credential
     webhook_url: str | None = None
     webhook_id: str = "WH-DURAPAY-DEV"
+    request_id_lifetime_seconds: float | None = None
+    """How long a ``PayPal-Request-Id`` is remembered (PayPal: 6 hours for orders); ``None``
+    remembers it for the sandbox's life."""
 
 
 @dataclass

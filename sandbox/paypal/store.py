@@ -58,7 +58,7 @@ class Store:
     # Captures of each authorization and refunds of each capture, to bound further ones.
     captures_of: dict[str, list[str]] = field(default_factory=dict)
     refunds_of: dict[str, list[str]] = field(default_factory=dict)
-    # Answers already given per (method and path, PayPal-Request-Id).
-    replies: dict[tuple[str, str], tuple[int, Resource]] = field(default_factory=dict)
+    # Answers already given per (method and path, PayPal-Request-Id), with when they were given.
+    replies: dict[tuple[str, str], tuple[int, Resource, datetime]] = field(default_factory=dict)
     # The one sandbox buyer every approval is made by.
     payer_id: str = field(default_factory=lambda: new_id(13))

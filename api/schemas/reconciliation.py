@@ -1,0 +1,50 @@
+"""Reconciliation runs and operator retries on the wire (``model_validate`` from the services')."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class DriftOut(BaseModel):
+    """One difference between a provider and Durapay, and what the run did about it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    action: str
+    provider: str
+    reference: str
+    amount: int
+    currency: str
+    payment_id: str | None
+    account_id: str | None
+    provider_status: str
+    recorded_status: str
+
+
+class ReconciliationRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    started_at: datetime
+    finished_at: datetime | None
+    checked: int
+    drift: list[DriftOut]
+
+
+class ReconciliationRunList(BaseModel):
+    data: list[ReconciliationRunOut]
+
+
+class InvoiceRetryOut(BaseModel):
+    """``joined``: a charge was in flight and this retry waited for it instead of charging."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    invoice_id: str
+    outcome: str
+    attempts: int
+    payment_id: str | None
+    joined: bool
