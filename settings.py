@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     reconciliation_first_lookback: timedelta = Field(default=timedelta(days=1))
     reconciliation_orphan_grace: timedelta = Field(default=timedelta(minutes=15))
     reconciliation_clock_skew: timedelta = Field(default=timedelta(minutes=5))
+    reconciliation_operator_account: str = DEV_ACCOUNT_ID
+    """The account alerted about provider objects no account owns (a charge made outside)."""
 
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served

@@ -14,10 +14,6 @@ RECONCILIATION_SCHEDULE_ID = "durapay-reconciliation"
 SCHEDULED_RUN_PREFIX = "rec_scheduled"
 """Workflow ID prefix of the runs the Schedule starts (Temporal appends the start time)."""
 
-OPERATOR_ACCOUNT = "acct_operator"
-"""The account an alert is raised on when no Durapay account owns the provider object (a charge
-made outside Durapay belongs to nobody here; the operator owns the question)."""
-
 
 class ProviderObjectKind(StrEnum):
     INTENT = "intent"
@@ -110,8 +106,11 @@ class StoredEvent:
 @dataclass(frozen=True)
 class ReconciliationInput:
     """What a run needs besides the clock: how far back the first run looks, how old an
-    unowned, unconfirmed intent must be before it is canceled, and which providers to ask."""
+    unowned, unconfirmed intent must be before it is canceled, which providers to ask, and the
+    account whose operators are alerted about what no account owns (a charge made outside
+    Durapay belongs to nobody here)."""
 
+    operator_account: str
     first_lookback_seconds: int = 24 * 3600
     orphan_grace_seconds: int = 15 * 60
     clock_skew_seconds: int = 300

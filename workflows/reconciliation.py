@@ -19,13 +19,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.oversight import OversightActivities
     from activities.payments import PaymentActivities
     from activities.reconciliation import ReconciliationActivities
-    from contracts.alerts import AlertKind, AlertRequest, AlertSeverity, RaisedAlert
+    from contracts.alerts import AlertKind, AlertRequest, AlertSeverity
     from contracts.payments import ProviderEvent
     from contracts.providers import IntentCall, IntentResult, IntentStatus
     from contracts.reconciliation import (
-        OPERATOR_ACCOUNT,
         ComparisonRequest,
         Drift,
         DriftAction,
@@ -86,7 +86,7 @@ class ReconciliationWorkflow:
             except ActivityError:
                 complete = False
                 await self._alert(
-                    OPERATOR_ACCOUNT,
+                    terms.operator_account,
                     provider.value,
                     f"Reconciliation run {run_id} could not list {provider}; the period since "
                     f"{listed_from.isoformat()} is listed again by the next run.",
@@ -97,7 +97,7 @@ class ReconciliationWorkflow:
             ComparisonRequest(objects, terms.orphan_grace_seconds, workflow.now()),
         )
         for found in drift:
-            await self._act(run_id, found)
+            await self._act(run_id, found, terms.operator_account)
         drift += await self._redeliver_unmatched_events()
         await call_database(
             ReconciliationActivities.close_run,
@@ -114,7 +114,7 @@ class ReconciliationWorkflow:
         )
         return ReconciliationResult(run_id=run_id, checked=len(objects), drift=drift)
 
-    async def _act(self, run_id: str, found: Drift) -> None:
+    async def _act(self, run_id: str, found: Drift, operator_account: str) -> None:
         if found.action is DriftAction.SIGNALED and found.payment_id is not None:
             await self._signal(found.payment_id, found, f"{run_id}:{found.reference}")
         elif found.action is DriftAction.CANCELED:
@@ -130,9 +130,9 @@ class ReconciliationWorkflow:
                 retry_policy=PROVIDER_RETRY_POLICY,
             )
             if canceled.status is not IntentStatus.CANCELED:
-                await self._alert_drift(found)
+                await self._alert_drift(found, operator_account)
         else:
-            await self._alert_drift(found)
+            await self._alert_drift(found, operator_account)
 
     async def _signal(self, payment_id: str, found: Drift, event_id: str) -> None:
         """Ask the owning payment to re-read its provider object; a closed payment has
@@ -145,10 +145,10 @@ class ReconciliationWorkflow:
         except FailureError:
             workflow.logger.info("%s is closed; not signalled", payment_id)
 
-    async def _alert_drift(self, found: Drift) -> None:
+    async def _alert_drift(self, found: Drift, operator_account: str) -> None:
         owner = f"payment {found.payment_id}" if found.payment_id else "no payment"
         await self._alert(
-            found.account_id or OPERATOR_ACCOUNT,
+            found.account_id or operator_account,
             found.reference,
             f"{found.kind}: {found.provider} {found.reference} ({found.provider_status}, "
             f"{found.amount} {found.currency} minor units) is owned by {owner}"
@@ -160,8 +160,8 @@ class ReconciliationWorkflow:
     async def _alert(
         self, account_id: str, cause: str, detail: str, payment_id: str | None = None
     ) -> None:
-        await workflow.execute_activity(
-            "raise_alert",
+        await workflow.execute_activity_method(
+            OversightActivities.raise_alert,
             AlertRequest(
                 account_id=account_id,
                 kind=AlertKind.RECONCILIATION_DRIFT,
@@ -170,7 +170,6 @@ class ReconciliationWorkflow:
                 detail=detail,
                 payment_id=payment_id,
             ),
-            result_type=RaisedAlert,
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=ALERT_RETRY_POLICY,
         )
