@@ -6,7 +6,10 @@ recorded from a running dev stack with ``python -m tests.support.record_historie
 subscription and dunning ones from the soft-decline scenario of
 ``tests/integration/workflows/test_dunning.py`` on the time-skipping server (first period paid,
 renewal declined twice, recovered on the second retry), saved with
-``WorkflowHandle.fetch_history().to_json()``.
+``WorkflowHandle.fetch_history().to_json()``. ``dunning_operator_retry_joined`` comes from
+``tests/integration/workflows/test_dunning_retry.py`` (two operator retries, the second joining
+the first's charge) and ``reconciliation_outside_charge`` from ``tests/e2e/test_reconciliation.py``
+(a run finding a charge made outside Durapay), saved the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from temporalio.worker import Replayer
 from workflows.dunning import DunningWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
+from workflows.reconciliation import ReconciliationWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -38,6 +42,7 @@ async def test_history_replays(path: Path) -> None:
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            ReconciliationWorkflow,
         ]
     )
     await replayer.replay_workflow(history)

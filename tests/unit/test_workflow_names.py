@@ -13,6 +13,7 @@ from temporalio import workflow
 from contracts.workflow_names import (
     STATE_QUERY,
     DunningSignal,
+    DunningUpdate,
     PaymentSignal,
     PaymentUpdate,
     SubscriptionSignal,
@@ -22,6 +23,7 @@ from contracts.workflow_names import (
 from workflows.dunning import DunningWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
+from workflows.reconciliation import ReconciliationWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
 NONE: frozenset[str] = frozenset()
@@ -40,7 +42,13 @@ EXPECTED: dict[type, tuple[WorkflowName, frozenset[str], frozenset[str], frozens
         frozenset(SubscriptionSignal),
         frozenset({STATE_QUERY}),
     ),
-    DunningWorkflow: (WorkflowName.DUNNING, NONE, frozenset(DunningSignal), NONE),
+    DunningWorkflow: (
+        WorkflowName.DUNNING,
+        frozenset(DunningUpdate),
+        frozenset(DunningSignal),
+        NONE,
+    ),
+    ReconciliationWorkflow: (WorkflowName.RECONCILIATION, NONE, NONE, NONE),
     AttachPaymentMethodWorkflow: (WorkflowName.ATTACH_PAYMENT_METHOD, NONE, NONE, NONE),
 }
 
