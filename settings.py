@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     reconciliation_clock_skew: timedelta = Field(default=timedelta(minutes=5))
     reconciliation_operator_account: str = DEV_ACCOUNT_ID
     """The account alerted about provider objects no account owns (a charge made outside)."""
+    paypal_reporting_lag: timedelta = Field(default=timedelta(hours=3))
+    """How far PayPal's transaction search may lag: a lost create's lookup that finds nothing is
+    final only this long after the create was last sent."""
 
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served

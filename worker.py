@@ -21,6 +21,7 @@ import workflows
 from activities.billing import BillingActivities
 from activities.notify import NotifyActivities, SmtpRelay
 from activities.oversight import OversightActivities
+from activities.payment_lookup import PaymentLookupActivities
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
@@ -59,6 +60,15 @@ def build_providers(settings: Settings) -> dict[ProviderName, Provider]:
     }
 
 
+def paypal_search(settings: Settings) -> PayPalTransactionSearch:
+    return PayPalTransactionSearch(
+        client_id=settings.paypal_client_id,
+        client_secret=settings.paypal_client_secret.get_secret_value(),
+        api_base=settings.paypal_api_base,
+        timeout=settings.provider_call_timeout,
+    )
+
+
 def reconciliation_activities(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> ReconciliationActivities:
@@ -67,12 +77,7 @@ def reconciliation_activities(
         StripeProvider(
             api_key=settings.stripe_api_key.get_secret_value(), api_base=settings.stripe_api_base
         ),
-        PayPalTransactionSearch(
-            client_id=settings.paypal_client_id,
-            client_secret=settings.paypal_client_secret.get_secret_value(),
-            api_base=settings.paypal_api_base,
-            timeout=settings.provider_call_timeout,
-        ),
+        paypal_search(settings),
     )
 
 
@@ -110,7 +115,11 @@ def build_worker(
     circuits = CircuitBreaker(
         sessions, settings.circuit_failure_threshold, settings.circuit_cool_down
     )
-    payments = PaymentActivities(providers or build_providers(settings), circuits)
+    provider_clients = providers or build_providers(settings)
+    payments = PaymentActivities(provider_clients, circuits)
+    lookups = PaymentLookupActivities(
+        provider_clients, paypal_search(settings), settings.paypal_reporting_lag
+    )
     routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)
@@ -136,6 +145,7 @@ def build_worker(
             payments.refund,
             payments.ensure_provider_customer,
             payments.attach_payment_method,
+            lookups.find_lost_charge,
             routing.route_payment,
             records.record_payment_transition,
             records.record_provider_customer,

@@ -26,6 +26,8 @@ class ErrorType(StrEnum):
     PLAN_CURRENCY_MISMATCH = "PlanCurrencyMismatch"
     MAIL_CONTEXT_INVALID = "MailContextInvalid"
     REFUND_NOT_POSSIBLE = "RefundNotPossible"
+    LOOKUP_NOT_CONCLUSIVE = "LookupNotConclusive"
+    """A provider search found nothing yet, but may still be catching up: ask again later."""
     """The payment refused a refund or has closed: retrying cannot change that."""
     """A mail that cannot be rendered: a bug no retry can fix."""
 

@@ -150,6 +150,19 @@ class ReconciliationResult:
 
 
 @dataclass(frozen=True)
+class LostChargeLookup:
+    """Find the charge a create may have made when its answers were lost: the provider object
+    tagged with ``payment_id`` since ``created_at``. ``gave_up_at`` is when the workflow stopped
+    sending the create; a search that finds nothing is final only once the provider's own
+    search has caught up with that moment."""
+
+    provider: ProviderName
+    payment_id: str
+    created_at: datetime
+    gave_up_at: datetime
+
+
+@dataclass(frozen=True)
 class InvoiceRetryRequest:
     """An operator's ``retry_now``: ``key`` is the Idempotency-Key (or the UI's update id)."""
 

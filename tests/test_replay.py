@@ -9,7 +9,8 @@ renewal declined twice, recovered on the second retry), saved with
 ``WorkflowHandle.fetch_history().to_json()``. ``dunning_operator_retry_joined`` comes from
 ``tests/integration/workflows/test_dunning_retry.py`` (two operator retries, the second joining
 the first's charge) and ``reconciliation_outside_charge`` from ``tests/e2e/test_reconciliation.py``
-(a run finding a charge made outside Durapay), saved the same way.
+(a run finding a charge made outside Durapay), and ``paypal_lost_create_found_by_lookup`` from
+``tests/e2e/test_paypal_lost_create.py`` (the patched give-up path), saved the same way.
 """
 
 from __future__ import annotations

@@ -62,6 +62,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import details, handlers
     from workflows.database import call_database_locally
+    from workflows.payment_lookup import (
+        LOST_CREATE_PATCH,
+        create_repeat_limit,
+        find_lost_charge,
+    )
     from workflows.policies import guards
     from workflows.policies.payment_status import (
         CANCELABLE_STATUSES,
@@ -189,7 +194,7 @@ class PaymentWorkflow:
                     give_up_after=(
                         timeouts.fallback_after
                         if alternative is not None
-                        else timeouts.provider_outage
+                        else create_repeat_limit(self._input, provider)
                     ),
                 )
             except ActivityError as error:
@@ -227,7 +232,8 @@ class PaymentWorkflow:
         that is provably harmless: a create that never confirms moved nothing. A confirm, or a
         create that pays on the spot, may have reached the provider, so the workflow first
         waits for the provider's own answer (canceling the intent if it is still cancelable,
-        replaying the create by its idempotency key otherwise) and believes that."""
+        looking the create's charge up otherwise: ``workflows/payment_lookup.py``) and believes
+        that."""
         provider = self._view.provider
         assert provider is not None
         reference = self._view.provider_reference
@@ -238,6 +244,14 @@ class PaymentWorkflow:
             f"{provider} unreachable past the outage limit; waiting for it to say whether "
             "money moved"
         )
+        if reference is None and workflow.patched(LOST_CREATE_PATCH):
+            found = await find_lost_charge(self._input, provider)
+            if found is None:
+                await self._fail_unreachable()
+                return
+            self._view = replace(self._view, provider_reference=found.reference)
+            await self._apply_intent(found, "provider.found_by_lookup")
+            return
         if reference is None:
             intent: IntentResult = await self._provider(
                 PaymentActivities.create_intent,
