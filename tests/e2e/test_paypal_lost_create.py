@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from activities.providers.base import Provider
 from activities.providers.paypal import PayPalProvider
 from activities.providers.stripe import StripeProvider
 from contracts.payments import (
@@ -71,7 +72,7 @@ async def forgetful_paypal(stack: Stack) -> AsyncIterator[ForgetfulPayPal]:
                 "circuit_failure_threshold": 1000,
             }
         )
-        providers = {
+        providers: dict[ProviderName, Provider] = {
             ProviderName.STRIPE: StripeProvider("sk_test_lost_create", stack.stripe_url),
             ProviderName.PAYPAL: PayPalProvider(CLIENT_ID, CLIENT_SECRET, proxy.url),
         }
