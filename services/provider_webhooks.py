@@ -18,6 +18,7 @@ from typing import Any
 import stripe
 
 from contracts.payments import ProviderEvent
+from contracts.provider_events import event_target
 from contracts.providers import ProviderName
 from contracts.workflow_names import PaymentSignal
 from db.repositories import payments as payments_repo
@@ -67,35 +68,18 @@ async def receive_paypal(runtime: Runtime, headers: Mapping[str, str], payload: 
             f"The PayPal signature could not be verified: {error}."
         ) from None
     data: dict[str, Any] = json.loads(payload)
-    resource: dict[str, Any] = data.get("resource") or {}
+    target = event_target(ProviderName.PAYPAL, data)
     return await _receive(
         runtime,
         ProviderEvent(
             provider=ProviderName.PAYPAL,
             event_id=str(data.get("id", "")),
             event_type=str(data.get("event_type", "")),
-            reference=_paypal_order_id(resource),
+            reference=target.reference,
         ),
         data,
-        payment_id=_paypal_custom_id(resource),
+        payment_id=target.tag,
     )
-
-
-def _paypal_order_id(resource: dict[str, Any]) -> str:
-    """Orders are the payment object Durapay records; captures name their order."""
-    related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
-    if related.get("order_id"):
-        return str(related["order_id"])
-    return str(resource.get("id", "")) if "purchase_units" in resource else ""
-
-
-def _paypal_custom_id(resource: dict[str, Any]) -> str | None:
-    """Durapay puts the payment id in ``custom_id`` on every order's purchase unit."""
-    if resource.get("custom_id"):
-        return str(resource["custom_id"])
-    units = resource.get("purchase_units") or [{}]
-    custom = units[0].get("custom_id")
-    return str(custom) if custom else None
 
 
 async def _receive(
@@ -131,9 +115,17 @@ async def _receive(
 
 
 async def _deliver(runtime: Runtime, event: ProviderEvent, payment_id: str | None) -> str:
-    """Signal the workflow the event belongs to; the outcome is kept for reconciliation."""
+    """Signal the workflow the event belongs to; the outcome is kept for reconciliation. A
+    refund event (PayPal's names no order, only the refund Durapay tagged) goes to the payment
+    that owns the refund."""
     if not event.reference:
-        return "ignored"
+        if payment_id is None:
+            return "ignored"
+        async with runtime.database.reading() as session:
+            refund = await payments_repo.get_refund(session, payment_id)
+        if refund is None:
+            return "ignored"
+        payment_id = refund.payment_id
     if not payment_id:
         async with runtime.database.reading() as session:
             payment = await payments_repo.find_payment_by_provider_reference(
