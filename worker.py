@@ -50,12 +50,15 @@ log = logging.getLogger("durapay.worker")
 def build_providers(settings: Settings) -> dict[ProviderName, Provider]:
     return {
         ProviderName.STRIPE: StripeProvider(
-            api_key=settings.stripe_api_key.get_secret_value(), api_base=settings.stripe_api_base
+            api_key=settings.stripe_api_key.get_secret_value(),
+            api_base=settings.stripe_api_base,
+            call_timeout=settings.provider_call_timeout,
         ),
         ProviderName.PAYPAL: PayPalProvider(
             client_id=settings.paypal_client_id,
             client_secret=settings.paypal_client_secret.get_secret_value(),
             api_base=settings.paypal_api_base,
+            call_timeout=settings.provider_call_timeout,
         ),
     }
 

@@ -68,6 +68,19 @@ class Provider(Protocol):
         """Save a tokenised payment method on the customer; refusals come back as values."""
 
 
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+"""A provider call's start-to-close timeout unless the worker says otherwise (the default
+``provider_call_timeout``)."""
+
+
+def request_timeout(activity_timeout: timedelta, requests_per_call: int) -> float:
+    """Seconds an SDK may wait for one HTTP answer, so that every request one activity makes
+    ends before Temporal times the activity out: the attempt's calls are over when the retry
+    starts, and two attempts never overlap at the provider. The SDKs' own defaults (Stripe 80 s,
+    PayPal 60 s) outlast a 30 s activity."""
+    return activity_timeout.total_seconds() / requests_per_call
+
+
 RETRY_AFTER_LIMIT = timedelta(seconds=60)
 """The longest a provider's ``Retry-After`` holds back the next attempt. Longer asks are cut to
 this: the attempt that follows is refused again with a new ``Retry-After`` if the provider still

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -38,7 +39,13 @@ from paypalserversdk.paypal_serversdk_client import (  # type: ignore[import-unt
 )
 from temporalio.exceptions import ApplicationError
 
-from activities.providers.base import exact_amounts, provider_failure, retry_after
+from activities.providers.base import (
+    ACTIVITY_TIMEOUT,
+    exact_amounts,
+    provider_failure,
+    request_timeout,
+    retry_after,
+)
 from contracts.errors import ErrorType
 from contracts.providers import (
     AttachResult,
@@ -83,6 +90,8 @@ _AUTHORIZATION_STATUSES = {
 _CAPTURABLE = frozenset({"CREATED", "PARTIALLY_CAPTURED"})
 _REFUND_STATUSES = {"COMPLETED": RefundStatus.SUCCEEDED, "PENDING": RefundStatus.PENDING}
 _REPRESENTATION = "return=representation"
+_REQUESTS_PER_CALL = 3
+"""The most HTTP requests one call makes (a token, the order read, the capture or refund)."""
 
 
 class _Declined(Exception):
@@ -286,9 +295,12 @@ class PayPalProvider:
         api_base: str,
         *,
         mock_response: str | None = None,
+        call_timeout: timedelta = ACTIVITY_TIMEOUT,
     ) -> None:
         """``mock_response`` is PayPal's negative-testing header (``PayPal-Mock-Response``), for
-        tests only: it is sent on every call that moves money, never on reads."""
+        tests only: it is sent on every call that moves money, never on reads.
+        ``call_timeout`` is the activity's start-to-close timeout: every request of one call is
+        given up before it (``request_timeout``)."""
         credentials = ClientCredentialsAuthCredentials(
             o_auth_client_id=client_id,
             o_auth_client_secret=client_secret,
@@ -296,7 +308,10 @@ class PayPalProvider:
         )
         client = PaypalServersdkClient(
             config=_Configuration(
-                api_base, max_retries=0, client_credentials_auth_credentials=credentials
+                api_base,
+                max_retries=0,
+                timeout=request_timeout(call_timeout, _REQUESTS_PER_CALL),
+                client_credentials_auth_credentials=credentials,
             )
         )
         self._orders = client.orders

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
 from stripe.params import CustomerCreateParams, PaymentIntentCreateParams
 
-from activities.providers.base import exact_amounts, provider_failure, retry_after
+from activities.providers.base import (
+    ACTIVITY_TIMEOUT,
+    exact_amounts,
+    provider_failure,
+    request_timeout,
+    retry_after,
+)
 from contracts.errors import ErrorType
 from contracts.providers import (
     AttachResult,
@@ -59,6 +65,8 @@ _CANCELABLE = frozenset(
 )
 _AUTHENTICATION_FAILURE = "payment_intent_authentication_failure"
 _PAGE = 100
+_REQUESTS_PER_CALL = 3
+"""The most HTTP requests one call makes (a refund: list, retrieve, create)."""
 
 
 @contextmanager
@@ -195,12 +203,16 @@ class _HTTPXClient(stripe.HTTPXClient):
 class StripeProvider:
     """Stripe behind the shared Provider protocol, on the SDK's async (httpx) transport."""
 
-    def __init__(self, api_key: str, api_base: str) -> None:
+    def __init__(
+        self, api_key: str, api_base: str, call_timeout: timedelta = ACTIVITY_TIMEOUT
+    ) -> None:
+        """``call_timeout`` is the activity's start-to-close timeout: every request of one call
+        is given up before it (``request_timeout``)."""
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base},
             max_network_retries=0,
-            http_client=_HTTPXClient(),
+            http_client=_HTTPXClient(timeout=request_timeout(call_timeout, _REQUESTS_PER_CALL)),
         )
         self._intents = self._client.v1.payment_intents
 
