@@ -77,6 +77,8 @@ class Failure:
     message: str
     retryable: bool
     decline_code: str | None = None
+    advice: str | None = None
+    """The issuer's advice on trying again (``workflows/policies/issuer_advice.py``), if any."""
 
 
 @dataclass(frozen=True)

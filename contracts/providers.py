@@ -40,6 +40,11 @@ class Decline:
     code: str
     message: str
     decline_code: str | None = None
+    advice_code: str | None = None
+    """Stripe's ``advice_code``: ``do_not_try_again``, ``try_again_later`` or
+    ``confirm_card_data``."""
+    network_advice_code: str | None = None
+    """The card network's own advice (Mastercard's merchant advice codes: ``01``, ``02``…)."""
 
 
 @dataclass(frozen=True)

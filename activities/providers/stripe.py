@@ -122,10 +122,15 @@ def _tagged(metadata: stripe.StripeObject | None, key: str, value: str) -> bool:
 
 
 def _card_decline(error: stripe.CardError) -> Decline:
+    """The decline with the issuer's advice (``advice_code``, ``network_advice_code``), which
+    localstripe never sends and real issuers (or the fault proxy playing one) do."""
+    details = error.error.to_dict() if error.error is not None else {}
     return Decline(
         code=error.code or "card_declined",
         message=error.user_message or "The card was declined.",
-        decline_code=error.error.decline_code if error.error is not None else None,
+        decline_code=details.get("decline_code"),
+        advice_code=details.get("advice_code"),
+        network_advice_code=details.get("network_advice_code"),
     )
 
 
@@ -148,6 +153,8 @@ def _intent_result(intent: stripe.PaymentIntent) -> IntentResult:
             code=error["code"],
             message=error.get("message") or "The payment was declined.",
             decline_code=error.get("decline_code"),
+            advice_code=error.get("advice_code"),
+            network_advice_code=error.get("network_advice_code"),
         )
         if error["code"] != _AUTHENTICATION_FAILURE:
             status = IntentStatus.DECLINED

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from contracts.payments import Failure
 from contracts.providers import Decline
+from workflows.policies.issuer_advice import IssuerAdvice, advice_of, advice_stops_retries
 
 
 class DeclineKind(StrEnum):
@@ -42,7 +43,10 @@ LOW_CAP_RETRY_LIMIT = 2
 
 
 def classify_decline(decline: Decline) -> DeclineKind:
-    """Hard declines stop retries on that payment method; soft ones follow a schedule."""
+    """Hard declines stop retries on that payment method; soft ones follow a schedule. The
+    issuer's advice, when it gives one, decides over the decline code."""
+    if advice_stops_retries(advice_of(decline)):
+        return DeclineKind.HARD
     reason = decline.decline_code or decline.code
     if reason in HARD_DECLINE_CODES:
         return DeclineKind.HARD
@@ -56,6 +60,7 @@ def failure_from_decline(decline: Decline) -> Failure:
         decline_code=decline.decline_code,
         message=decline.message,
         retryable=classify_decline(decline) is DeclineKind.SOFT,
+        advice=advice.value if (advice := advice_of(decline)) is not None else None,
     )
 
 
@@ -69,6 +74,8 @@ def method_exhausted(decline: Decline, failures_on_method: int) -> bool:
     reason = decline.decline_code or decline.code
     if classify_decline(decline) is DeclineKind.HARD:
         return True
+    if advice_of(decline) is IssuerAdvice.TRY_AGAIN_LATER:
+        return False
     return reason in LOW_CAP_SOFT_DECLINE_CODES and failures_on_method >= LOW_CAP_RETRY_LIMIT
 
 
@@ -76,4 +83,9 @@ def decline_of(failure: Failure | None) -> Decline:
     """The decline behind a failed charge; a charge that never got an answer is a soft one."""
     if failure is None:
         return Decline(code="payment_incomplete", message="the payment did not complete")
-    return Decline(code=failure.code, message=failure.message, decline_code=failure.decline_code)
+    return Decline(
+        code=failure.code,
+        message=failure.message,
+        decline_code=failure.decline_code,
+        advice_code=failure.advice,
+    )
