@@ -1,8 +1,8 @@
 """Reconciliation for operators: the Schedule that runs it, runs started now, and the run list.
 
-The Schedule is created at deploy time (the worker's start-up and ``durapay reconciliation
-schedule``) and is idempotent: a second creation finds it and brings its interval and terms up to
-date with the settings instead of failing or adding another.
+The Schedule is created at deploy time, by the worker's start-up (so by every deploy of the worker
+container and by ``make dev``), idempotently: a second creation finds it and brings its interval
+and terms up to date with the settings instead of failing or adding another.
 """
 
 from __future__ import annotations

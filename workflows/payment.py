@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.database import call_database_locally
     from workflows.payment_lookup import (
         LOST_CREATE_PATCH,
+        call_then_look_up,
         create_repeat_limit,
         find_lost_charge,
     )
@@ -388,10 +389,13 @@ class PaymentWorkflow:
 
         async def capture_once() -> None:
             amount = guards.require_capture(self._view, request.amount)
-            intent = await self._provider(
+            intent = await call_then_look_up(
+                self._input,
                 PaymentActivities.capture_intent,
                 self._call(self._key("capture"), amount=amount),
             )
+            if intent is None:
+                raise guards.provider_unavailable("capture")
             await self._apply_intent(intent, "payment.captured", captured=amount)
 
         return await self._once_per_key(request, capture_once)
@@ -411,7 +415,13 @@ class PaymentWorkflow:
                 raise guards.invalid_state(
                     f"The payment became {self._view.status} before the cancel."
                 )
-            await self._cancel_at_provider("payment.canceled", self._key("cancel"))
+            self._set_step("canceling at the provider")
+            intent = await call_then_look_up(
+                self._input, PaymentActivities.cancel_intent, self._call(self._key("cancel"))
+            )
+            if intent is None:
+                raise guards.provider_unavailable("cancel")
+            await self._apply_intent(intent, "payment.canceled")
 
         return await self._once_per_key(request, cancel_once)
 

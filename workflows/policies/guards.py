@@ -20,6 +20,16 @@ def invalid_state(message: str) -> ApplicationError:
     return ApplicationError(message, type=ErrorType.INVALID_STATE)
 
 
+def provider_unavailable(call: str) -> ApplicationError:
+    """A capture or cancel the provider never answered within the outage limit and whose object
+    shows it never happened: refused, so the caller may ask again once the provider is back."""
+    return ApplicationError(
+        f"The provider stayed unreachable; the {call} did not happen. Retry later.",
+        type=ErrorType.PROVIDER_UNAVAILABLE,
+        non_retryable=True,
+    )
+
+
 def key_reused() -> ApplicationError:
     return ApplicationError(
         "This Idempotency-Key was already used with a different request body.",
