@@ -1,15 +1,21 @@
 """Reconciliation through the admin API on the whole stack: a run started now lists what
 localstripe and the PayPal sandbox hold, reports a charge made at localstripe outside Durapay with
 a ``reconciliation_drift`` alert, cancels an unconfirmed intent a repeated create left behind, and
-leaves Durapay's own payments alone."""
+leaves Durapay's own payments alone; stored webhooks that matched no payment are delivered
+again to the payment they match now."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from stripe import StripeClient
 
+from db.models import WebhookEvent
+from db.repositories import webhook_events as webhook_events_repo
 from settings import DEV_ADMIN_KEY
 from tests.support.flows import CARD_OK, card_customer, pay
 from tests.support.localstripe import create_card_payment_method
@@ -118,3 +124,45 @@ async def test_an_unconfirmed_intent_left_by_a_repeated_create_is_canceled(
     assert localstripe(stack).v1.payment_intents.retrieve(ours["provider_reference"]).status == (
         "succeeded"
     )
+
+
+async def test_a_stored_event_that_matched_nothing_is_delivered_again(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
+    customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
+    ours = (await pay(api, customer_id, method_id, amount=1800)).json()
+    event_id = f"evt_{uuid.uuid4().hex[:16]}"
+    async with stack.sessions() as session, session.begin():
+        await webhook_events_repo.store_webhook_event(
+            session,
+            provider="stripe",
+            event_id=event_id,
+            type="payment_intent.succeeded",
+            payload={
+                "id": event_id,
+                "data": {"object": {"object": "payment_intent", "id": ours["provider_reference"]}},
+            },
+            received_at=datetime.now(UTC),
+        )
+        await webhook_events_repo.mark_webhook_event(
+            session,
+            provider="stripe",
+            event_id=event_id,
+            outcome="unmatched",
+            processed_at=datetime.now(UTC),
+        )
+
+    started = await api.post("/v1/admin/reconciliation/runs", headers=ADMIN)
+    run = await finished_run(api, started.json()["id"])
+
+    (redelivered,) = [d for d in run["drift"] if d["reference"] == event_id]
+    assert (redelivered["kind"], redelivered["action"], redelivered["payment_id"]) == (
+        "unmatched_event",
+        "redelivered",
+        ours["id"],
+    )
+    async with stack.sessions() as session:
+        outcome = await session.scalar(
+            select(WebhookEvent.outcome).where(WebhookEvent.event_id == event_id)
+        )
+    assert outcome == "redelivered"
