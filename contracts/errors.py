@@ -26,6 +26,7 @@ class ErrorType(StrEnum):
     PLAN_CURRENCY_MISMATCH = "PlanCurrencyMismatch"
     MAIL_CONTEXT_INVALID = "MailContextInvalid"
     REFUND_NOT_POSSIBLE = "RefundNotPossible"
+    INVOICE_NOT_IN_DUNNING = "InvoiceNotInDunning"
     LOOKUP_NOT_CONCLUSIVE = "LookupNotConclusive"
     """A provider search found nothing yet, but may still be catching up: ask again later."""
     """The payment refused a refund or has closed: retrying cannot change that."""

@@ -29,14 +29,11 @@ async def retry_invoice(
         raise errors.InvoiceNotInDunning(
             f"The dunning case of invoice {invoice_id} is {case.status}."
         )
-    try:
-        return await temporal.update_workflow(
-            runtime.client,
-            case.id,
-            DunningUpdate.RETRY_NOW,
-            InvoiceRetryRequest(key=idempotency_key),
-            derive_id("retry_", invoice_id, idempotency_key),
-            InvoiceRetryResult,
-        )
-    except errors.InvalidState:
-        raise errors.InvoiceNotInDunning(f"Dunning of invoice {invoice_id} has ended.") from None
+    return await temporal.update_workflow(
+        runtime.client,
+        case.id,
+        DunningUpdate.RETRY_NOW,
+        InvoiceRetryRequest(key=idempotency_key),
+        derive_id("retry_", invoice_id, idempotency_key),
+        InvoiceRetryResult,
+    )

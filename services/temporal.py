@@ -80,6 +80,7 @@ _ERRORS_BY_TYPE: dict[str, type[errors.AppError]] = {
     ErrorType.PROVIDER_AUTH_FAILED: errors.ProviderError,
     ErrorType.PLAN_CHANGE_DECLINED: errors.PaymentFailed,
     ErrorType.PLAN_CURRENCY_MISMATCH: errors.CurrencyMismatch,
+    ErrorType.INVOICE_NOT_IN_DUNNING: errors.InvoiceNotInDunning,
 }
 
 

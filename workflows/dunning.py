@@ -259,13 +259,13 @@ class DunningWorkflow:
         if self._paid_by is not None or self._finishing or self._stopped:
             raise ApplicationError(
                 f"Invoice {self._case.invoice.id} is no longer in dunning.",
-                type=ErrorType.INVALID_STATE,
+                type=ErrorType.INVOICE_NOT_IN_DUNNING,
                 non_retryable=True,
             )
         if not self._usable and not self._charging:
             raise ApplicationError(
-                "The payment method on file may not be charged again (the issuer refused it "
-                "for good); the customer must give a new one.",
+                "No payment method on file may be charged again (none is usable, or the issuer "
+                "refused it for good); the customer must give a new one.",
                 type=ErrorType.INVALID_STATE,
                 non_retryable=True,
             )

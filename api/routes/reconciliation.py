@@ -36,7 +36,7 @@ async def start_run(runtime: RuntimeDep, _admin: AdminDep) -> ReconciliationRunO
 
 @router.post(
     "/invoices/{invoice_id}/retry",
-    responses=problems(errors.NotFound, errors.InvoiceNotInDunning),
+    responses=problems(errors.NotFound, errors.InvoiceNotInDunning, errors.InvalidState),
 )
 async def retry_invoice(
     invoice_id: str, runtime: RuntimeDep, _admin: AdminDep, idempotency_key: IdempotencyKeyDep

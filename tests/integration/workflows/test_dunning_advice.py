@@ -3,6 +3,7 @@ which plays an issuer that sends ``advice_code`` as real ones do and localstripe
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -10,6 +11,8 @@ import pytest
 
 from contracts.subscriptions import SubscriptionStatus
 from sandbox.faults.proxy import Fault
+from settings import DEV_ADMIN_KEY
+from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import intent_statuses
 from tests.support.polling import eventually
 from tests.support.stack import Stack
@@ -34,8 +37,16 @@ def insufficient_funds(**advice: str) -> dict[str, object]:
     }
 
 
+@pytest.fixture
+async def operator(proxied: Proxied) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on the time-skipping server, as an operator calls it."""
+    async with in_process_api(proxied.timeskip.settings, client=proxied.timeskip.client) as api:
+        api.headers.update({"Authorization": f"Bearer {DEV_ADMIN_KEY}"})
+        yield api
+
+
 async def test_do_not_try_again_stops_the_retries_of_a_soft_decline(
-    api: httpx.AsyncClient, stack: Stack, proxied: Proxied
+    api: httpx.AsyncClient, stack: Stack, proxied: Proxied, operator: httpx.AsyncClient
 ) -> None:
     subscription, renewal = await subscribed(api, stack, proxied, unique_email())
     proxied.proxy.add(
@@ -56,6 +67,11 @@ async def test_do_not_try_again_stops_the_retries_of_a_soft_decline(
     assert (await state(proxied.timeskip, subscription.subscription_id)).status is (
         SubscriptionStatus.PAST_DUE
     )
+    refused = await operator.post(
+        f"/v1/admin/invoices/{invoice.id}/retry", headers={"Idempotency-Key": "against-advice"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "invalid_state")
+    assert intent_statuses(stack.stripe_url, f"{invoice.id}_attempt2") == []
 
 
 async def test_a_mastercard_try_again_later_is_retried_on_schedule(
