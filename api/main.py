@@ -21,8 +21,11 @@ from api.routes import (
     customers,
     health,
     invoices,
+    pay_page,
+    payment_links,
     payments,
     plans,
+    public_payment,
     subscriptions,
     webhooks,
 )
@@ -71,6 +74,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         admin.router,
         api_keys.router,
         health.router,
+        payment_links.router,
+        public_payment.router,
+        pay_page.router,
     ):
         app.include_router(router)
     install_openapi(app, docs=settings.api_docs_enabled)

@@ -293,6 +293,7 @@ __all__ = [
     "MailOutbox",
     "Payment",
     "PaymentEvent",
+    "PaymentLink",
     "PaymentMethod",
     "Plan",
     "ProviderHealth",
@@ -301,3 +302,4 @@ __all__ = [
     "UTCDateTime",
     "WebhookEvent",
 ]
+from db.models.links import PaymentLink  # noqa: E402
