@@ -38,6 +38,8 @@
     $("problem").hidden = true;
     $("receipt").hidden = false;
     $("receipt-amount").textContent = receipt.amount_display;
+    $("receipt-for").textContent = receipt.description || "";
+    $("receipt-for-label").hidden = !receipt.description;
     $("receipt-paid-at").textContent = new Date(receipt.paid_at).toLocaleString();
     $("receipt-payment").textContent = receipt.payment_id;
     $("receipt-provider").textContent = receipt.provider === "paypal" ? "PayPal" : "Card";
@@ -134,6 +136,7 @@
     const due = await load();
     if (due === true) return;
     card.mount("#card");
+    card.on("change", () => { $("message").textContent = ""; });
     $("pay-form").addEventListener("submit", payByCard);
     $("pay-paypal").addEventListener("click", payWithPayPal);
     const last = due && due.payment;

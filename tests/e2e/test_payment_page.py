@@ -169,3 +169,30 @@ async def test_3d_secure_in_the_browser(
     assert "19.99 USD" in receipt
     payments = (await api.get("/v1/payments", params={"customer_id": link["customer_id"]})).json()
     assert [p["status"] for p in payments["data"]] == ["succeeded"]
+
+
+def with_paypal(driver: WebDriver, url: str) -> tuple[str, str, str]:
+    page = PaymentPage(driver, url)
+    driver.find_element(By.ID, "pay-paypal").click()
+    approve = page.wait.until(
+        expected_conditions.element_to_be_clickable((By.LINK_TEXT, "Approve"))
+    )
+    at_paypal = str(driver.current_url)
+    approve.click()
+    receipt = page.receipt()
+    return at_paypal, str(driver.current_url), receipt
+
+
+async def test_paypal_in_the_browser(
+    api: httpx.AsyncClient, stack: Stack, browser: WebDriver
+) -> None:
+    link = await new_link(api, amount=3100)
+    token = link["url"].rsplit("/", 1)[1]
+
+    at_paypal, back_at, receipt = await asyncio.to_thread(with_paypal, browser, link["url"])
+
+    assert at_paypal.startswith(stack.paypal_url) and token not in at_paypal
+    assert back_at.startswith(f"{stack.api_url}/pay/return?") and token not in back_at
+    assert "31.00 USD" in receipt and "PayPal" in receipt
+    payments = (await api.get("/v1/payments", params={"customer_id": link["customer_id"]})).json()
+    assert [(p["provider"], p["status"]) for p in payments["data"]] == [("paypal", "succeeded")]
