@@ -214,7 +214,7 @@ async def start_payment(
                 provider=request.provider,
                 capture_method="automatic",
                 description=link.description,
-                metadata={"payment_link_id": link.id},
+                metadata=_payment_metadata(link),
                 return_url=(
                     f"{runtime.settings.api_base_url.rstrip('/')}/pay/return"
                     if request.payment_method_id is None
@@ -226,6 +226,14 @@ async def start_payment(
         return await _with_client_secret(runtime, _for_browser(outcome.resource))
 
     return await _use(runtime, caller, "intent", work)
+
+
+def _payment_metadata(link: PaymentLink) -> dict[str, str]:
+    """How the merchant finds the link (and the invoice it was for) from the payment."""
+    metadata = {"payment_link_id": link.id}
+    if link.invoice_id is not None:
+        metadata["invoice_id"] = link.invoice_id
+    return metadata
 
 
 def _for_browser(payment: Payment | PaymentView) -> LinkPayment:

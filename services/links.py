@@ -14,14 +14,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from asgi_correlation_id import correlation_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.audit import ActorType, AuditRecord
 from contracts.payments import PaymentStatus
 from db.models import Payment, PaymentLink
 from db.repositories import invoices as invoices_repo
 from db.repositories import links as links_repo
 from db.repositories import payments as payments_repo
-from services import errors
+from services import audit, errors
+from services.api_keys import Principal
 from services.customers import customer_to_charge
 from services.idempotency import derive_id, request_hash
 from services.outcome import Outcome
@@ -68,6 +71,24 @@ class LinkAnswer:
     created_at: datetime
 
 
+async def _audit(
+    session: AsyncSession, principal: Principal, action: str, link_id: str, outcome: int
+) -> None:
+    """In the change's own transaction: the entry exists exactly when the change does."""
+    await audit.append(
+        session,
+        AuditRecord(
+            account_id=principal.account_id,
+            actor_type=ActorType.API_KEY,
+            actor_id=principal.key_id,
+            action=action,
+            resource_id=link_id,
+            outcome=outcome,
+            request_id=correlation_id.get(),
+        ),
+    )
+
+
 def hash_token(token: str) -> str:
     """Tokens are 256 random bits: one SHA-256 makes them unreadable and needs no salt."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -105,10 +126,11 @@ def _answer(
 
 
 async def create_link(
-    runtime: Runtime, account_id: str, request: LinkRequest, idempotency_key: str
+    runtime: Runtime, principal: Principal, request: LinkRequest, idempotency_key: str
 ) -> Outcome[LinkAnswer]:
     """Make a link for a customer, for an amount or for an open invoice's amount due."""
     settings = runtime.settings
+    account_id = principal.account_id
     link_id = derive_id("plink_", account_id, "payment_link", idempotency_key)
     fingerprint = request_hash(asdict(request))
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -148,6 +170,8 @@ async def create_link(
             created_at=now,
         )
         inserted = await links_repo.add_link(session, link)
+        if inserted:
+            await _audit(session, principal, "payment_link.create", link_id, 201)
         saved = await links_repo.get_link(session, link_id)
     assert saved is not None
     url = f"{settings.api_base_url.rstrip('/')}/pay/{token}" if inserted else None
@@ -191,12 +215,15 @@ async def get_link(runtime: Runtime, account_id: str, link_id: str) -> LinkAnswe
     return _answer(link, payment, None, datetime.now(UTC))
 
 
-async def revoke_link(runtime: Runtime, account_id: str, link_id: str) -> LinkAnswer:
+async def revoke_link(runtime: Runtime, principal: Principal, link_id: str) -> LinkAnswer:
     """The link answers 410 ``link_expired`` from now on; a link already paid stays ``used``."""
     now = datetime.now(UTC)
     async with runtime.database.writing() as session:
-        await owned(links_repo.get_link(session, link_id, account_id), f"payment link {link_id}")
+        await owned(
+            links_repo.get_link(session, link_id, principal.account_id), f"payment link {link_id}"
+        )
         await links_repo.revoke(session, link_id, now)
+        await _audit(session, principal, "payment_link.revoke", link_id, 200)
         link = await links_repo.get_link(session, link_id)
         assert link is not None
         payment = await _current_payment(session, link)

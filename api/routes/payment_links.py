@@ -37,7 +37,7 @@ async def create_payment_link(
 ) -> PaymentLinkOut:
     """A URL the customer pays through; its token is in ``url`` in this answer only."""
     outcome = await links.create_link(
-        runtime, principal.account_id, LinkRequest(**body.model_dump()), idempotency_key
+        runtime, principal, LinkRequest(**body.model_dump()), idempotency_key
     )
     return created_or_found(PaymentLinkOut, outcome, response)
 
@@ -56,6 +56,4 @@ async def revoke_payment_link(
     link_id: str, principal: PrincipalDep, runtime: RuntimeDep
 ) -> PaymentLinkOut:
     """The link answers 410 ``link_expired`` from now on (a paid link stays ``used``)."""
-    return PaymentLinkOut.model_validate(
-        await links.revoke_link(runtime, principal.account_id, link_id)
-    )
+    return PaymentLinkOut.model_validate(await links.revoke_link(runtime, principal, link_id))
