@@ -9,6 +9,7 @@ with the caller's IP address and user agent, as actor ``public_token`` whose id 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,27 +17,34 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from contracts.audit import ActorType, AuditRecord
+from contracts.billing import InvoiceStatus
 from contracts.payments import PaymentStatus, PaymentView
 from db.models import Payment, PaymentLink, PaymentMethod
 from db.repositories import customers as customers_repo
+from db.repositories import invoices as invoices_repo
 from db.repositories import links as links_repo
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import payments as payments_repo
 from money import format_amount
-from services import audit, customers, errors, payments, stripe_browser
+from services import audit, customers, errors, payments, stripe_browser, subscriptions
 from services.idempotency import derive_id
-from services.links import LinkStatus, hash_token, link_status
+from services.links import LinkStatus, hash_token, latest_payment, link_status
 from services.payments import PaymentRequest
 from services.runtime import Runtime
+from services.subscriptions import ChangeRequest
 
 log = logging.getLogger("durapay.links")
 
 T = TypeVar("T")
 
+PAYABLE_INVOICE = frozenset({InvoiceStatus.OPEN, InvoiceStatus.PAID})
+"""A void or uncollectible invoice has nothing left to pay: its link answers ``link_expired``."""
+
 RETRYABLE = frozenset({PaymentStatus.FAILED, PaymentStatus.CANCELED})
 """After one of these the link is still open: the customer may try again (another card)."""
 
 HISTORY_LENGTH = 20
+INVOICE_POLL_SECONDS = 0.2
 USER_AGENT_LENGTH = 256
 
 
@@ -99,9 +107,10 @@ async def _use(
     """Find the link, refuse it when it is spent, run ``work``, and audit the use either way."""
     async with runtime.database.reading() as session:
         link = await links_repo.find_by_token_hash(session, hash_token(caller.token))
-        payment = (
-            await payments_repo.get_payment(session, link.payment_id)
-            if link is not None and link.payment_id is not None
+        payment = await latest_payment(session, link) if link is not None else None
+        invoice = (
+            await invoices_repo.get_invoice(session, link.invoice_id)
+            if link is not None and link.invoice_id is not None
             else None
         )
     if link is None:
@@ -110,6 +119,8 @@ async def _use(
     outcome = 500
     try:
         await _require_open(runtime, link, payment)
+        if invoice is not None and invoice.status not in PAYABLE_INVOICE:
+            raise errors.LinkExpired(f"The invoice is {invoice.status}: nothing is due.")
         result = await work(link, payment)
         outcome = 200
         return result
@@ -195,6 +206,8 @@ async def start_payment(
     async def work(link: PaymentLink, payment: Payment | None) -> LinkPayment:
         if payment is not None and payment.status not in RETRYABLE:
             return await _with_client_secret(runtime, _for_browser(payment))
+        if link.invoice_id is not None:
+            return await _pay_invoice(runtime, link, payment, request)
         attempt = (
             link.attempt if link.payment_id is not None and payment is None else link.attempt + 1
         )
@@ -214,7 +227,7 @@ async def start_payment(
                 provider=request.provider,
                 capture_method="automatic",
                 description=link.description,
-                metadata=_payment_metadata(link),
+                metadata={"payment_link_id": link.id},
                 return_url=(
                     f"{runtime.settings.api_base_url.rstrip('/')}/pay/return"
                     if request.payment_method_id is None
@@ -228,12 +241,49 @@ async def start_payment(
     return await _use(runtime, caller, "intent", work)
 
 
-def _payment_metadata(link: PaymentLink) -> dict[str, str]:
-    """How the merchant finds the link (and the invoice it was for) from the payment."""
-    metadata = {"payment_link_id": link.id}
-    if link.invoice_id is not None:
-        metadata["invoice_id"] = link.invoice_id
-    return metadata
+async def _pay_invoice(
+    runtime: Runtime, link: PaymentLink, failed: Payment | None, request: IntentRequest
+) -> LinkPayment:
+    """An invoice is its subscription's to collect (one writer per money object): the card
+    becomes the subscription's payment method, and its workflow retries the open invoice with
+    it at once. A payment made beside it would leave the invoice open for dunning to charge
+    again. The answer is the invoice's new payment once it shows, within the settle wait."""
+    if request.payment_method_id is None:
+        raise errors.PaymentMethodRequired("An invoice's link pays with a saved card.")
+    async with runtime.database.reading() as session:
+        invoice = await invoices_repo.get_invoice(session, link.invoice_id or "")
+    assert invoice is not None, "a link's invoice is never deleted"
+    attempt = link.attempt + 1
+    async with runtime.database.writing() as session:
+        await links_repo.start_attempt(session, link.id, attempt, None)
+    await subscriptions.set_payment_method(
+        runtime,
+        ChangeRequest(
+            link.account_id, invoice.subscription_id, f"payment_link:{link.id}:{attempt}"
+        ),
+        request.payment_method_id,
+    )
+    deadline = (
+        asyncio.get_running_loop().time() + runtime.settings.payment_settle_wait.total_seconds()
+    )
+    while True:
+        async with runtime.database.reading() as session:
+            payment = await latest_payment(session, link)
+        fresh = payment is not None and (failed is None or payment.id != failed.id)
+        if payment is not None and fresh and payment.status != PaymentStatus.PROCESSING:
+            return await _with_client_secret(runtime, _for_browser(payment))
+        if asyncio.get_running_loop().time() > deadline:
+            return LinkPayment(
+                id=payment.id if payment is not None and fresh else invoice.id,
+                status=PaymentStatus.PROCESSING.value,
+                amount=link.amount,
+                currency=link.currency,
+                provider=None,
+                failure=None,
+                next_action=None,
+                updated_at=datetime.now(UTC),
+            )
+        await asyncio.sleep(INVOICE_POLL_SECONDS)
 
 
 def _for_browser(payment: Payment | PaymentView) -> LinkPayment:

@@ -120,7 +120,7 @@ def _answer(
         amount=link.amount,
         currency=link.currency,
         description=link.description,
-        payment_id=link.payment_id,
+        payment_id=payment.id if payment is not None else link.payment_id,
         created_at=link.created_at,
     )
 
@@ -200,10 +200,16 @@ async def _amount_due(
     return due, invoice.currency
 
 
-async def _current_payment(session: AsyncSession, link: PaymentLink) -> Payment | None:
-    if link.payment_id is None:
+async def latest_payment(session: AsyncSession, link: PaymentLink) -> Payment | None:
+    """The link's latest attempt; for an invoice's link, the invoice's latest payment (its
+    subscription's workflow makes it, whoever asked)."""
+    payment_id = link.payment_id
+    if link.invoice_id is not None:
+        invoice = await invoices_repo.get_invoice(session, link.invoice_id)
+        payment_id = invoice.payment_id if invoice is not None else None
+    if payment_id is None:
         return None
-    return await payments_repo.get_payment(session, link.payment_id)
+    return await payments_repo.get_payment(session, payment_id)
 
 
 async def get_link(runtime: Runtime, account_id: str, link_id: str) -> LinkAnswer:
@@ -211,7 +217,7 @@ async def get_link(runtime: Runtime, account_id: str, link_id: str) -> LinkAnswe
         link = await owned(
             links_repo.get_link(session, link_id, account_id), f"payment link {link_id}"
         )
-        payment = await _current_payment(session, link)
+        payment = await latest_payment(session, link)
     return _answer(link, payment, None, datetime.now(UTC))
 
 
@@ -226,5 +232,5 @@ async def revoke_link(runtime: Runtime, principal: Principal, link_id: str) -> L
         await _audit(session, principal, "payment_link.revoke", link_id, 200)
         link = await links_repo.get_link(session, link_id)
         assert link is not None
-        payment = await _current_payment(session, link)
+        payment = await latest_payment(session, link)
     return _answer(link, payment, None, now)

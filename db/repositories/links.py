@@ -45,9 +45,12 @@ async def revoke(session: AsyncSession, link_id: str, at: datetime) -> None:
     )
 
 
-async def start_attempt(session: AsyncSession, link_id: str, attempt: int, payment_id: str) -> None:
+async def start_attempt(
+    session: AsyncSession, link_id: str, attempt: int, payment_id: str | None
+) -> None:
     """Move to attempt ``attempt`` unless a racing request already did (the payment id derives
-    from the attempt, so both racers land on the same payment)."""
+    from the attempt, so both racers land on the same payment). An invoice's link records no
+    payment id: the invoice holds its payments."""
     await update_rows(
         session,
         update(PaymentLink)

@@ -12,9 +12,20 @@
   const stripe = Stripe(config.publishable_key);
   const card = stripe.elements().create("card");
   let polling = false;
+  // The failed attempt already shown: waiting for the next one must not take it for its outcome
+  // (an invoice's retry shows up only once its subscription has started it).
+  let staleFailure = null;
 
   function say(text) { $("status").textContent = text; }
   function fail(text) { $("message").textContent = text; say(""); busy(false); }
+  function failed(payment) {
+    staleFailure = payment.id;
+    fail((payment.failure && payment.failure.message) || "The payment did not go through.");
+  }
+  function isFailure(payment) {
+    return payment && payment.id !== staleFailure &&
+      (payment.status === "failed" || payment.status === "canceled");
+  }
   function busy(on) { $("pay-card").disabled = on; $("pay-paypal").disabled = on; }
 
   async function call(method, path, body) {
@@ -67,10 +78,9 @@
     for (let i = 0; i < 120; i++) {
       const { status, answer } = await call("GET", "");
       if (status === 410) { polling = false; await load(); return; }
-      const payment = answer.payment;
-      if (payment && (payment.status === "failed" || payment.status === "canceled")) {
+      if (isFailure(answer.payment)) {
         polling = false;
-        fail((payment.failure && payment.failure.message) || "The payment did not go through.");
+        failed(answer.payment);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -81,10 +91,7 @@
 
   async function follow(payment) {
     if (payment.status === "succeeded") { await load(); return; }
-    if (payment.status === "failed" || payment.status === "canceled") {
-      fail((payment.failure && payment.failure.message) || "The payment did not go through.");
-      return;
-    }
+    if (isFailure(payment)) { failed(payment); return; }
     const action = payment.next_action;
     if (payment.status === "requires_action" && action && action.type === "redirect_to_url") {
       sessionStorage.setItem(TOKEN_KEY, token);
@@ -140,6 +147,7 @@
     $("pay-form").addEventListener("submit", payByCard);
     $("pay-paypal").addEventListener("click", payWithPayPal);
     const last = due && due.payment;
+    if (last && (last.status === "failed" || last.status === "canceled")) staleFailure = last.id;
     if (returning || (last && (last.status === "processing" || last.status === "requires_action"))) {
       busy(true);
       await waitForOutcome();

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from db.models import PaymentLink
 from services.links import hash_token
-from tests.support.flows import CARD_DECLINED, CARD_OK, new_customer, new_key
+from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer, new_customer, new_key
 from tests.support.localstripe import create_card_payment_method
 from tests.support.stack import Stack
 
@@ -24,6 +24,7 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) DurapayTests/1.0"
 
 async def new_link(api: httpx.AsyncClient, customer_id: str, **extra: Any) -> dict[str, Any]:
     body = {"customer_id": customer_id, "amount": 2500, "currency": "usd", **extra}
+    body = {name: value for name, value in body.items() if value is not None}
     response = await api.post(
         "/v1/payment-links", json=body, headers={"Idempotency-Key": new_key()}
     )
@@ -164,6 +165,44 @@ async def test_a_repeated_intent_returns_the_payment_under_way(
     assert first.json()["status"] == "requires_action"
     assert first.json()["next_action"]["type"] == "redirect_to_url"
     assert second.json()["id"] == first.json()["id"]
+
+
+async def test_an_invoices_link_pays_the_invoice_through_its_subscription(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
+    customer_id, declining = await card_customer(api, stack.stripe_url, CARD_DECLINED)
+    subscribed = await api.post(
+        "/v1/subscriptions",
+        json={
+            "customer_id": customer_id,
+            "plan_id": "pro_monthly",
+            "trial_days": 0,
+            "payment_method_id": declining,
+        },
+        headers={"Idempotency-Key": new_key()},
+    )
+    assert subscribed.json()["status"] == "incomplete", subscribed.text
+    invoice_id = subscribed.json()["latest_invoice_id"]
+    invoice = (await api.get(f"/v1/invoices/{invoice_id}")).json()
+    link = await new_link(api, customer_id, invoice_id=invoice_id, amount=None, currency=None)
+    token = token_of(link)
+
+    async with public(stack) as customer:
+        paid = await pay_by_card(customer, stack, token, CARD_OK)
+        after = await customer.get(f"/v1/public/payment/{token}")
+
+    assert (link["amount"], link["currency"]) == (invoice["amount_due"], invoice["currency"])
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["status"] == "succeeded"
+    assert (after.status_code, after.json()["code"]) == (410, "link_used")
+    invoice = (await api.get(f"/v1/invoices/{invoice_id}")).json()
+    assert invoice["status"] == "paid"
+    merchant_view = (await api.get(f"/v1/payment-links/{link['id']}")).json()
+    assert (merchant_view["status"], merchant_view["payment_id"]) == ("used", paid.json()["id"])
+    subscription = (await api.get(f"/v1/subscriptions/{subscribed.json()['id']}")).json()
+    assert subscription["status"] == "active"
+    payments = (await api.get("/v1/payments", params={"customer_id": customer_id})).json()
+    assert sorted(p["status"] for p in payments["data"]) == ["failed", "succeeded"]
 
 
 async def test_concurrent_intents_make_one_payment(api: httpx.AsyncClient, stack: Stack) -> None:
