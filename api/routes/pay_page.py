@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
@@ -27,6 +28,8 @@ _templates = Environment(
     undefined=StrictUndefined,
 )
 PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+STRIPE_FRAMES = "https://js.stripe.com https://hooks.stripe.com"
+"""Where Stripe.js's own card frames and 3-D Secure pages come from (Stripe's CSP guide)."""
 
 router = APIRouter(prefix="/pay", tags=["payment page"], include_in_schema=False)
 
@@ -42,7 +45,32 @@ def _page(settings: Settings, *, token: str | None) -> HTMLResponse:
         stripe_js=settings.stripe_js_source,
         config=config,
     )
-    return HTMLResponse(html, headers=PRIVATE)
+    return HTMLResponse(html, headers={**PRIVATE, "Content-Security-Policy": _policy(settings)})
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _policy(settings: Settings) -> str:
+    """The page runs only its own script and Stripe.js, talks only to Durapay and Stripe, and
+    cannot be framed by another site (no clickjacking of a payment button)."""
+    stripe_js = _origin(settings.stripe_js_source)
+    stripe_api = _origin(settings.stripe_api_base)
+    return "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src 'self' {stripe_js}",
+            f"connect-src 'self' {stripe_api} {stripe_js}",
+            f"frame-src {stripe_js} {STRIPE_FRAMES}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
 @router.get("/assets/pay.js")

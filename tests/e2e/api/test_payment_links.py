@@ -92,6 +92,24 @@ async def test_a_link_shows_its_token_once_and_keeps_only_its_hash(
     assert due.json()["merchant_name"] == stack.settings.merchant_name
 
 
+async def test_the_page_sends_no_referer_cannot_be_framed_and_loads_the_stand_ins_stripe_js(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
+    link = await new_link(api, await new_customer(api))
+
+    async with public(stack) as customer:
+        page = await customer.get(link["url"])
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert f"script-src 'self' {stack.stripe_url}" in policy
+    assert f'<script src="{stack.stripe_url}/js.stripe.com/v3/"></script>' in page.text
+
+
 async def test_a_link_pays_once_then_answers_link_used(
     api: httpx.AsyncClient, admin: httpx.AsyncClient, stack: Stack
 ) -> None:
