@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -336,7 +336,9 @@ async def history(runtime: Runtime, caller: PublicCaller) -> list[LinkPayment]:
                 customer_id=link.customer_id,
                 limit=HISTORY_LENGTH,
             )
-        return [_for_browser(row) for row in rows]
+        # A past payment's next step is no business of the portal: only the link's own
+        # payment hands the browser a client secret.
+        return [replace(_for_browser(row), next_action=None) for row in rows]
 
     return await _use(runtime, caller, "history", work)
 

@@ -149,7 +149,8 @@ async def create_link(
         if existing is not None:
             if existing.request_hash != fingerprint:
                 raise errors.IdempotencyKeyReused()
-            return Outcome(_answer(existing, None, None, now), created=False)
+            payment = await latest_payment(session, existing)
+            return Outcome(_answer(existing, payment, None, now), created=False)
         customer = await customer_to_charge(session, account_id, request.customer_id)
         amount, currency = await _amount_due(session, account_id, customer.id, request)
         link = PaymentLink(

@@ -15,7 +15,14 @@ from sqlalchemy import select, update
 
 from db.models import PaymentLink
 from services.links import hash_token
-from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer, new_customer, new_key
+from tests.support.flows import (
+    CARD_DECLINED,
+    CARD_OK,
+    card_customer,
+    new_customer,
+    new_key,
+    pay,
+)
 from tests.support.localstripe import create_card_payment_method
 from tests.support.stack import Stack
 
@@ -221,6 +228,30 @@ async def test_an_invoices_link_pays_the_invoice_through_its_subscription(
     assert subscription["status"] == "active"
     payments = (await api.get("/v1/payments", params={"customer_id": customer_id})).json()
     assert sorted(p["status"] for p in payments["data"]) == ["failed", "succeeded"]
+
+
+async def test_the_customer_manages_saved_cards_and_reads_past_payments(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
+    customer_id, first_card = await card_customer(api, stack.stripe_url, CARD_OK)
+    earlier = await pay(api, customer_id, first_card, amount=700)
+    base = f"/v1/public/payment/{token_of(await new_link(api, customer_id))}"
+
+    async with public(stack) as customer:
+        pm = create_card_payment_method(stack.stripe_url, CARD_OK)
+        second = await customer.post(f"{base}/methods", json={"provider": "stripe", "token": pm})
+        made_default = await customer.post(f"{base}/methods/{second.json()['id']}/default")
+        deleted = await customer.delete(f"{base}/methods/{first_card}")
+        methods = (await customer.get(f"{base}/methods")).json()["data"]
+        history = (await customer.get(f"{base}/history")).json()["data"]
+
+    assert second.status_code == 201, second.text
+    assert made_default.json()["is_default"] is True
+    assert deleted.status_code == 200
+    assert [(m["id"], m["is_default"]) for m in methods] == [(second.json()["id"], True)]
+    assert [(p["id"], p["amount"], p["status"]) for p in history] == [
+        (earlier.json()["id"], 700, "succeeded")
+    ]
 
 
 async def test_concurrent_intents_make_one_payment(api: httpx.AsyncClient, stack: Stack) -> None:
