@@ -311,7 +311,7 @@ async def _with_client_secret(runtime: Runtime, payment: LinkPayment) -> LinkPay
     action = payment.next_action
     if payment.status != PaymentStatus.REQUIRES_ACTION or not action:
         return payment
-    if action.get("type") != "stripe_sdk" or action.get("client_secret"):
+    if action.get("type") != "stripe_sdk":
         return payment
     async with runtime.database.reading() as session:
         recorded = await payments_repo.get_payment(session, payment.id)
