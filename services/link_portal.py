@@ -201,10 +201,17 @@ async def start_payment(
 ) -> LinkPayment:
     """Start the link's payment, or answer the one under way. After a failed attempt the next
     call starts attempt n+1, a payment of its own (its id derives from the link and the attempt,
-    so racing calls land on the same one)."""
+    so racing calls land on the same one). A customer who left a checkout waiting (PayPal's
+    page, a 3-D Secure step) and now pays another way cancels it first."""
 
     async def work(link: PaymentLink, payment: Payment | None) -> LinkPayment:
-        if payment is not None and payment.status not in RETRYABLE:
+        if link.invoice_id is None and payment is not None and _another_way(payment, request):
+            switched = await payments.cancel_payment(
+                runtime, link.account_id, payment.id, f"payment_link:{link.id}:switch"
+            )
+            if switched.status != PaymentStatus.CANCELED:
+                return await _with_client_secret(runtime, _for_browser(switched))
+        elif payment is not None and payment.status not in RETRYABLE:
             return await _with_client_secret(runtime, _for_browser(payment))
         if link.invoice_id is not None:
             return await _pay_invoice(runtime, link, payment, request)
@@ -239,6 +246,15 @@ async def start_payment(
         return await _with_client_secret(runtime, _for_browser(outcome.resource))
 
     return await _use(runtime, caller, "intent", work)
+
+
+def _another_way(payment: Payment, request: IntentRequest) -> bool:
+    """The payment waits on the customer, who now asks to pay with another method or provider."""
+    if payment.status != PaymentStatus.REQUIRES_ACTION:
+        return False
+    if request.payment_method_id != payment.payment_method_id:
+        return True
+    return request.provider is not None and request.provider != payment.provider
 
 
 async def _pay_invoice(

@@ -148,7 +148,10 @@
     $("pay-paypal").addEventListener("click", payWithPayPal);
     const last = due && due.payment;
     if (last && (last.status === "failed" || last.status === "canceled")) staleFailure = last.id;
-    if (returning || (last && (last.status === "processing" || last.status === "requires_action"))) {
+    const leftPayPal = returning && new URLSearchParams(window.location.search).has("canceled");
+    if (leftPayPal) {
+      fail("You left PayPal without paying. Pay by card, or try PayPal again.");
+    } else if (returning || (last && (last.status === "processing" || last.status === "requires_action"))) {
       busy(true);
       await waitForOutcome();
     }

@@ -196,3 +196,29 @@ async def test_paypal_in_the_browser(
     assert "31.00 USD" in receipt and "PayPal" in receipt
     payments = (await api.get("/v1/payments", params={"customer_id": link["customer_id"]})).json()
     assert [(p["provider"], p["status"]) for p in payments["data"]] == [("paypal", "succeeded")]
+
+
+def left_paypal_then_card(driver: WebDriver, url: str) -> tuple[str, str]:
+    page = PaymentPage(driver, url)
+    driver.find_element(By.ID, "pay-paypal").click()
+    page.wait.until(expected_conditions.element_to_be_clickable((By.LINK_TEXT, "Cancel"))).click()
+    left = page.message()
+    page.type_card(CARD_OK)
+    page.pay()
+    return left, page.receipt()
+
+
+async def test_leaving_paypal_then_paying_by_card(
+    api: httpx.AsyncClient, stack: Stack, browser: WebDriver
+) -> None:
+    link = await new_link(api, amount=1500)
+
+    left, receipt = await asyncio.to_thread(left_paypal_then_card, browser, link["url"])
+
+    assert left == "You left PayPal without paying. Pay by card, or try PayPal again."
+    assert "15.00 USD" in receipt and "Card" in receipt
+    payments = (await api.get("/v1/payments", params={"customer_id": link["customer_id"]})).json()
+    assert sorted((p["provider"], p["status"]) for p in payments["data"]) == [
+        ("paypal", "canceled"),
+        ("stripe", "succeeded"),
+    ]
