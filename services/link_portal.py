@@ -137,7 +137,10 @@ async def _use(
                 action=f"payment_link.{action}",
                 resource_id=link.id,
                 outcome=outcome,
-                details={"user_agent": (caller.user_agent or "")[:USER_AGENT_LENGTH]},
+                details={
+                    "ip": caller.ip,
+                    "user_agent": (caller.user_agent or "")[:USER_AGENT_LENGTH],
+                },
                 ip=caller.ip,
                 request_id=caller.request_id,
             ),

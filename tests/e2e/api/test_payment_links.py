@@ -149,7 +149,7 @@ async def test_a_link_pays_once_then_answers_link_used(
         ("payment_link.intent", 410),
     }
     assert all(e["actor"]["id"] == link["id"] and e["ip"] == "127.0.0.1" for e in uses)
-    assert all(e["details"]["user_agent"] == BROWSER for e in uses)
+    assert all(e["details"] == {"ip": "127.0.0.1", "user_agent": BROWSER} for e in uses)
     created = [e for e in audit["data"] if e["action"] == "payment_link.create"]
     assert [(e["actor"]["type"], e["outcome"]) for e in created] == [("api_key", 201)]
     assert token not in str(audit)
