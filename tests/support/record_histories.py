@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client
 
+from services.temporal_connection import connect_temporal
 from settings import DEV_CLIENT_KEY, Environment, Settings
 from tests.support.flows import CARD_3DS, CARD_DECLINED, CARD_OK, card_customer, pay
 from tests.support.localstripe import authenticate_3ds
@@ -23,7 +23,7 @@ OUT = Path(__file__).resolve().parents[1] / "histories"
 
 
 async def record(settings: Settings) -> None:
-    client = await Client.connect(settings.temporal_address)
+    client = await connect_temporal(settings)
     async with httpx.AsyncClient(
         base_url=settings.api_base_url,
         headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
