@@ -120,7 +120,6 @@ class Run:
             subscription_id=subscription_id,
             account_id=DEV_ACCOUNT_ID,
             customer_id=self.customer_id(index),
-            customer_email=f"mem{index}@example.com",
             plan=PRO_MONTHLY,
             trial_days=self.trial_days if self.first_period == "trial" else 0,
             billing=billing_terms(self.settings, PRO_MONTHLY.id, subscription_id),

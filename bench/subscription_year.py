@@ -69,7 +69,6 @@ async def _subscribe(
             subscription_id=subscription_id,
             account_id="acct_dev",
             customer_id=customer_id,
-            customer_email=email,
             plan=PRO_MONTHLY,
             trial_days=0,
             billing=billing_terms(settings, PRO_MONTHLY.id, subscription_id),

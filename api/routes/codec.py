@@ -35,6 +35,12 @@ async def operator(
 
 
 OperatorDep = Annotated[None, Depends(operator)]
+CODEC_PROBLEMS = (
+    errors.Unauthorized,
+    errors.Forbidden,
+    errors.DatabaseUnavailable,
+    errors.ServiceUnavailable,
+)
 NamespaceHeader = Annotated[
     str | None,
     Header(
@@ -44,7 +50,7 @@ NamespaceHeader = Annotated[
 ]
 
 
-@router.post("/decode", responses=problems(errors.Unauthorized, errors.Forbidden))
+@router.post("/decode", responses=problems(*CODEC_PROBLEMS, errors.BadRequest))
 async def decode(
     body: CodecPayloads,
     runtime: RuntimeDep,
@@ -57,7 +63,7 @@ async def decode(
     return CodecPayloads.model_validate(decoded)
 
 
-@router.post("/encode", responses=problems(errors.Unauthorized, errors.Forbidden))
+@router.post("/encode", responses=problems(*CODEC_PROBLEMS))
 async def encode(
     body: CodecPayloads,
     runtime: RuntimeDep,

@@ -56,7 +56,7 @@ async def test_after_a_rotation_the_old_key_id_still_decrypts() -> None:
 async def test_an_unknown_key_id_fails_naming_it() -> None:
     [sealed] = await EncryptionCodec({"gone": os.urandom(32)}, "gone").encode([json_payload()])
     codec = EncryptionCodec({"k1": os.urandom(32)}, "k1")
-    with pytest.raises(PayloadDecryptionError, match="key id 'gone'.*holds k1"):
+    with pytest.raises(PayloadDecryptionError, match=r"key id 'gone'.*holds k1"):
         await codec.decode([sealed])
 
 
