@@ -17,6 +17,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from tests.support.codec import TEST_CONVERTER
 from workflows.dunning import DunningWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
@@ -38,6 +39,7 @@ async def test_history_replays(path: Path) -> None:
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
-        ]
+        ],
+        data_converter=TEST_CONVERTER,
     )
     await replayer.replay_workflow(history)
