@@ -10,20 +10,17 @@ import base64
 import json
 import subprocess
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 from temporalio.api.common.v1 import Payload
 
 from settings import DEV_ADMIN_KEY
-from tests.support.codec import TEST_CONVERTER
+from tests.support.codec import ENCRYPTED, TEST_CONVERTER, payloads_in, unencrypted
 from tests.support.flows import CARD_3DS, pay, wait_for_status
 from tests.support.localstripe import authenticate_3ds, create_card_payment_method
 from tests.support.paths import TEMPORAL_CLI
 from tests.support.stack import Stack
-
-ENCRYPTED = "binary/encrypted"
 
 
 def temporal_json(stack: Stack, *command: str) -> Any:
@@ -47,35 +44,6 @@ def temporal_json(stack: Stack, *command: str) -> Any:
     )
     assert shown.returncode == 0, shown.stderr
     return json.loads(shown.stdout)
-
-
-def payloads_in(document: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every Temporal payload in the CLI's JSON (an object with ``metadata.encoding``) and where
-    it is, Durapay's own only. Two kinds are plain by design and left out: search attributes,
-    which the server must read to index (IDs, statuses, amounts: checked for personal data with
-    the rest of the text), and the ``data`` of a local activity's marker, the SDK's bookkeeping
-    (sequence number, attempt, activity type, time; its ``result`` is Durapay's, encrypted)."""
-    if isinstance(document, dict):
-        metadata = document.get("metadata")
-        if isinstance(metadata, dict) and "encoding" in metadata:
-            yield path, document
-            return
-        for key, value in document.items():
-            if key == "searchAttributes" or (key == "data" and path.endswith("/details")):
-                continue
-            yield from payloads_in(value, f"{path}/{key}")
-    elif isinstance(document, list):
-        for index, value in enumerate(document):
-            yield from payloads_in(value, f"{path}[{index}]")
-
-
-def unencrypted(document: Any) -> list[str]:
-    """Where a payload of Durapay's is anything but ``binary/encrypted``."""
-    return [
-        path
-        for path, payload in payloads_in(document)
-        if base64.b64decode(payload["metadata"]["encoding"]).decode() != ENCRYPTED
-    ]
 
 
 async def decrypted_text(document: Any) -> str:

@@ -6,7 +6,7 @@ change; otherwise a failing replay test is telling you a change needs ``workflow
 
 ``--encrypted`` records the histories written since payloads are encrypted (under the dev key,
 which ``tests/test_replay.py`` decrypts with) and hold no personal data: a 3-D Secure payment,
-its customer's save-card workflow and a subscription, as ``*_encrypted.json``.
+its customer's save-card workflow and a subscription charged at once, as ``*_encrypted.json``.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ async def record_encrypted(settings: Settings) -> None:
         subscriber_id, _ = await card_customer(api, settings.stripe_api_base, CARD_OK)
         subscription = await api.post(
             "/v1/subscriptions",
-            json={"customer_id": subscriber_id, "plan_id": "pro_monthly"},
+            json={"customer_id": subscriber_id, "plan_id": "pro_monthly", "trial_days": 0},
             headers={"Idempotency-Key": str(uuid.uuid4())},
         )
         subscription.raise_for_status()
