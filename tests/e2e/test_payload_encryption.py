@@ -6,6 +6,7 @@ name or client secret: IDs and amounts only."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
@@ -23,9 +24,11 @@ from tests.support.paths import TEMPORAL_CLI
 from tests.support.stack import Stack
 
 
-def temporal_json(stack: Stack, *command: str) -> Any:
-    """``temporal workflow <command> --output json`` against the stack's server, with no codec."""
-    shown = subprocess.run(
+async def temporal_json(stack: Stack, *command: str) -> Any:
+    """``temporal workflow <command> --output json`` against the stack's server (no codec unless
+    ``command`` names one), in a thread: the API it may call serves on this event loop."""
+    shown = await asyncio.to_thread(
+        subprocess.run,
         [
             str(TEMPORAL_CLI),
             "workflow",
@@ -86,8 +89,8 @@ async def test_temporal_holds_only_ciphertext_and_no_personal_data(
     secrets = [email, name, client_secret, token]
     save_card = f"attach_{method_id}"
     for workflow_id in (payment["id"], save_card):
-        history = temporal_json(stack, "show", "--workflow-id", workflow_id)
-        described = temporal_json(stack, "describe", "--workflow-id", workflow_id)
+        history = await temporal_json(stack, "show", "--workflow-id", workflow_id)
+        described = await temporal_json(stack, "describe", "--workflow-id", workflow_id)
         assert len(list(payloads_in(history))) >= 4, f"{workflow_id}: too few payloads"
         assert unencrypted(history) == [], workflow_id
         assert unencrypted(described) == [], workflow_id
@@ -101,8 +104,24 @@ async def test_temporal_holds_only_ciphertext_and_no_personal_data(
         for personal in (email, name, client_secret):
             assert personal not in opened, f"{personal!r} in {workflow_id}, decrypted"
 
-    # What the raw history hides, the codec server shows an operator.
-    started = temporal_json(stack, "show", "--workflow-id", save_card)["events"][0]
+    # What the raw history hides, the codec server shows an operator: through the CLI...
+    through_codec = await temporal_json(
+        stack,
+        "show",
+        "--workflow-id",
+        payment["id"],
+        "--codec-endpoint",
+        f"{stack.api_url}/codec",
+        "--codec-auth",
+        f"Bearer {DEV_ADMIN_KEY}",
+    )
+    assert len(unencrypted(through_codec)) == len(list(payloads_in(through_codec)))
+    [opened_input] = through_codec["events"][0]["workflowExecutionStartedEventAttributes"]["input"][
+        "payloads"
+    ]
+    assert json.loads(base64.b64decode(opened_input["data"]))["payment_id"] == payment["id"]
+    # ...and to a browser's request, as the Web UI sends it.
+    started = (await temporal_json(stack, "show", "--workflow-id", save_card))["events"][0]
     sealed = started["workflowExecutionStartedEventAttributes"]["input"]
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as operator:
         decoded = await operator.post(

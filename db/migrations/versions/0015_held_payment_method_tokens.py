@@ -1,4 +1,5 @@
-"""held payment method tokens (a save-card workflow's token stays out of Temporal)
+"""held payment method tokens (a save-card workflow's token stays out of Temporal); Stripe client
+secrets dropped from the payments projection (the API reads them from Stripe)
 
 Revision ID: 0015
 Revises: 0007
@@ -23,6 +24,14 @@ def upgrade() -> None:
         sa.Column("token", sa.Text(), nullable=False),
         sa.Column("reference", sa.Text(), nullable=True),
         sa.Column("held_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    drop_secret = {
+        "sqlite": "json_remove(next_action, '$.client_secret')",
+        "postgresql": "(next_action::jsonb - 'client_secret')::json",
+    }[op.get_bind().dialect.name]
+    op.execute(
+        f"UPDATE payments SET next_action = {drop_secret} "  # noqa: S608 (constant SQL)
+        "WHERE next_action IS NOT NULL"
     )
 
 
