@@ -76,7 +76,7 @@ class EncryptionCodec(PayloadCodec):
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
             return payload
-        key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode()
+        key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise PayloadDecryptionError(
@@ -86,7 +86,7 @@ class EncryptionCodec(PayloadCodec):
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         try:
             plain = cipher.decrypt(nonce, sealed, key_id.encode())
-        except InvalidTag:
+        except (InvalidTag, ValueError):  # ValueError: too short to hold a nonce
             raise PayloadDecryptionError(
                 f"payload under key id {key_id!r} failed authentication: altered or truncated"
             ) from None

@@ -70,6 +70,14 @@ async def test_a_tampered_ciphertext_fails_authentication() -> None:
         await codec.decode([tampered])
 
 
+async def test_a_truncated_ciphertext_fails_authentication() -> None:
+    codec = EncryptionCodec({"k1": os.urandom(32)}, "k1")
+    [sealed] = await codec.encode([json_payload()])
+    truncated = Payload(metadata=dict(sealed.metadata), data=sealed.data[:5])
+    with pytest.raises(PayloadDecryptionError, match="altered or truncated"):
+        await codec.decode([truncated])
+
+
 async def test_a_ciphertext_relabelled_with_another_key_id_fails() -> None:
     key = os.urandom(32)
     codec = EncryptionCodec({"k1": key, "k2": key}, "k1")
