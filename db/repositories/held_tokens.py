@@ -8,17 +8,17 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.held_tokens import HeldPaymentMethodToken
-from db.repositories.writes import insert_or_update, update_rows
+from db.repositories.writes import insert_once, update_rows
 
 
 async def hold(session: AsyncSession, payment_method_id: str, token: str, at: datetime) -> None:
-    """Hold ``token`` for the method (again: a repeated save holds the same token)."""
-    await insert_or_update(
+    """Hold ``token`` for the method. A row already there stays as it is: the method's id is
+    derived from the token, so it holds the same token, and a concurrent save of it may already
+    have written the provider's reference, which the workflow both joined is about to record."""
+    await insert_once(
         session,
         HeldPaymentMethodToken,
         {"payment_method_id": payment_method_id, "token": token, "reference": None, "held_at": at},
-        key="payment_method_id",
-        unchanged=(),
     )
 
 
