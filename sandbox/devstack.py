@@ -227,7 +227,8 @@ def banner(settings: Settings) -> str:
             "Durapay dev stack is up:",
             f"  API            {settings.api_base_url}   (docs: {settings.api_base_url}/docs)",
             f"  Temporal       {settings.temporal_address}",
-            f"  Temporal UI    http://{host}:{settings.temporal_ui_port}",
+            f"  Temporal UI    http://{host}:{settings.temporal_ui_port}"
+            f"   (payloads decrypted by {settings.api_base_url}/codec)",
             f"  localstripe    {settings.stripe_api_base}",
             f"  PayPal sandbox {settings.paypal_api_base}   (client: {settings.paypal_client_id})",
             f"  mail sink      smtp://127.0.0.1:{settings.smtp_port}"
