@@ -36,6 +36,10 @@ DEV_PAYPAL_WEBHOOK_ID = "WH-DURAPAY-DEV"
 DEV_CLIENT_KEY = "sk_dev_client"
 DEV_ADMIN_KEY = "sk_dev_admin"
 DEV_ACCOUNT_ID = "acct_dev"
+DEV_PAYLOAD_KEY_ID = "dev-1"
+DEV_PAYLOAD_KEY = "ZHVyYXBheS1kZXYtcGF5bG9hZC1rZXktMzItYnl0ZXM="
+"""Base64 of 32 public bytes: anyone reading this file decrypts what it encrypted."""
+DEV_UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
 
 
 class Environment(StrEnum):
@@ -144,6 +148,19 @@ class Settings(BaseSettings):
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
 
+    # Payload encryption and the codec server (services/payload_codec.py, api/routes/codec.py).
+    payload_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {DEV_PAYLOAD_KEY_ID: SecretStr(DEV_PAYLOAD_KEY)}
+    )
+    """``{key_id: base64 of 32 bytes}``: every key a Temporal payload may be encrypted with."""
+    payload_key_id: str = DEV_PAYLOAD_KEY_ID
+    """The key that encrypts new payloads; the others only decrypt (rotation)."""
+    codec_cors_origins: tuple[str, ...] = DEV_UI_ORIGINS
+    """Origins of the Temporal Web UI whose browsers may call ``/codec/*`` (CORS)."""
+    codec_trust_ui_origin: bool = False
+    """Dev only (refused in production): a keyless ``/codec`` request from one of
+    ``codec_cors_origins`` is served, because the dev Web UI has no login to send a key with."""
+
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served
     everywhere but in production (the schema names every route, the admin ones too)."""
@@ -200,6 +217,14 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _encrypting_key_is_known(self) -> Settings:
+        if self.payload_key_id not in self.payload_keys:
+            raise ValueError(
+                f"DURAPAY_PAYLOAD_KEY_ID={self.payload_key_id} names no key of DURAPAY_PAYLOAD_KEYS"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_values_in_production(self) -> Settings:
         """Everything a production process must not start with, named at once, so an operator
         fixes the whole list in one go rather than one variable per restart."""
@@ -212,6 +237,9 @@ class Settings(BaseSettings):
             ),
             "DURAPAY_PAYPAL_CLIENT_SECRET": (
                 self.paypal_client_secret.get_secret_value() == DEV_PAYPAL_CLIENT_SECRET
+            ),
+            "DURAPAY_PAYLOAD_KEYS": any(
+                key.get_secret_value() == DEV_PAYLOAD_KEY for key in self.payload_keys.values()
             ),
         }
         sandbox = {
@@ -236,6 +264,10 @@ class Settings(BaseSettings):
                 ["DURAPAY_SMTP_TLS=opportunistic"]
                 if self.smtp_username and self.smtp_tls == "opportunistic"
                 else [],
+            ),
+            _listing(
+                "a codec server open to any browser (an admin key decrypts in production)",
+                ["DURAPAY_CODEC_TRUST_UI_ORIGIN=true"] if self.codec_trust_ui_origin else [],
             ),
         ]
         found = [problem for problem in problems if problem]

@@ -89,7 +89,7 @@ def build_worker(
     circuits = CircuitBreaker(
         sessions, settings.circuit_failure_threshold, settings.circuit_cool_down
     )
-    payments = PaymentActivities(providers or build_providers(settings), circuits)
+    payments = PaymentActivities(providers or build_providers(settings), circuits, sessions)
     routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)

@@ -280,6 +280,7 @@ class MailOutbox(Base):
 
 from db.models.alerts import Alert  # noqa: E402
 from db.models.audit import AuditEntry, AuditHead  # noqa: E402
+from db.models.held_tokens import HeldPaymentMethodToken  # noqa: E402
 
 __all__ = [
     "Alert",
@@ -289,6 +290,7 @@ __all__ = [
     "Base",
     "Customer",
     "DunningCase",
+    "HeldPaymentMethodToken",
     "Invoice",
     "MailOutbox",
     "Payment",

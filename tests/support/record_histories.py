@@ -3,11 +3,16 @@
 Runs one payment per interesting path through the public API, then saves each workflow's history
 to ``tests/histories/<name>.json``. Re-record only when the recorded behaviour itself is meant to
 change; otherwise a failing replay test is telling you a change needs ``workflow.patched``.
+
+``--encrypted`` records the histories written since payloads are encrypted (under the dev key,
+which ``tests/test_replay.py`` decrypts with) and hold no personal data: a 3-D Secure payment,
+its customer's save-card workflow and a subscription charged at once, as ``*_encrypted.json``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +20,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from services.temporal_connection import connect_temporal
 from settings import DEV_CLIENT_KEY, Environment, Settings
 from tests.support.flows import CARD_3DS, CARD_DECLINED, CARD_OK, card_customer, pay
 from tests.support.localstripe import authenticate_3ds
@@ -23,7 +29,7 @@ OUT = Path(__file__).resolve().parents[1] / "histories"
 
 
 async def record(settings: Settings) -> None:
-    client = await Client.connect(settings.temporal_address)
+    client = await connect_temporal(settings)
     async with httpx.AsyncClient(
         base_url=settings.api_base_url,
         headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
@@ -54,13 +60,49 @@ async def record(settings: Settings) -> None:
                     headers={"Idempotency-Key": str(uuid.uuid4())},
                 )
             if name == "three_d_secure":
-                authenticate_3ds(
-                    settings.stripe_api_base,
-                    payment["provider_reference"],
-                    payment["next_action"]["client_secret"],
-                    success=True,
-                )
-                await asyncio.sleep(3)
+                await _authenticate(settings, payment)
+    await _save(client, runs)
+
+
+async def record_encrypted(settings: Settings) -> None:
+    client = await connect_temporal(settings)
+    async with httpx.AsyncClient(
+        base_url=settings.api_base_url,
+        headers={"Authorization": f"Bearer {DEV_CLIENT_KEY}"},
+        timeout=30,
+    ) as api:
+        customer_id, method_id = await card_customer(api, settings.stripe_api_base, CARD_3DS)
+        payment = (await pay(api, customer_id, method_id, key=str(uuid.uuid4()))).json()
+        await _authenticate(settings, payment)
+        subscriber_id, _ = await card_customer(api, settings.stripe_api_base, CARD_OK)
+        subscription = await api.post(
+            "/v1/subscriptions",
+            json={"customer_id": subscriber_id, "plan_id": "pro_monthly", "trial_days": 0},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        subscription.raise_for_status()
+        await asyncio.sleep(3)
+    await _save(
+        client,
+        {
+            "three_d_secure_encrypted": payment["id"],
+            "save_card_encrypted": f"attach_{method_id}",
+            "subscription_encrypted": subscription.json()["id"],
+        },
+    )
+
+
+async def _authenticate(settings: Settings, payment: dict[str, Any]) -> None:
+    authenticate_3ds(
+        settings.stripe_api_base,
+        payment["provider_reference"],
+        payment["next_action"]["client_secret"],
+        success=True,
+    )
+    await asyncio.sleep(3)
+
+
+async def _save(client: Client, runs: dict[str, str]) -> None:
     OUT.mkdir(exist_ok=True)
     for name, workflow_id in runs.items():
         history = await client.get_workflow_handle(workflow_id).fetch_history()
@@ -68,4 +110,5 @@ async def record(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record(Settings(environment=Environment.DEV)))
+    dev = Settings(environment=Environment.DEV)
+    asyncio.run(record_encrypted(dev) if "--encrypted" in sys.argv else record(dev))
