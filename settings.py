@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     provider_outage_limit: timedelta = Field(default=timedelta(hours=24))
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
+    # Credits and wallet (the ledger): credits a dollar buys, the smallest purchase, the most a
+    # customer may hold.
+    credits_per_dollar: int = Field(default=100, ge=1)
+    credits_min_purchase: int = Field(default=500, ge=1)
+    credits_max_balance: int = Field(default=1_000_000, ge=1)
 
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served

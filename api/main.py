@@ -21,6 +21,7 @@ from api.routes import (
     customers,
     health,
     invoices,
+    ledger,
     payments,
     plans,
     subscriptions,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         admin.router,
         api_keys.router,
         health.router,
+        ledger.router,
     ):
         app.include_router(router)
     install_openapi(app, docs=settings.api_docs_enabled)

@@ -280,6 +280,14 @@ class MailOutbox(Base):
 
 from db.models.alerts import Alert  # noqa: E402
 from db.models.audit import AuditEntry, AuditHead  # noqa: E402
+from db.models.ledger import (  # noqa: E402
+    LedgerAccount,
+    LedgerEntry,
+    LedgerFunding,
+    LedgerTransaction,
+    WalletWithdrawal,
+    WithdrawalRefund,
+)
 
 __all__ = [
     "Alert",
@@ -290,6 +298,10 @@ __all__ = [
     "Customer",
     "DunningCase",
     "Invoice",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerFunding",
+    "LedgerTransaction",
     "MailOutbox",
     "Payment",
     "PaymentEvent",
@@ -299,5 +311,7 @@ __all__ = [
     "Refund",
     "Subscription",
     "UTCDateTime",
+    "WalletWithdrawal",
     "WebhookEvent",
+    "WithdrawalRefund",
 ]
