@@ -6,7 +6,9 @@ recorded from a running dev stack with ``python -m tests.support.record_historie
 subscription and dunning ones from the soft-decline scenario of
 ``tests/integration/workflows/test_dunning.py`` on the time-skipping server (first period paid,
 renewal declined twice, recovered on the second retry), saved with
-``WorkflowHandle.fetch_history().to_json()``.
+``WorkflowHandle.fetch_history().to_json()``. The ledger's (``wallet_deposit``,
+``credits_purchase``: FundingWorkflow; ``wallet_withdrawal``: two deposits of 20.00 and 80.00, a
+30.00 withdrawal refunding 20.00 then 10.00) come from the same script's ``ledger`` cases.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from workflows.dunning import DunningWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -38,6 +42,8 @@ async def test_history_replays(path: Path) -> None:
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            FundingWorkflow,
+            WithdrawalWorkflow,
         ]
     )
     await replayer.replay_workflow(history)
