@@ -10,6 +10,11 @@ refund the provider fails is an answer, not an error: the withdrawal releases th
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import TypeVar
+
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -18,6 +23,13 @@ from contracts.ledger import DepositRefundResult, PlannedRefund
 from contracts.payments import RefundRequest, RefundView
 from contracts.providers import RefundStatus
 from contracts.workflow_names import PaymentUpdate
+
+T = TypeVar("T")
+
+HEARTBEAT_EVERY = timedelta(seconds=2)
+"""How often the activity tells Temporal it is alive while the payment works on the refund: the
+workflow's heartbeat timeout (a few of these) is how soon a killed worker's refund is retried
+elsewhere, instead of after the whole start-to-close timeout."""
 
 
 class WalletRefundActivities:
@@ -28,16 +40,18 @@ class WalletRefundActivities:
     async def refund_deposit(self, planned: PlannedRefund) -> DepositRefundResult:
         handle = self._client.get_workflow_handle(planned.payment_id)
         try:
-            refund: RefundView = await handle.execute_update(
-                PaymentUpdate.REFUND,
-                RefundRequest(
-                    refund_id=planned.refund_id,
-                    request_hash=f"withdrawal:{planned.refund_id}",
-                    amount=planned.amount,
-                    reason="requested_by_customer",
-                ),
-                id=planned.refund_id,
-                result_type=RefundView,
+            refund: RefundView = await _heartbeating(
+                handle.execute_update(
+                    PaymentUpdate.REFUND,
+                    RefundRequest(
+                        refund_id=planned.refund_id,
+                        request_hash=f"withdrawal:{planned.refund_id}",
+                        amount=planned.amount,
+                        reason="requested_by_customer",
+                    ),
+                    id=planned.refund_id,
+                    result_type=RefundView,
+                )
             )
         except WorkflowUpdateFailedError:
             return self._result(planned, refunded=False)
@@ -55,3 +69,16 @@ class WalletRefundActivities:
             amount=planned.amount,
             refunded=refunded,
         )
+
+
+async def _heartbeating(work: Awaitable[T]) -> T:
+    """``work``'s result, heartbeating while it runs; canceled with the activity."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY.total_seconds())
+            if done:
+                return task.result()
+            activity.heartbeat()
+    finally:
+        task.cancel()

@@ -11,6 +11,8 @@ ends with exactly the right refunds and balances once another worker replays it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -27,6 +29,10 @@ with workflow.unsafe.imports_passed_through():
     from money import format_amount
     from workflows.database import call_database
     from workflows.policies.retries import REFUND_RETRY_POLICY, REFUND_TIMEOUT
+
+REFUND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""A refund whose worker stopped heartbeating (killed) is retried by another after this, rather
+than after the refund's whole start-to-close timeout; the retry joins the same update."""
 
 
 @workflow.defn(name=WorkflowName.WITHDRAWAL)
@@ -49,6 +55,7 @@ class WithdrawalWorkflow:
                 WalletRefundActivities.refund_deposit,
                 planned,
                 start_to_close_timeout=REFUND_TIMEOUT,
+                heartbeat_timeout=REFUND_HEARTBEAT_TIMEOUT,
                 retry_policy=REFUND_RETRY_POLICY,
             )
             results.append(result)
