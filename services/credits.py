@@ -40,18 +40,23 @@ class CreditBalance:
 
 
 async def get_credits(runtime: Runtime, account_id: str, customer_id: str) -> CreditBalance:
-    key = credits_of(account_id, customer_id)
     async with runtime.database.reading() as session:
         await _own_customer(session, account_id, customer_id)
-        return CreditBalance(
-            balance=await ledger_repo.balance(session, key),
-            lifetime_purchased=await ledger_repo.total_by_type(
-                session, key, TransactionType.CREDIT_PURCHASE
-            ),
-            lifetime_consumed=-await ledger_repo.total_by_type(
-                session, key, TransactionType.CREDIT_CONSUME
-            ),
-        )
+        return await credit_balance(session, account_id, customer_id)
+
+
+async def credit_balance(session: AsyncSession, account_id: str, customer_id: str) -> CreditBalance:
+    """The balance and the lifetime figures, all sums of the customer's credit entries."""
+    key = credits_of(account_id, customer_id)
+    return CreditBalance(
+        balance=await ledger_repo.balance(session, key),
+        lifetime_purchased=await ledger_repo.total_by_type(
+            session, key, TransactionType.CREDIT_PURCHASE
+        ),
+        lifetime_consumed=-await ledger_repo.total_by_type(
+            session, key, TransactionType.CREDIT_CONSUME
+        ),
+    )
 
 
 async def purchase_credits(

@@ -59,7 +59,14 @@ class WalletTransaction:
 async def get_wallet(runtime: Runtime, account_id: str, customer_id: str) -> list[WalletBalance]:
     async with runtime.database.reading() as session:
         await _own_customer(session, account_id, customer_id)
-        accounts = await ledger_repo.balances_of(session, account_id, customer_id)
+        return await wallet_balances(session, account_id, customer_id)
+
+
+async def wallet_balances(
+    session: AsyncSession, account_id: str, customer_id: str
+) -> list[WalletBalance]:
+    """Per currency, the customer's available and locked ledger balances."""
+    accounts = await ledger_repo.balances_of(session, account_id, customer_id)
     by_currency: dict[str, dict[str, int]] = {}
     for account in accounts:
         if account.kind in (AccountKind.WALLET_AVAILABLE, AccountKind.WALLET_LOCKED):
@@ -189,11 +196,19 @@ async def list_wallet_transactions(
         if (type_filter is None or row.type == type_filter)
         and (status is None or row.status == status)
     ]
-    rows.sort(key=lambda row: (row.created_at, row.id), reverse=True)
     if starting_after is not None:
         ids = [row.id for row in rows]
         rows = rows[ids.index(starting_after) + 1 :] if starting_after in ids else rows
     return rows[:limit], len(rows) > limit
+
+
+async def wallet_history(session: AsyncSession, customer_id: str) -> list[WalletTransaction]:
+    """Every deposit and withdrawal of the customer, newest first."""
+    deposits = await ledger_moves.fundings_of_customer(session, customer_id, FundingKind.WALLET)
+    withdrawals = await ledger_moves.withdrawals_of_customer(session, customer_id)
+    rows = [_deposit(row) for row in deposits] + [_withdrawal(row) for row in withdrawals]
+    rows.sort(key=lambda row: (row.created_at, row.id), reverse=True)
+    return rows
 
 
 def _deposit(funding: LedgerFunding) -> WalletTransaction:

@@ -60,7 +60,7 @@ async def finished_withdrawal(
         listed = await api.get(
             f"/v1/customers/{customer_id}/wallet/transactions", params={"type": "withdrawal"}
         )
-        found = next(t for t in listed.json()["data"] if t["id"] == withdrawal_id)
+        found: dict[str, Any] = next(t for t in listed.json()["data"] if t["id"] == withdrawal_id)
         if found["status"] != "pending":
             return found
         assert asyncio.get_running_loop().time() < deadline, f"{withdrawal_id} stayed pending"
@@ -99,6 +99,37 @@ async def test_a_withdrawal_of_30_from_a_100_deposit_is_one_refund_of_its_intent
     refunds = stripe.v1.refunds.list({"payment_intent": payment["provider_reference"]}).data
     assert [r.amount for r in refunds] == [3000]
     assert (await api.get(f"/v1/payments/{payment['id']}")).json()["amount_refunded"] == 3000
+    await assert_books_balance(admin)
+    exported = (await api.get(f"/v1/customers/{customer_id}/export")).json()
+    assert exported["wallet"] == [
+        {"currency": "USD", "available": 7000, "locked": 0, "total": 7000}
+    ]
+    assert [(t["type"], t["status"], t["amount"]) for t in exported["wallet_transactions"]] == [
+        ("withdrawal", "succeeded", 3000),
+        ("deposit", "succeeded", 10000),
+    ]
+
+
+async def test_a_withdrawal_the_deposit_can_no_longer_pay_back_is_released(
+    api: httpx.AsyncClient, admin: httpx.AsyncClient, stack: Stack
+) -> None:
+    """The merchant refunded the deposit through the payments API meanwhile: the payment refuses
+    the withdrawal's refund, and the locked amount goes back to available."""
+    customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
+    payment = (await deposit(api, customer_id, method_id, 5000)).json()
+    refunded = await api.post(
+        f"/v1/payments/{payment['id']}/refunds", json={}, headers={"Idempotency-Key": new_key()}
+    )
+    assert refunded.status_code == 201, refunded.text
+
+    created = await withdraw(api, customer_id, 1000)
+
+    assert created.status_code == 201, created.text
+    finished = await finished_withdrawal(api, customer_id, created.json()["id"])
+    assert (finished["status"], finished["refunded"]) == ("failed", 0)
+    assert await wallet(api, customer_id) == [
+        {"currency": "USD", "available": 5000, "locked": 0, "total": 5000}
+    ]
     await assert_books_balance(admin)
 
 
@@ -172,3 +203,9 @@ async def test_credits_are_granted_once_when_the_purchase_payment_succeeds(
     credits = (await api.get(f"/v1/customers/{customer_id}/credits")).json()
     assert credits == {"balance": 1500, "lifetime_purchased": 1500, "lifetime_consumed": 0}
     await assert_books_balance(admin)
+    exported = (await api.get(f"/v1/customers/{customer_id}/export")).json()
+    assert exported["credits"] == credits
+    assert [(t["type"], t["credits"]) for t in exported["credit_transactions"]] == [
+        ("purchase", 1500)
+    ]
+    assert sorted(p["status"] for p in exported["credit_purchases"]) == ["failed", "succeeded"]
