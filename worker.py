@@ -21,6 +21,7 @@ import workflows
 from activities.billing import BillingActivities
 from activities.ledger import LedgerActivities
 from activities.notify import NotifyActivities, SmtpRelay
+from activities.oversight import OversightActivities
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
@@ -98,6 +99,7 @@ def build_worker(
     billing = BillingActivities(sessions)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
     ledger = LedgerActivities(sessions)
+    oversight = OversightActivities(sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -129,6 +131,8 @@ def build_worker(
             billing.open_dunning_case,
             billing.close_dunning_case,
             notify.send_mail,
+            oversight.raise_alert,
+            oversight.record_audit,
             SubscriptionRefundActivities(client).refund_unused_time,
             ledger.settle_funding,
             ledger.finish_withdrawal,

@@ -22,6 +22,7 @@ from api.routes import (
     health,
     invoices,
     ledger,
+    oversight,
     payments,
     plans,
     subscriptions,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         webhooks.router,
         admin.router,
         api_keys.router,
+        oversight.router,
         health.router,
         ledger.router,
     ):
