@@ -3,8 +3,8 @@ out of it (fundings, withdrawals).
 
 Every movement is a ``LedgerTransaction`` whose ``LedgerEntry`` rows sum to zero per currency.
 A ``LedgerAccount`` belongs to a customer (credits, wallet available, wallet locked) or to the
-platform (its counter-accounts); its ``balance`` is a cache of the sum of its entries, written
-only in the transaction that writes those entries (``db.repositories.ledger.post``).
+platform (its counter-accounts); a customer account's ``balance`` is a cache of the sum of its
+entries, written only in the transaction that writes those entries (``db.repositories.ledger.post``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class LedgerAccount(Base):
     kind: Mapped[str] = mapped_column(String(32))
     currency: Mapped[str] = mapped_column(String(8))
     balance: Mapped[int] = mapped_column(BigInteger)
+    """A customer account's cached sum of entries; 0 on the platform's (never cached there)."""
     created_at: Mapped[datetime]
 
 

@@ -27,7 +27,9 @@ from db.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from db.repositories.writes import insert_once, update_rows
 
 PLATFORM = "platform"
-"""The holder of an account's own counter-accounts (may go negative: they mirror customers')."""
+"""The holder of an account's own counter-accounts (may go negative: they mirror customers').
+Their balances are not cached: every consume of every customer posts to the same counter-account,
+and a cached balance there would be one row all of them queue on. Theirs is the sum of entries."""
 
 
 class AccountKind:
@@ -83,8 +85,9 @@ class AccountKey:
 
 @dataclass(frozen=True)
 class Posting:
-    """One entry of a transaction. ``floor``/``ceiling`` bound the account's balance after it:
-    a posting that would cross one refuses the whole transaction (``LimitReached``)."""
+    """One entry of a transaction. ``floor``/``ceiling`` bound a customer account's balance
+    after it: a posting that would cross one refuses the whole transaction (``LimitReached``).
+    The platform's counter-accounts have no cached balance, so no bounds."""
 
     account: AccountKey
     amount: int
@@ -150,7 +153,8 @@ async def post(
         return False
     for posting in sorted(postings, key=lambda p: p.account.id):
         await ensure_account(session, posting.account, transaction.created_at)
-        await _move_balance(session, posting)
+        if posting.account.holder != PLATFORM:
+            await _move_balance(session, posting)
     session.add_all(
         LedgerEntry(
             transaction_id=transaction.id,
@@ -298,7 +302,7 @@ async def check(session: AsyncSession, account_id: str) -> LedgerCheck:
     mismatched = await session.scalars(
         select(LedgerAccount.id)
         .outerjoin(LedgerEntry, LedgerEntry.ledger_account_id == LedgerAccount.id)
-        .where(LedgerAccount.account_id == account_id)
+        .where(LedgerAccount.account_id == account_id, LedgerAccount.holder != PLATFORM)
         .group_by(LedgerAccount.id, LedgerAccount.balance)
         .having(LedgerAccount.balance != entry_sum)
     )
