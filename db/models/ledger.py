@@ -4,7 +4,7 @@ out of it (fundings, withdrawals).
 Every movement is a ``LedgerTransaction`` whose ``LedgerEntry`` rows sum to zero per currency.
 A ``LedgerAccount`` belongs to a customer (credits, wallet available, wallet locked) or to the
 platform (its counter-accounts); a customer account's ``balance`` is a cache of the sum of its
-entries, written only in the transaction that writes those entries (``db.repositories.ledger.post``).
+entries, written only in the transaction that writes those entries (``ledger.post``).
 """
 
 from __future__ import annotations
