@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.ledger import (
@@ -22,7 +22,7 @@ from contracts.ledger import (
     PlannedRefund,
     WithdrawalStatus,
 )
-from db.models import LedgerFunding, WalletWithdrawal, WithdrawalRefund
+from db.models import LedgerFunding, Payment, WalletWithdrawal, WithdrawalRefund
 from db.repositories.ledger import (
     PLATFORM,
     AccountKey,
@@ -228,7 +228,8 @@ async def lock_withdrawal(
 ) -> bool:
     """Record the withdrawal, move its amount from available to locked (``LimitReached`` when
     available is short) and plan its refunds from the deposits oldest first; False (nothing
-    written) when it exists already. ``refund_id_for(payment_id)`` names each refund."""
+    written) when it exists already. ``refund_id_for(payment_id)`` names each refund. A part no
+    deposit can pay back any more is planned on none: finishing the withdrawal releases it."""
     if not await insert_once(session, WalletWithdrawal, unsaved_values(withdrawal)):
         return False
     account, customer, currency = withdrawal.account_id, withdrawal.customer_id, withdrawal.currency
@@ -267,25 +268,37 @@ async def lock_withdrawal(
         )
         remaining -= amount
     await session.flush()
-    if remaining > 0:
-        raise AssertionError(f"{withdrawal.id}: deposits cover less than the available balance")
     return True
 
 
 async def refundable_deposits(
     session: AsyncSession, account_id: str, customer_id: str, currency: str
 ) -> list[tuple[str, int]]:
-    """The customer's succeeded deposits in ``currency``, oldest first, each with what no
-    withdrawal holds of it yet (released refunds hold nothing)."""
+    """The customer's succeeded deposits in ``currency``, oldest first, each with what can still
+    be paid back through it: what no withdrawal holds of it yet (released refunds hold nothing),
+    and no more than its payment has left to refund (a merchant may have refunded some of it
+    through the payments API) less what pending withdrawals are about to refund."""
     held = (
-        select(WithdrawalRefund.payment_id, func.sum(WithdrawalRefund.amount).label("held"))
+        select(
+            WithdrawalRefund.payment_id,
+            func.sum(WithdrawalRefund.amount).label("all_held"),
+            func.sum(
+                case((WithdrawalRefund.status == PENDING, WithdrawalRefund.amount), else_=0)
+            ).label("pending"),
+        )
         .where(WithdrawalRefund.status != RELEASED)
         .group_by(WithdrawalRefund.payment_id)
         .subquery()
     )
     rows = await session.execute(
-        select(LedgerFunding.payment_id, LedgerFunding.amount - func.coalesce(held.c.held, 0))
+        select(
+            LedgerFunding.payment_id,
+            LedgerFunding.amount - func.coalesce(held.c.all_held, 0),
+            func.coalesce(Payment.amount_captured - Payment.amount_refunded, 0)
+            - func.coalesce(held.c.pending, 0),
+        )
         .outerjoin(held, held.c.payment_id == LedgerFunding.payment_id)
+        .outerjoin(Payment, Payment.id == LedgerFunding.payment_id)
         .where(
             LedgerFunding.account_id == account_id,
             LedgerFunding.customer_id == customer_id,
@@ -295,7 +308,8 @@ async def refundable_deposits(
         )
         .order_by(LedgerFunding.created_at, LedgerFunding.id)
     )
-    return [(payment_id, int(left)) for payment_id, left in rows.all() if left > 0]
+    refundable = [(payment_id, min(int(a), int(b))) for payment_id, a, b in rows.all()]
+    return [(payment_id, left) for payment_id, left in refundable if left > 0]
 
 
 async def finish_withdrawal(

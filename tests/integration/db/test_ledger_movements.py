@@ -11,8 +11,10 @@ from contracts.ledger import CREDITS, DepositRefundResult, FundingKind, FundingS
 from db.models import LedgerFunding, WalletWithdrawal
 from db.repositories import ledger as ledger_repo
 from db.repositories import ledger_moves
+from db.repositories import payments as payments_repo
 from db.repositories.ledger import LedgerMovement
 from db.repositories.ledger_moves import CreditMove
+from tests.integration.db.test_repository import payment_values
 
 ACCOUNT = "acct_1"
 CUSTOMER = "cus_1"
@@ -42,6 +44,19 @@ async def fund(session: AsyncSession, funding_id: str, kind: FundingKind, amount
             updated_at=at(minute),
         ),
     )
+    if kind is FundingKind.WALLET:
+        await payments_repo.save_payment_snapshot(
+            session,
+            payment_values(
+                f"pay_{minute}",
+                status="succeeded",
+                account_id=ACCOUNT,
+                customer_id=CUSTOMER,
+                amount=amount,
+                amount_captured=amount,
+                currency="USD",
+            ),
+        )
     await ledger_moves.settle_funding(session, funding_id, True, at(minute))
 
 

@@ -3,9 +3,11 @@
 to zero per currency, each cached balance equals the sum of its entries, no customer balance is
 below zero, and every balance is what a plain model of the same sequence says.
 
-The steps are the repository functions the API and the activities call (``ledger_moves``), each
-in its own transaction as they run in production. Each example keeps its books under an account
-of its own, so examples share the database without seeing each other.
+Deposits have their payment's projection, which refunds (the withdrawal's, or a merchant's
+through the payments API) reduce, as the payment's workflow does; like it, a refund beyond what is
+left is refused. The steps are the repository functions the API and the activities call
+(``ledger_moves``), each in its own transaction as they run in production. Each example keeps
+its books under an account of its own, so examples share the database without seeing each other.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.ledger import (
@@ -34,12 +37,14 @@ from contracts.ledger import (
     FundingKind,
     FundingStatus,
 )
-from db.models import LedgerFunding, WalletWithdrawal
+from db.models import LedgerFunding, Payment, WalletWithdrawal
 from db.repositories import ledger as ledger_repo
 from db.repositories import ledger_moves
+from db.repositories import payments as payments_repo
 from db.repositories.ledger import LimitReached
 from db.repositories.ledger_moves import CreditMove
 from db.session import create_engine, create_session_factory
+from tests.integration.db.test_repository import payment_values
 
 T = TypeVar("T")
 CUSTOMERS = ("cus_a", "cus_b", "cus_c")
@@ -69,6 +74,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.account = f"acct_{uuid.uuid4().hex[:12]}"
         self.model = Model()
         self.clock = datetime(2026, 1, 1, tzinfo=UTC)
+        self.deposits: list[str] = []
 
     def teardown(self) -> None:
         self.run(self.engine.dispose())
@@ -103,6 +109,22 @@ class LedgerMachine(RuleBasedStateMachine):
                     updated_at=at,
                 ),
             )
+        async with self.sessions() as session, session.begin():
+            if kind is FundingKind.WALLET and succeeded:
+                await payments_repo.save_payment_snapshot(
+                    session,
+                    payment_values(
+                        f"pay_{funding_id}",
+                        status="succeeded",
+                        account_id=self.account,
+                        customer_id=customer,
+                        amount=amount,
+                        amount_captured=amount,
+                        currency=USD,
+                        created_at=at,
+                    ),
+                )
+                self.deposits.append(f"pay_{funding_id}")
         for _ in range(2):  # a retried activity grants once
             async with self.sessions() as session, session.begin():
                 await ledger_moves.settle_funding(session, funding_id, succeeded, at)
@@ -214,18 +236,46 @@ class LedgerMachine(RuleBasedStateMachine):
             self.model.locked[customer] += amount
             self.model.pending[withdrawal_id] = (customer, amount)
 
+    async def _refund_payment(self, payment_id: str, amount: int) -> None:
+        """What the deposit payment's workflow records when it refunds."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Payment)
+                .where(Payment.id == payment_id)
+                .values(amount_refunded=Payment.amount_refunded + amount)
+            )
+
     async def _finish(self, withdrawal_id: str, refunds_succeed: list[bool]) -> int:
         async with self.sessions() as session:
             planned = await ledger_moves.planned_refunds(session, withdrawal_id)
-        assert sum(p.amount for p in planned) == self.model.pending[withdrawal_id][1]
-        results = [
-            DepositRefundResult(p.refund_id, p.payment_id, p.amount, refunded=ok)
-            for p, ok in zip(planned, refunds_succeed + [True] * len(planned), strict=False)
-        ]
+        amount = self.model.pending[withdrawal_id][1]
+        assert sum(p.amount for p in planned) <= amount
+        results = []
+        for p, ok in zip(planned, refunds_succeed + [True] * len(planned), strict=False):
+            refunded = ok and p.amount <= await self._left_to_refund(p.payment_id)
+            if refunded:
+                await self._refund_payment(p.payment_id, p.amount)
+            results.append(DepositRefundResult(p.refund_id, p.payment_id, p.amount, refunded))
         for _ in range(2):  # a retried activity settles once
             async with self.sessions() as session, session.begin():
                 await ledger_moves.finish_withdrawal(session, withdrawal_id, results, self.now())
-        return sum(r.amount for r in results if not r.refunded)
+        return amount - sum(r.amount for r in results if r.refunded)
+
+    async def _left_to_refund(self, payment_id: str) -> int:
+        async with self.sessions() as session:
+            payment = await session.get(Payment, payment_id)
+        assert payment is not None
+        return payment.amount_captured - payment.amount_refunded
+
+    @precondition(lambda self: bool(self.deposits))
+    @rule(data=st.data())
+    def merchant_refunds_a_deposit(self, data: st.DataObject) -> None:
+        """A refund through the payments API, past the wallet: later withdrawals cannot pay
+        back through what it took, and release what no other deposit covers."""
+        payment_id = data.draw(st.sampled_from(self.deposits))
+        left = self.run(self._left_to_refund(payment_id))
+        if left > 0:
+            self.run(self._refund_payment(payment_id, data.draw(st.integers(1, left))))
 
     @precondition(lambda self: bool(self.model.pending))
     @rule(data=st.data())
