@@ -5,7 +5,6 @@ for exactly the planned amounts, and balances that match the ledger."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,11 +16,11 @@ from stripe import StripeClient
 from sandbox.faults.proxy import Fault, FaultProxy
 from settings import DEV_ADMIN_KEY
 from tests.e2e.test_wallet_and_credits import deposit, finished_withdrawal, wallet, withdraw
+from tests.support.chaos import running_worker
 from tests.support.flows import CARD_OK, card_customer, new_key
 from tests.support.in_process_api import in_process_api
 from tests.support.net import free_port
 from tests.support.stack import Stack
-from tests.support.worker_process import start_worker
 
 
 @pytest.fixture
@@ -53,31 +52,30 @@ async def test_a_worker_killed_mid_withdrawal_ends_with_exactly_the_right_refund
     customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
     task_queue = f"withdrawal-kill-{uuid.uuid4().hex[:8]}"
     settings = stack.settings.model_copy(update={"task_queue": task_queue})
-    worker = start_worker(stack, proxy.url, task_queue)
-    try:
-        async with in_process_api(settings, stack.client) as wallet_api:
-            older = await settled_deposit(wallet_api, customer_id, method_id, 2000)
-            newer = await settled_deposit(wallet_api, customer_id, method_id, 8000)
-            assert (older["status"], newer["status"]) == ("succeeded", "succeeded")
-            first_refund = proxy.add(Fault.HOLD, "POST", r"/v1/refunds$", times=1)
+    async with (
+        running_worker(
+            stack, stack.client, task_queue, {"DURAPAY_STRIPE_API_BASE": proxy.url}
+        ) as worker,
+        in_process_api(settings, stack.client) as wallet_api,
+    ):
+        older = await settled_deposit(wallet_api, customer_id, method_id, 2000)
+        newer = await settled_deposit(wallet_api, customer_id, method_id, 8000)
+        assert (older["status"], newer["status"]) == ("succeeded", "succeeded")
+        first_refund = proxy.add(Fault.HOLD, "POST", r"/v1/refunds$", times=1)
 
-            created = await withdraw(wallet_api, customer_id, 3000)
-            assert created.status_code == 201, created.text
-            await asyncio.wait_for(first_refund.matched.wait(), timeout=60)
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(timeout=10)
-            assert await wallet(api, customer_id) == [
-                {"currency": "USD", "available": 7000, "locked": 3000, "total": 10000}
-            ]
-            proxy.release_all()
-            worker = start_worker(stack, proxy.url, task_queue)
+        created = await withdraw(wallet_api, customer_id, 3000)
+        assert created.status_code == 201, created.text
+        await asyncio.wait_for(first_refund.matched.wait(), timeout=60)
+        await worker.kill()
+        assert await wallet(api, customer_id) == [
+            {"currency": "USD", "available": 7000, "locked": 3000, "total": 10000}
+        ]
+        proxy.release_all()
+        await worker.start()
 
-            finished = await finished_withdrawal(
-                wallet_api, customer_id, created.json()["id"], timeout=120
-            )
-    finally:
-        worker.kill()
-        worker.wait(timeout=10)
+        finished = await finished_withdrawal(
+            wallet_api, customer_id, created.json()["id"], timeout=120
+        )
 
     assert (finished["status"], finished["refunded"]) == ("succeeded", 3000)
     stripe = StripeClient("sk_test_x", base_addresses={"api": stack.stripe_url})
