@@ -125,14 +125,6 @@ def require_same_request(recorded: str | None, fingerprint: str) -> None:
         raise errors.IdempotencyKeyReused()
 
 
-async def require_customer(runtime: Runtime, account_id: str, customer_id: str) -> None:
-    async with runtime.database.reading() as session:
-        await owned(
-            customers_repo.get_customer(session, customer_id, account_id),
-            f"customer {customer_id}",
-        )
-
-
 async def check_ledger(runtime: Runtime, account_id: str) -> LedgerCheck:
     """The caller's account's books: balanced transactions, balances equal to their entries."""
     async with runtime.database.reading() as session:

@@ -1,18 +1,21 @@
-"""A customer's ledger movements for statements (``ledger_movements``): what they hold in one
-currency grew or shrank, when, and by which purchase, deposit or withdrawal."""
+"""The ledger's repository: a transaction that does not sum to zero is refused before anything is
+written, and a customer's movements for statements (``ledger_movements``) say what they hold in
+one currency grew or shrank, when, and by which purchase, deposit or withdrawal."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.ledger import CREDITS, DepositRefundResult, FundingKind, FundingStatus
-from db.models import LedgerFunding, WalletWithdrawal
+from db.models import LedgerEntry, LedgerFunding, LedgerTransaction, WalletWithdrawal
 from db.repositories import ledger as ledger_repo
 from db.repositories import ledger_moves
 from db.repositories import payments as payments_repo
-from db.repositories.ledger import LedgerMovement
+from db.repositories.ledger import LedgerMovement, NewTransaction, Posting, Unbalanced
 from db.repositories.ledger_moves import CreditMove
 from tests.integration.db.test_repository import payment_values
 
@@ -113,3 +116,24 @@ async def test_movements_are_what_the_customer_holds_changing_in_one_currency(
         LedgerMovement(at=at(2), type="credit", reference="ctx_2", amount=-20),
     ]
     assert before_the_withdrawal == usd[:1]
+
+
+async def test_a_transaction_that_does_not_sum_to_zero_is_refused_unwritten(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    credits = ledger_moves.credits_of(ACCOUNT, CUSTOMER)
+    issued = ledger_moves.platform(ACCOUNT, "credits_issued", CREDITS)
+    lopsided = [Posting(credits, 100), Posting(issued, -99)]
+
+    async with sessions() as session, session.begin():
+        with pytest.raises(Unbalanced):
+            await ledger_repo.post(
+                session,
+                NewTransaction("ctx_1", ACCOUNT, CUSTOMER, "credit_purchase", "ctx_1", at(1)),
+                lopsided,
+            )
+
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(LedgerTransaction)) == 0
+        assert await session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
+        assert await ledger_repo.balance(session, credits) == 0
