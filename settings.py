@@ -147,6 +147,11 @@ class Settings(BaseSettings):
     provider_outage_limit: timedelta = Field(default=timedelta(hours=24))
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
+    # Credits and wallet (the ledger): credits a dollar buys, the smallest purchase, the most a
+    # customer may hold.
+    credits_per_dollar: int = Field(default=100, ge=1)
+    credits_min_purchase: int = Field(default=500, ge=1)
+    credits_max_balance: int = Field(default=1_000_000, ge=1)
 
     # Payload encryption and the codec server (services/payload_codec.py, api/routes/codec.py).
     payload_keys: dict[str, SecretStr] = Field(

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 import workflows
 from activities.billing import BillingActivities
+from activities.ledger import LedgerActivities
 from activities.notify import NotifyActivities, SmtpRelay
 from activities.oversight import OversightActivities
 from activities.payments import PaymentActivities
@@ -29,15 +30,18 @@ from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
+from activities.wallet_refunds import WalletRefundActivities
 from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
 from services import logs
 from services.temporal_connection import connect_temporal
 from settings import Settings, get_settings
 from workflows.dunning import DunningWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.withdrawal import WithdrawalWorkflow
 
 log = logging.getLogger("durapay.worker")
 
@@ -94,6 +98,7 @@ def build_worker(
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
+    ledger = LedgerActivities(sessions)
     oversight = OversightActivities(sessions)
     return Worker(
         client,
@@ -103,6 +108,8 @@ def build_worker(
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            FundingWorkflow,
+            WithdrawalWorkflow,
         ],
         activities=[
             payments.create_intent,
@@ -127,6 +134,9 @@ def build_worker(
             oversight.raise_alert,
             oversight.record_audit,
             SubscriptionRefundActivities(client).refund_unused_time,
+            ledger.settle_funding,
+            ledger.finish_withdrawal,
+            WalletRefundActivities(client).refund_deposit,
         ],
     )
 

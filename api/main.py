@@ -23,6 +23,7 @@ from api.routes import (
     customers,
     health,
     invoices,
+    ledger,
     oversight,
     pay_page,
     payment_links,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         public_payment.router,
         pay_page.router,
         codec.router,
+        ledger.router,
     ):
         app.include_router(router)
     install_openapi(app, docs=settings.api_docs_enabled)

@@ -16,6 +16,8 @@ class WorkflowName(StrEnum):
     ATTACH_PAYMENT_METHOD = "AttachPaymentMethodWorkflow"
     SUBSCRIPTION = "SubscriptionWorkflow"
     DUNNING = "DunningWorkflow"
+    FUNDING = "FundingWorkflow"
+    WITHDRAWAL = "WithdrawalWorkflow"
 
 
 class PaymentUpdate(StrEnum):
@@ -46,6 +48,14 @@ class DunningSignal(StrEnum):
     PAYMENT_SETTLED = PAYMENT_SETTLED_SIGNAL
     RETRY_WITH = "retry_with"
     STOP = "stop"
+
+
+class FundingUpdate(StrEnum):
+    SETTLE = "settle"
+
+
+class FundingSignal(StrEnum):
+    PAYMENT_SETTLED = PAYMENT_SETTLED_SIGNAL
 
 
 STATE_QUERY = "state"

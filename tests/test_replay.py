@@ -10,6 +10,9 @@ renewal declined twice, recovered on the second retry), saved with
 a save-card and a subscription charged at once) were recorded with
 ``python -m tests.support.record_histories --encrypted`` after payloads were encrypted: the
 replayer decrypts them with the dev key; the older ones are plain and pass through the codec.
+The ledger's (``wallet_deposit``,
+``credits_purchase``: FundingWorkflow; ``wallet_withdrawal``: two deposits of 20.00 and 80.00, a
+30.00 withdrawal refunding 20.00 then 10.00) come from the same script's ``ledger`` cases.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from temporalio.worker import Replayer
 
 from tests.support.codec import TEST_CONVERTER, payloads_in, unencrypted
 from workflows.dunning import DunningWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 ENCRYPTED = [path for path in HISTORIES if path.stem.endswith("_encrypted")]
@@ -44,6 +49,8 @@ async def test_history_replays(path: Path) -> None:
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            FundingWorkflow,
+            WithdrawalWorkflow,
         ],
         data_converter=TEST_CONVERTER,
     )

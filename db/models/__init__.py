@@ -281,6 +281,14 @@ class MailOutbox(Base):
 from db.models.alerts import Alert  # noqa: E402
 from db.models.audit import AuditEntry, AuditHead  # noqa: E402
 from db.models.held_tokens import HeldPaymentMethodToken  # noqa: E402
+from db.models.ledger import (  # noqa: E402
+    LedgerAccount,
+    LedgerEntry,
+    LedgerFunding,
+    LedgerTransaction,
+    WalletWithdrawal,
+    WithdrawalRefund,
+)
 
 __all__ = [
     "Alert",
@@ -292,6 +300,10 @@ __all__ = [
     "DunningCase",
     "HeldPaymentMethodToken",
     "Invoice",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerFunding",
+    "LedgerTransaction",
     "MailOutbox",
     "Payment",
     "PaymentEvent",
@@ -302,6 +314,8 @@ __all__ = [
     "Refund",
     "Subscription",
     "UTCDateTime",
+    "WalletWithdrawal",
     "WebhookEvent",
+    "WithdrawalRefund",
 ]
 from db.models.links import PaymentLink  # noqa: E402

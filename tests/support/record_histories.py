@@ -61,6 +61,7 @@ async def record(settings: Settings) -> None:
                 )
             if name == "three_d_secure":
                 await _authenticate(settings, payment)
+        runs.update(await ledger(api, settings))
     await _save(client, runs)
 
 
@@ -107,6 +108,39 @@ async def _save(client: Client, runs: dict[str, str]) -> None:
     for name, workflow_id in runs.items():
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         (OUT / f"{name}.json").write_text(history.to_json())
+
+
+async def ledger(api: httpx.AsyncClient, settings: Settings) -> dict[str, str]:
+    """A purchase of 500 credits; deposits of 20.00 and 80.00, then a 30.00 withdrawal (refunds
+    of 20.00 and 10.00, oldest deposit first)."""
+    customer_id, method_id = await card_customer(api, settings.stripe_api_base, CARD_OK)
+    customer = f"/v1/customers/{customer_id}"
+    deposits = [
+        await api.post(
+            f"{customer}/wallet/deposits",
+            json={"amount": amount, "currency": "usd", "payment_method_id": method_id},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        for amount in (2000, 8000)
+    ]
+    withdrawal = await api.post(
+        f"{customer}/wallet/withdrawals",
+        json={"amount": 3000, "currency": "usd"},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    purchase = await api.post(
+        f"{customer}/credits/purchase",
+        json={"credits": 500, "payment_method_id": method_id},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    await asyncio.sleep(3)
+    listed = (await api.get(f"{customer}/wallet/transactions")).json()["data"]
+    first_payment = deposits[0].json()["id"]
+    return {
+        "wallet_deposit": next(t["id"] for t in listed if t["payment_id"] == first_payment),
+        "wallet_withdrawal": withdrawal.json()["id"],
+        "credits_purchase": purchase.json()["id"],
+    }
 
 
 if __name__ == "__main__":

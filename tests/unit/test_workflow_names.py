@@ -13,6 +13,8 @@ from temporalio import workflow
 from contracts.workflow_names import (
     STATE_QUERY,
     DunningSignal,
+    FundingSignal,
+    FundingUpdate,
     PaymentSignal,
     PaymentUpdate,
     SubscriptionSignal,
@@ -20,9 +22,11 @@ from contracts.workflow_names import (
     WorkflowName,
 )
 from workflows.dunning import DunningWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.withdrawal import WithdrawalWorkflow
 
 NONE: frozenset[str] = frozenset()
 
@@ -42,6 +46,13 @@ EXPECTED: dict[type, tuple[WorkflowName, frozenset[str], frozenset[str], frozens
     ),
     DunningWorkflow: (WorkflowName.DUNNING, NONE, frozenset(DunningSignal), NONE),
     AttachPaymentMethodWorkflow: (WorkflowName.ATTACH_PAYMENT_METHOD, NONE, NONE, NONE),
+    FundingWorkflow: (
+        WorkflowName.FUNDING,
+        frozenset(FundingUpdate),
+        frozenset(FundingSignal),
+        frozenset({STATE_QUERY}),
+    ),
+    WithdrawalWorkflow: (WorkflowName.WITHDRAWAL, NONE, NONE, frozenset({STATE_QUERY})),
 }
 
 
