@@ -27,6 +27,7 @@ from activities.providers.paypal import PayPalProvider
 from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
+from activities.risk import RiskActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
 from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
@@ -93,6 +94,7 @@ def build_worker(
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
+    risk = RiskActivities(sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -123,6 +125,8 @@ def build_worker(
             billing.close_dunning_case,
             notify.send_mail,
             SubscriptionRefundActivities(client).refund_unused_time,
+            risk.assess_payment,
+            risk.release_limit,
         ],
     )
 

@@ -280,6 +280,7 @@ class MailOutbox(Base):
 
 from db.models.alerts import Alert  # noqa: E402
 from db.models.audit import AuditEntry, AuditHead  # noqa: E402
+from db.models.risk import LimitCounter, LimitUsage, RiskRuleSet  # noqa: E402
 
 __all__ = [
     "Alert",
@@ -290,6 +291,8 @@ __all__ = [
     "Customer",
     "DunningCase",
     "Invoice",
+    "LimitCounter",
+    "LimitUsage",
     "MailOutbox",
     "Payment",
     "PaymentEvent",
@@ -297,6 +300,7 @@ __all__ = [
     "Plan",
     "ProviderHealth",
     "Refund",
+    "RiskRuleSet",
     "Subscription",
     "UTCDateTime",
     "WebhookEvent",

@@ -1,0 +1,303 @@
+"""Risk inside ``PaymentWorkflow``: the assessment before any money moves, the refusals it
+leads to, the review that holds an authorization until an operator decides, and the release of
+a limit reservation when the payment ends unpaid.
+
+A mixin of the workflow, so the review's updates are the workflow's own and the money still
+moves under its ``_money_lock``. Every step here runs only for a payment started with risk terms
+(``PaymentInput.risk``, set by ``POST /v1/payments``) and behind ``workflow.patched``, so the
+histories recorded before risk existed replay unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments import PaymentActivities
+    from activities.risk import RiskActivities
+    from contracts.alerts import AlertRequest, RaisedAlert
+    from contracts.audit import ActorType, AuditRecord
+    from contracts.payments import Failure, PaymentStatus, PaymentView
+    from contracts.providers import CaptureMethod, IntentResult
+    from contracts.risk import AssessRequest, AssessResult, ReviewDecision, RiskDecision
+    from contracts.search_attributes import RISK_LEVEL
+    from contracts.workflow_names import PaymentUpdate
+    from workflows import details, handlers
+    from workflows.database import call_database_locally
+    from workflows.policies import guards
+    from workflows.policies.payment_status import after_intent, failed
+    from workflows.policies.retries import RECORD_RETRY_POLICY, RECORD_TIMEOUT
+    from workflows.policies.risk import (
+        BLOCKED,
+        LIMIT_EXCEEDED,
+        REVIEW_EXPIRED,
+        REVIEW_REJECTED,
+        alerts_for,
+        at_provider,
+        review_wait,
+    )
+
+if TYPE_CHECKING:
+    from temporalio.common import SearchAttributeUpdate
+
+    from workflows.payment import PaymentWorkflow
+
+RISK_PATCH = "risk-assessment"
+REVIEW_OPENED = "review.opened"
+"""The timeline entry of a payment going under review; ``data.expires_at`` is when it lapses."""
+
+
+@dataclass
+class RiskState:
+    """What the workflow remembers of risk between its steps."""
+
+    reserved: bool = False
+    """The payment holds a limit reservation, to give back if it ends unpaid."""
+    limit_exceeded: bool = False
+    verdict: tuple[bool, ReviewDecision] | None = None
+    """The operator's decision: approved or not, and by whom."""
+    review_settled: bool = False
+
+
+class PaymentRisk:
+    """``PaymentWorkflow``'s risk steps (see the module's docstring)."""
+
+    _risk: RiskState
+
+    async def _assess_risk(self: PaymentWorkflow) -> None:
+        """Score the payment and reserve its amount against the customer's limits, once the
+        provider is known (a challenge means something else at each); before anything is
+        recorded, so the payment's first entry already carries its risk."""
+        terms = self._input.risk
+        if terms is None or not workflow.patched(RISK_PATCH):
+            return
+        payment = self._input
+        self._set_step("assessing risk")
+        result: AssessResult = await call_database_locally(
+            RiskActivities.assess_payment,
+            AssessRequest(
+                payment_id=payment.payment_id,
+                account_id=payment.account_id,
+                customer_id=payment.customer_id,
+                amount=payment.amount,
+                currency=payment.currency,
+                started_at=payment.created_at,
+                terms=terms,
+            ),
+        )
+        risk = at_provider(result.risk, self._view.provider)
+        self._view = replace(self._view, risk=risk)
+        blocked = risk.decision is RiskDecision.BLOCK
+        self._risk.limit_exceeded = result.limit_exceeded
+        self._risk.reserved = terms.limits is not None and not blocked and not result.limit_exceeded
+        for alert in alerts_for(self._view, risk):
+            await workflow.execute_local_activity(
+                "raise_alert",
+                alert,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY_POLICY,
+                result_type=RaisedAlert,
+            )
+
+    async def _refused_by_risk(self: PaymentWorkflow) -> bool:
+        """A blocked payment, or one past its customer's limits, fails before any provider call."""
+        risk = self._view.risk
+        if risk is not None and risk.decision is RiskDecision.BLOCK:
+            await self._fail_by_risk(BLOCKED, "risk.blocked")
+            return True
+        if self._risk.limit_exceeded:
+            await self._fail_by_risk(LIMIT_EXCEEDED, "limit.exceeded")
+            return True
+        return False
+
+    async def _fail_by_risk(self: PaymentWorkflow, failure: Failure, event_type: str) -> None:
+        self._view = failed(self._view, failure)
+        await self._transition(event_type)
+
+    def _capture_at_provider(self: PaymentWorkflow) -> CaptureMethod:
+        """A payment to review is only authorized, whatever its capture method."""
+        return CaptureMethod.MANUAL if self._in_review_path else self._input.capture_method
+
+    def _challenged(self: PaymentWorkflow) -> bool:
+        risk = self._view.risk
+        return risk is not None and risk.decision is RiskDecision.CHALLENGE
+
+    @property
+    def _in_review_path(self: PaymentWorkflow) -> bool:
+        risk = self._view.risk
+        return risk is not None and risk.decision is RiskDecision.REVIEW
+
+    def _risk_attributes(self: PaymentWorkflow) -> list[SearchAttributeUpdate[str]]:
+        """``RiskLevel`` for the Temporal UI, set with the status (no event of its own)."""
+        risk = self._view.risk
+        return [] if risk is None else [RISK_LEVEL.value_set(risk.level.value)]
+
+    # ------------------------------------------------------------------ review
+
+    async def _hold_for_review(self: PaymentWorkflow) -> None:
+        """Hold the authorization ``under_review`` until approved (captured when automatic,
+        ``requires_capture`` when manual), rejected or expired (voided, ``failed``)."""
+        terms = self._input.risk
+        if (
+            terms is None
+            or not self._in_review_path
+            or self._view.status is not PaymentStatus.REQUIRES_CAPTURE
+        ):
+            return
+        wait = review_wait(
+            timedelta(seconds=terms.review_timeout_seconds),
+            self._input.timeouts.authorization_expiry,
+        )
+        deadline = workflow.now() + wait
+        async with self._money_lock:
+            self._view = replace(self._view, status=PaymentStatus.UNDER_REVIEW)
+            await self._transition(REVIEW_OPENED, {"expires_at": details.at(deadline)})
+        self._set_step(f"under review until {details.at(deadline)}")
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    self._risk.verdict is not None
+                    or self._view.status is not PaymentStatus.UNDER_REVIEW
+                ),
+                timeout=wait,
+            )
+        except TimeoutError:
+            pass
+        async with self._money_lock:
+            if self._view.status is PaymentStatus.UNDER_REVIEW:
+                await self._decide_review()
+            self._risk.review_settled = True
+
+    async def _decide_review(self: PaymentWorkflow) -> None:
+        verdict = self._risk.verdict
+        if verdict is not None and verdict[0]:
+            await self._approve(verdict[1])
+            return
+        expired = verdict is None
+        self._set_step("voiding the authorization of a rejected review")
+        intent: IntentResult = await self._provider(
+            PaymentActivities.cancel_intent, self._call(self._key("void_review"))
+        )
+        self._view, detail = after_intent(
+            self._view, intent, captured=None, checkout=self._is_checkout
+        )
+        self._view = failed(
+            replace(self._view, amount_capturable=0), REVIEW_EXPIRED if expired else REVIEW_REJECTED
+        )
+        await self._transition("review.expired" if expired else "review.rejected", detail)
+        if verdict is None:
+            await self._audit("review.expire", ActorType.SYSTEM, None, None)
+        else:
+            decision = verdict[1]
+            await self._audit(
+                "review.reject", ActorType(decision.actor_type), decision.actor_id, decision.reason
+            )
+
+    async def _approve(self: PaymentWorkflow, decision: ReviewDecision) -> None:
+        if self._input.capture_method is CaptureMethod.AUTOMATIC:
+            self._set_step("capturing an approved review")
+            amount = self._view.amount_capturable
+            intent: IntentResult = await self._provider(
+                PaymentActivities.capture_intent,
+                self._call(self._key("capture_review"), amount=amount),
+            )
+            await self._apply_intent(intent, "review.approved", captured=amount)
+        else:
+            self._view = replace(self._view, status=PaymentStatus.REQUIRES_CAPTURE)
+            await self._transition("review.approved")
+        await self._audit(
+            "review.approve", ActorType(decision.actor_type), decision.actor_id, decision.reason
+        )
+
+    async def _audit(
+        self: PaymentWorkflow,
+        action: str,
+        actor_type: ActorType,
+        actor_id: str | None,
+        reason: str | None,
+    ) -> None:
+        view = self._view
+        await workflow.execute_local_activity(
+            "record_audit",
+            AuditRecord(
+                account_id=view.account_id,
+                actor_type=actor_type,
+                actor_id=actor_id,
+                action=action,
+                resource_id=view.id,
+                outcome=200,
+                details={
+                    "amount": view.amount,
+                    "currency": view.currency,
+                    "status": view.status.value,
+                    "reason": reason,
+                },
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY_POLICY,
+            result_type=str,
+        )
+
+    @handlers.update(PaymentUpdate.APPROVE_REVIEW)
+    async def approve_review(
+        self: PaymentWorkflow, decision: ReviewDecision | None = None
+    ) -> PaymentView:
+        """Approve a payment under review (the API, or an operator in the Temporal UI)."""
+        return await self._review_decided(True, decision or ReviewDecision())
+
+    @approve_review.validator
+    def _validate_approve_review(
+        self: PaymentWorkflow, decision: ReviewDecision | None = None
+    ) -> None:
+        self._require_reviewable(True, decision)
+
+    @handlers.update(PaymentUpdate.REJECT_REVIEW)
+    async def reject_review(
+        self: PaymentWorkflow, decision: ReviewDecision | None = None
+    ) -> PaymentView:
+        """Reject a payment under review: its authorization is voided, it fails."""
+        return await self._review_decided(False, decision or ReviewDecision())
+
+    @reject_review.validator
+    def _validate_reject_review(
+        self: PaymentWorkflow, decision: ReviewDecision | None = None
+    ) -> None:
+        self._require_reviewable(False, decision)
+
+    def _require_reviewable(
+        self: PaymentWorkflow, approve: bool, decision: ReviewDecision | None
+    ) -> None:
+        if decision is not None and decision.actor_type not in (
+            ActorType.OPERATOR,
+            ActorType.API_KEY,
+        ):
+            raise guards.invalid_state("A review is decided by an operator or an API key.")
+        if self._view.status is not PaymentStatus.UNDER_REVIEW:
+            raise guards.invalid_state(f"The payment is {self._view.status}, not under review.")
+        verdict = self._risk.verdict
+        if verdict is not None and verdict[0] is not approve:
+            taken = "approved" if verdict[0] else "rejected"
+            raise guards.invalid_state(f"The review was already {taken}.")
+
+    async def _review_decided(
+        self: PaymentWorkflow, approve: bool, decision: ReviewDecision
+    ) -> PaymentView:
+        self._require_reviewable(approve, decision)
+        if self._risk.verdict is None:
+            self._risk.verdict = (approve, decision)
+        await workflow.wait_condition(lambda: self._risk.review_settled)
+        return self._view
+
+    async def _release_unpaid_limit(self: PaymentWorkflow) -> None:
+        """A payment that ends failed or canceled gives its reservation back; a succeeded one
+        keeps it, refunded or not (README "Risk, limits and reviews")."""
+        if self._risk.reserved and self._view.status in (
+            PaymentStatus.FAILED,
+            PaymentStatus.CANCELED,
+        ):
+            await call_database_locally(RiskActivities.release_limit, self._view.id)
+            self._risk.reserved = False
