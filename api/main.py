@@ -24,6 +24,7 @@ from api.routes import (
     oversight,
     payments,
     plans,
+    risk,
     subscriptions,
     webhooks,
 )
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         admin.router,
         api_keys.router,
         oversight.router,
+        risk.router,
         health.router,
     ):
         app.include_router(router)

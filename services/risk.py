@@ -68,7 +68,9 @@ async def _rules_in_force(session: AsyncSession, settings: Settings, account_id:
     return rules_from_json(stored.thresholds, stored.rules)
 
 
-def _tier_limits(settings: Settings, customer: Customer, currency: str) -> tuple[int, int, int] | None:
+def _tier_limits(
+    settings: Settings, customer: Customer, currency: str
+) -> tuple[int, int, int] | None:
     """(single, day, month) of the customer's KYC tier in ``currency``; none without a tier or
     for a currency the settings give no tier limits."""
     if customer.kyc_tier is None:
@@ -89,7 +91,8 @@ def require_within_single_limit(
     tier = _tier_limits(settings, customer, currency)
     if tier is not None and amount > tier[0]:
         raise errors.AmountExceedsLimit(
-            f"{amount} {currency} is above the {customer.kyc_tier} tier's single limit of {tier[0]}."
+            f"{amount} {currency} is above the single limit of the {customer.kyc_tier} tier, "
+            f"{tier[0]}."
         )
 
 
@@ -111,9 +114,7 @@ async def get_rules(runtime: Runtime, account_id: str) -> RiskRules:
         return await _rules_in_force(session, runtime.settings, account_id)
 
 
-async def put_rules(
-    runtime: Runtime, account_id: str, key_id: str, rules: RiskRules
-) -> RiskRules:
+async def put_rules(runtime: Runtime, account_id: str, key_id: str, rules: RiskRules) -> RiskRules:
     """Replace the account's rules, audited in the same transaction; payments started from now
     on are scored by them, those already started keep the rules they started with."""
     values = asdict(rules)

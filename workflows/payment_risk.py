@@ -10,6 +10,7 @@ histories recorded before risk existed replay unchanged.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -17,9 +18,9 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.oversight import OversightActivities
     from activities.payments import PaymentActivities
     from activities.risk import RiskActivities
-    from contracts.alerts import AlertRequest, RaisedAlert
     from contracts.audit import ActorType, AuditRecord
     from contracts.payments import Failure, PaymentStatus, PaymentView
     from contracts.providers import CaptureMethod, IntentResult
@@ -30,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.database import call_database_locally
     from workflows.policies import guards
     from workflows.policies.payment_status import after_intent, failed
-    from workflows.policies.retries import RECORD_RETRY_POLICY, RECORD_TIMEOUT
     from workflows.policies.risk import (
         BLOCKED,
         LIMIT_EXCEEDED,
@@ -42,9 +42,14 @@ with workflow.unsafe.imports_passed_through():
     )
 
 if TYPE_CHECKING:
+    import asyncio
+    from typing import Any
+
     from temporalio.common import SearchAttributeUpdate
 
-    from workflows.payment import PaymentWorkflow
+    from contracts.payments import PaymentInput
+    from contracts.providers import IntentCall
+    from workflows.policies.payment_status import Detail
 
 RISK_PATCH = "risk-assessment"
 REVIEW_OPENED = "review.opened"
@@ -68,7 +73,28 @@ class PaymentRisk:
 
     _risk: RiskState
 
-    async def _assess_risk(self: PaymentWorkflow) -> None:
+    if TYPE_CHECKING:
+        # What the mixin uses of ``PaymentWorkflow``, declared for the type checker only.
+        _input: PaymentInput
+        _view: PaymentView
+        _money_lock: asyncio.Lock
+
+        @property
+        def _is_checkout(self) -> bool: ...
+        def _set_step(self, step: str) -> None: ...
+        def _key(self, step: str) -> str: ...
+        def _call(self, idempotency_key: str, amount: int | None = None) -> IntentCall: ...
+        async def _provider(
+            self, activity: Any, call: Any, give_up_after: timedelta | None = None
+        ) -> Any: ...
+        async def _transition(
+            self, event_type: str, detail: Detail | None = None, refund: Any = None
+        ) -> None: ...
+        async def _apply_intent(
+            self, intent: IntentResult, event_type: str, captured: int | None = None
+        ) -> None: ...
+
+    async def _assess_risk(self) -> None:
         """Score the payment and reserve its amount against the customer's limits, once the
         provider is known (a challenge means something else at each); before anything is
         recorded, so the payment's first entry already carries its risk."""
@@ -95,15 +121,9 @@ class PaymentRisk:
         self._risk.limit_exceeded = result.limit_exceeded
         self._risk.reserved = terms.limits is not None and not blocked and not result.limit_exceeded
         for alert in alerts_for(self._view, risk):
-            await workflow.execute_local_activity(
-                "raise_alert",
-                alert,
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RECORD_RETRY_POLICY,
-                result_type=RaisedAlert,
-            )
+            await call_database_locally(OversightActivities.raise_alert, alert)
 
-    async def _refused_by_risk(self: PaymentWorkflow) -> bool:
+    async def _refused_by_risk(self) -> bool:
         """A blocked payment, or one past its customer's limits, fails before any provider call."""
         risk = self._view.risk
         if risk is not None and risk.decision is RiskDecision.BLOCK:
@@ -114,31 +134,31 @@ class PaymentRisk:
             return True
         return False
 
-    async def _fail_by_risk(self: PaymentWorkflow, failure: Failure, event_type: str) -> None:
+    async def _fail_by_risk(self, failure: Failure, event_type: str) -> None:
         self._view = failed(self._view, failure)
         await self._transition(event_type)
 
-    def _capture_at_provider(self: PaymentWorkflow) -> CaptureMethod:
+    def _capture_at_provider(self) -> CaptureMethod:
         """A payment to review is only authorized, whatever its capture method."""
         return CaptureMethod.MANUAL if self._in_review_path else self._input.capture_method
 
-    def _challenged(self: PaymentWorkflow) -> bool:
+    def _challenged(self) -> bool:
         risk = self._view.risk
         return risk is not None and risk.decision is RiskDecision.CHALLENGE
 
     @property
-    def _in_review_path(self: PaymentWorkflow) -> bool:
+    def _in_review_path(self) -> bool:
         risk = self._view.risk
         return risk is not None and risk.decision is RiskDecision.REVIEW
 
-    def _risk_attributes(self: PaymentWorkflow) -> list[SearchAttributeUpdate[str]]:
+    def _risk_attributes(self) -> list[SearchAttributeUpdate[str]]:
         """``RiskLevel`` for the Temporal UI, set with the status (no event of its own)."""
         risk = self._view.risk
         return [] if risk is None else [RISK_LEVEL.value_set(risk.level.value)]
 
     # ------------------------------------------------------------------ review
 
-    async def _hold_for_review(self: PaymentWorkflow) -> None:
+    async def _hold_for_review(self) -> None:
         """Hold the authorization ``under_review`` until approved (captured when automatic,
         ``requires_capture`` when manual), rejected or expired (voided, ``failed``)."""
         terms = self._input.risk
@@ -157,7 +177,7 @@ class PaymentRisk:
             self._view = replace(self._view, status=PaymentStatus.UNDER_REVIEW)
             await self._transition(REVIEW_OPENED, {"expires_at": details.at(deadline)})
         self._set_step(f"under review until {details.at(deadline)}")
-        try:
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: (
                     self._risk.verdict is not None
@@ -165,14 +185,12 @@ class PaymentRisk:
                 ),
                 timeout=wait,
             )
-        except TimeoutError:
-            pass
         async with self._money_lock:
             if self._view.status is PaymentStatus.UNDER_REVIEW:
                 await self._decide_review()
             self._risk.review_settled = True
 
-    async def _decide_review(self: PaymentWorkflow) -> None:
+    async def _decide_review(self) -> None:
         verdict = self._risk.verdict
         if verdict is not None and verdict[0]:
             await self._approve(verdict[1])
@@ -197,7 +215,7 @@ class PaymentRisk:
                 "review.reject", ActorType(decision.actor_type), decision.actor_id, decision.reason
             )
 
-    async def _approve(self: PaymentWorkflow, decision: ReviewDecision) -> None:
+    async def _approve(self, decision: ReviewDecision) -> None:
         if self._input.capture_method is CaptureMethod.AUTOMATIC:
             self._set_step("capturing an approved review")
             amount = self._view.amount_capturable
@@ -214,15 +232,15 @@ class PaymentRisk:
         )
 
     async def _audit(
-        self: PaymentWorkflow,
+        self,
         action: str,
         actor_type: ActorType,
         actor_id: str | None,
         reason: str | None,
     ) -> None:
         view = self._view
-        await workflow.execute_local_activity(
-            "record_audit",
+        await call_database_locally(
+            OversightActivities.record_audit,
             AuditRecord(
                 account_id=view.account_id,
                 actor_type=actor_type,
@@ -237,40 +255,27 @@ class PaymentRisk:
                     "reason": reason,
                 },
             ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY_POLICY,
-            result_type=str,
         )
 
     @handlers.update(PaymentUpdate.APPROVE_REVIEW)
-    async def approve_review(
-        self: PaymentWorkflow, decision: ReviewDecision | None = None
-    ) -> PaymentView:
+    async def approve_review(self, decision: ReviewDecision | None = None) -> PaymentView:
         """Approve a payment under review (the API, or an operator in the Temporal UI)."""
         return await self._review_decided(True, decision or ReviewDecision())
 
     @approve_review.validator
-    def _validate_approve_review(
-        self: PaymentWorkflow, decision: ReviewDecision | None = None
-    ) -> None:
+    def _validate_approve_review(self, decision: ReviewDecision | None = None) -> None:
         self._require_reviewable(True, decision)
 
     @handlers.update(PaymentUpdate.REJECT_REVIEW)
-    async def reject_review(
-        self: PaymentWorkflow, decision: ReviewDecision | None = None
-    ) -> PaymentView:
+    async def reject_review(self, decision: ReviewDecision | None = None) -> PaymentView:
         """Reject a payment under review: its authorization is voided, it fails."""
         return await self._review_decided(False, decision or ReviewDecision())
 
     @reject_review.validator
-    def _validate_reject_review(
-        self: PaymentWorkflow, decision: ReviewDecision | None = None
-    ) -> None:
+    def _validate_reject_review(self, decision: ReviewDecision | None = None) -> None:
         self._require_reviewable(False, decision)
 
-    def _require_reviewable(
-        self: PaymentWorkflow, approve: bool, decision: ReviewDecision | None
-    ) -> None:
+    def _require_reviewable(self, approve: bool, decision: ReviewDecision | None) -> None:
         if decision is not None and decision.actor_type not in (
             ActorType.OPERATOR,
             ActorType.API_KEY,
@@ -283,16 +288,14 @@ class PaymentRisk:
             taken = "approved" if verdict[0] else "rejected"
             raise guards.invalid_state(f"The review was already {taken}.")
 
-    async def _review_decided(
-        self: PaymentWorkflow, approve: bool, decision: ReviewDecision
-    ) -> PaymentView:
+    async def _review_decided(self, approve: bool, decision: ReviewDecision) -> PaymentView:
         self._require_reviewable(approve, decision)
         if self._risk.verdict is None:
             self._risk.verdict = (approve, decision)
         await workflow.wait_condition(lambda: self._risk.review_settled)
         return self._view
 
-    async def _release_unpaid_limit(self: PaymentWorkflow) -> None:
+    async def _release_unpaid_limit(self) -> None:
         """A payment that ends failed or canceled gives its reservation back; a succeeded one
         keeps it, refunded or not (README "Risk, limits and reviews")."""
         if self._risk.reserved and self._view.status in (

@@ -25,8 +25,6 @@ from contracts.risk import CustomerHistory, PeriodLimits
 from db.models import Customer, LimitCounter, LimitUsage, Payment, PaymentEvent, RiskRuleSet
 from db.repositories.writes import dialect_of, insert_or_update, update_rows
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
 REVIEW_OPENED = "review.opened"
 """The timeline entry a payment gets when it goes under review (``data.expires_at``)."""
 
@@ -102,7 +100,9 @@ async def usage(session: AsyncSession, customer_id: str, currency: str, at: date
         LimitUsage.month == month,
         LimitUsage.released_at.is_(None),
     )
-    monthly = await session.scalar(select(func.coalesce(func.sum(LimitUsage.amount), 0)).where(*held))
+    monthly = await session.scalar(
+        select(func.coalesce(func.sum(LimitUsage.amount), 0)).where(*held)
+    )
     daily = await session.scalar(
         select(func.coalesce(func.sum(LimitUsage.amount), 0)).where(*held, LimitUsage.day == day)
     )
@@ -121,13 +121,20 @@ async def reserve(
 ) -> bool:
     """Reserve ``amount`` for the payment in ``at``'s day and month, unless that would take the
     customer past ``limits``; True when the payment holds a reservation (a repeat finds it)."""
-    counter = _INSERTS[dialect_of(session)](LimitCounter.__table__)
-    await session.execute(
-        counter.values(customer_id=customer_id, reservations=1, updated_at=now).on_conflict_do_update(
-            index_elements=[LimitCounter.customer_id],
-            set_={"reservations": LimitCounter.reservations + 1, "updated_at": now},
+    values = {"customer_id": customer_id, "reservations": 1, "updated_at": now}
+    bump = {"reservations": LimitCounter.reservations + 1, "updated_at": now}
+    if dialect_of(session) == "postgresql":
+        await session.execute(
+            postgresql.insert(LimitCounter)
+            .values(values)
+            .on_conflict_do_update(index_elements=[LimitCounter.customer_id], set_=bump)
         )
-    )
+    else:
+        await session.execute(
+            sqlite.insert(LimitCounter)
+            .values(values)
+            .on_conflict_do_update(index_elements=[LimitCounter.customer_id], set_=bump)
+        )
     existing = await session.get(LimitUsage, payment_id)
     if existing is not None:
         return existing.released_at is None

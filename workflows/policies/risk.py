@@ -69,7 +69,11 @@ def alerts_for(payment: PaymentView, risk: RiskAssessment) -> list[AlertRequest]
     ]
     if risk.decision is RiskDecision.BLOCK:
         raised.append(
-            (AlertKind.BLOCKED_BY_RISK, AlertSeverity.HIGH, f"payment blocked at score {risk.score}")
+            (
+                AlertKind.BLOCKED_BY_RISK,
+                AlertSeverity.HIGH,
+                f"payment blocked at score {risk.score}",
+            )
         )
     return [
         AlertRequest(
