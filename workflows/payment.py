@@ -352,6 +352,7 @@ class PaymentWorkflow(PaymentRisk):
         self._view, detail = after_intent(
             self._view, intent, captured=captured, checkout=self._is_checkout
         )
+        event_type = self._open_review_if_due(event_type, detail)
         await self._transition(event_type, detail)
 
     @property

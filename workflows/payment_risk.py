@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import details, handlers
     from workflows.database import call_database_locally
     from workflows.policies import guards
-    from workflows.policies.payment_status import after_intent, failed
+    from workflows.policies.payment_status import Detail, after_intent, failed
     from workflows.policies.risk import (
         BLOCKED,
         LIMIT_EXCEEDED,
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
     from contracts.payments import PaymentInput
     from contracts.providers import IntentCall
-    from workflows.policies.payment_status import Detail
 
 RISK_PATCH = "risk-assessment"
 REVIEW_OPENED = "review.opened"
@@ -63,6 +62,8 @@ class RiskState:
     reserved: bool = False
     """The payment holds a limit reservation, to give back if it ends unpaid."""
     limit_exceeded: bool = False
+    review_deadline: datetime | None = None
+    """When the review lapses; set when the payment goes under review."""
     verdict: tuple[bool, ReviewDecision] | None = None
     """The operator's decision: approved or not, and by whom."""
     review_settled: bool = False
@@ -158,24 +159,33 @@ class PaymentRisk:
 
     # ------------------------------------------------------------------ review
 
-    async def _hold_for_review(self) -> None:
-        """Hold the authorization ``under_review`` until approved (captured when automatic,
-        ``requires_capture`` when manual), rejected or expired (voided, ``failed``)."""
+    def _open_review_if_due(self, event_type: str, detail: Detail) -> str:
+        """A payment to review that the provider has just authorized goes ``under_review``
+        in that very step (it is never ``requires_capture`` meanwhile); its timeline entry
+        is ``review.opened``, with the moment the review lapses."""
         terms = self._input.risk
         if (
             terms is None
             or not self._in_review_path
+            or self._risk.review_deadline is not None
             or self._view.status is not PaymentStatus.REQUIRES_CAPTURE
         ):
-            return
+            return event_type
         wait = review_wait(
             timedelta(seconds=terms.review_timeout_seconds),
             self._input.timeouts.authorization_expiry,
         )
-        deadline = workflow.now() + wait
-        async with self._money_lock:
-            self._view = replace(self._view, status=PaymentStatus.UNDER_REVIEW)
-            await self._transition(REVIEW_OPENED, {"expires_at": details.at(deadline)})
+        self._risk.review_deadline = workflow.now() + wait
+        self._view = replace(self._view, status=PaymentStatus.UNDER_REVIEW)
+        detail["expires_at"] = details.at(self._risk.review_deadline)
+        return REVIEW_OPENED
+
+    async def _hold_for_review(self) -> None:
+        """Hold the authorization ``under_review`` until approved (captured when automatic,
+        ``requires_capture`` when manual), rejected or expired (voided, ``failed``)."""
+        deadline = self._risk.review_deadline
+        if deadline is None or self._view.status is not PaymentStatus.UNDER_REVIEW:
+            return
         self._set_step(f"under review until {details.at(deadline)}")
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
@@ -183,7 +193,7 @@ class PaymentRisk:
                     self._risk.verdict is not None
                     or self._view.status is not PaymentStatus.UNDER_REVIEW
                 ),
-                timeout=wait,
+                timeout=max(deadline - workflow.now(), timedelta(0)),
             )
         async with self._money_lock:
             if self._view.status is PaymentStatus.UNDER_REVIEW:
