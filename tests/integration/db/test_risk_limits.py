@@ -79,7 +79,7 @@ async def test_fifty_concurrent_payments_never_together_pass_the_daily_limit(
     )
 
     accepted = [r for r in results if not r.limit_exceeded]
-    assert len(accepted) == DAILY // 15_000  # 13 × 150.00 = 1,950.00; a 14th would pass 2,000
+    assert len(accepted) == DAILY // 15_000  # 13 of 150.00 make 1,950.00; a 14th would pass 2,000
     async with sessions() as session:
         held = await risk_repo.usage(session, "cus_limits", "USD", NOW)
     assert held.daily == len(accepted) * 15_000
