@@ -183,4 +183,4 @@ async def open_reviews(
         .where(Payment.account_id == account_id, Payment.status == "under_review")
         .order_by(Payment.created_at, Payment.id)
     )
-    return [(payment, event) for payment, event in rows.tuples()]
+    return [(payment, event) for payment, event in rows]
