@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from settings import DEV_CLIENT_KEY, Environment, Settings
+from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Environment, Settings
 from tests.support.flows import CARD_3DS, CARD_DECLINED, CARD_OK, card_customer, pay
 from tests.support.localstripe import authenticate_3ds
 
@@ -61,10 +61,32 @@ async def record(settings: Settings) -> None:
                     success=True,
                 )
                 await asyncio.sleep(3)
+        runs["review_approved"] = await reviewed_and_approved(settings, api)
     OUT.mkdir(exist_ok=True)
     for name, workflow_id in runs.items():
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         (OUT / f"{name}.json").write_text(history.to_json())
+
+
+async def reviewed_and_approved(settings: Settings, api: httpx.AsyncClient) -> str:
+    """A payment a review rule holds under review, approved by an operator (and captured).
+    The rule names only this payment's customer, and is taken back afterwards."""
+    customer_id, method_id = await card_customer(api, settings.stripe_api_base, CARD_OK)
+    async with httpx.AsyncClient(
+        base_url=settings.api_base_url,
+        headers={"Authorization": f"Bearer {DEV_ADMIN_KEY}"},
+        timeout=30,
+    ) as admin:
+        before = (await admin.get("/v1/admin/risk/rules")).json()
+        await admin.put(
+            "/v1/admin/risk/rules",
+            json={"rules": [{"action": "review", "when": {"customer_id": customer_id}}]},
+        )
+        payment = (await pay(api, customer_id, method_id, key=str(uuid.uuid4()))).json()
+        await admin.put("/v1/admin/risk/rules", json=before)
+        await admin.post(f"/v1/admin/reviews/{payment['id']}/approve")
+    payment_id: str = payment["id"]
+    return payment_id
 
 
 if __name__ == "__main__":
