@@ -45,6 +45,7 @@ class FakeRisk:
     """``assess_payment`` answers the decision the test chose; the rest records what it got."""
 
     def __init__(self, decision: RiskDecision, *, limit_exceeded: bool = False) -> None:
+        """Local activities run at least once: the tests compare what they recorded as sets."""
         self.decision = decision
         self.limit_exceeded = limit_exceeded
         self.released: list[str] = []
@@ -152,8 +153,8 @@ async def test_a_payment_under_review_is_authorized_only_and_expires_voided(
     opened = records.timeline(payment.payment_id)[2]
     expires = opened.payment.updated_at + timedelta(seconds=REVIEW_TIMEOUT)
     assert opened.detail["expires_at"] == expires.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert risk.released == [payment.payment_id]
-    assert [(a.action, a.actor_type) for a in risk.audits] == [("review.expire", "system")]
+    assert set(risk.released) == {payment.payment_id}
+    assert {(a.action, a.actor_type) for a in risk.audits} == {("review.expire", "system")}
 
 
 async def test_approved_from_the_temporal_ui_the_review_is_captured(
@@ -169,7 +170,7 @@ async def test_approved_from_the_temporal_ui_the_review_is_captured(
     assert approved.status is PaymentStatus.SUCCEEDED
     assert approved.amount_captured == 2500
     assert provider.called("capture_intent")[0].amount == 2500
-    assert [(a.action, a.actor_type) for a in risk.audits] == [("review.approve", "operator")]
+    assert {(a.action, a.actor_type) for a in risk.audits} == {("review.approve", "operator")}
     assert risk.released == []
 
 
@@ -189,7 +190,7 @@ async def test_a_manual_payment_approved_waits_for_its_capture_and_cannot_be_rej
 
     assert approved.status is PaymentStatus.REQUIRES_CAPTURE
     assert provider.called("capture_intent") == []
-    assert [(a.action, a.actor_id) for a in risk.audits] == [("review.approve", "key_ops")]
+    assert {(a.action, a.actor_id) for a in risk.audits} == {("review.approve", "key_ops")}
 
 
 async def test_rejected_the_authorization_is_voided(
@@ -240,7 +241,8 @@ async def test_a_blocked_payment_fails_without_a_provider_call_and_alerts(
     assert answer.failure is not None and answer.failure.code == "blocked_by_risk"
     assert answer.risk is not None and answer.risk.decision is RiskDecision.BLOCK
     assert provider.calls == []
-    assert [a.kind for a in risk.alerts] == [AlertKind.FAILED_ATTEMPTS, AlertKind.BLOCKED_BY_RISK]
+    # A local activity runs at least once (the real alert is idempotent per cause and window).
+    assert {a.kind for a in risk.alerts} == {AlertKind.FAILED_ATTEMPTS, AlertKind.BLOCKED_BY_RISK}
 
 
 async def test_a_payment_past_its_limit_fails_without_a_provider_call(
@@ -271,4 +273,4 @@ async def test_a_canceled_review_gives_its_limit_back(
         final = await handle.result()
 
     assert final.status is PaymentStatus.CANCELED
-    assert risk.released == [payment.payment_id]
+    assert set(risk.released) == {payment.payment_id}
