@@ -313,7 +313,7 @@ class PaymentWorkflow(PaymentRisk):
 
     async def _await_capture(self) -> None:
         """Hold the authorization until captured or canceled; void it when it expires."""
-        expiry = self._input.timeouts.authorization_expiry
+        expiry = self._authorization_left()
         self._set_step(
             f"authorized; waiting for capture until {details.at(workflow.now() + expiry)}"
         )

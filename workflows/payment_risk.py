@@ -62,6 +62,8 @@ class RiskState:
     reserved: bool = False
     """The payment holds a limit reservation, to give back if it ends unpaid."""
     limit_exceeded: bool = False
+    authorized_at: datetime | None = None
+    """When the authorization of a payment to review was made (its expiry counts from then)."""
     review_deadline: datetime | None = None
     """When the review lapses; set when the payment goes under review."""
     verdict: tuple[bool, ReviewDecision] | None = None
@@ -175,10 +177,19 @@ class PaymentRisk:
             timedelta(seconds=terms.review_timeout_seconds),
             self._input.timeouts.authorization_expiry,
         )
-        self._risk.review_deadline = workflow.now() + wait
+        self._risk.authorized_at = workflow.now()
+        self._risk.review_deadline = self._risk.authorized_at + wait
         self._view = replace(self._view, status=PaymentStatus.UNDER_REVIEW)
         detail["expires_at"] = details.at(self._risk.review_deadline)
         return REVIEW_OPENED
+
+    def _authorization_left(self) -> timedelta:
+        """How long an authorization still holds: all of its expiry, but for one that waited
+        under review first (approved, it then waits for its capture only what is left)."""
+        expiry = self._input.timeouts.authorization_expiry
+        if self._risk.authorized_at is None:
+            return expiry
+        return max(expiry - (workflow.now() - self._risk.authorized_at), timedelta(0))
 
     async def _hold_for_review(self) -> None:
         """Hold the authorization ``under_review`` until approved (captured when automatic,

@@ -274,3 +274,22 @@ async def test_a_canceled_review_gives_its_limit_back(
 
     assert final.status is PaymentStatus.CANCELED
     assert set(risk.released) == {payment.payment_id}
+
+
+async def test_an_approved_manual_payment_waits_only_what_its_authorization_has_left(
+    env: WorkflowEnvironment, task_queue: str, provider: FakeProvider, records: FakeRecords
+) -> None:
+    risk = FakeRisk(RiskDecision.REVIEW)
+    payment = scored_payment(CaptureMethod.MANUAL, review_timeout=6 * DAY)
+    async with worker(env, task_queue, provider, records, risk):
+        handle = await start(env, task_queue, payment)
+        await settled(handle, payment)
+        await env.sleep(timedelta(days=5))
+        await decide(handle, PaymentUpdate.APPROVE_REVIEW)
+        final = await handle.result()
+        described = await handle.describe()
+
+    assert final.status is PaymentStatus.CANCELED
+    assert provider.called("cancel_intent")[0].idempotency_key.endswith(":void_expired")
+    assert described.close_time is not None and described.start_time is not None
+    assert described.close_time - described.start_time < timedelta(days=7, hours=1)
