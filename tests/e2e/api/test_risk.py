@@ -165,3 +165,30 @@ async def test_evaluate_answers_the_risk_a_payment_would_get_and_records_nothing
     assert (risk["score"], risk["level"], risk["decision"]) == (40, "elevated", "challenge")
     listed = await operator.get("/v1/payments", params={"customer_id": customer_id})
     assert listed.json()["data"] == []
+
+
+async def test_a_blocked_payment_fails_with_nothing_sent_to_the_provider_and_alerts(
+    operator: httpx.AsyncClient, stack: Stack
+) -> None:
+    customer_id, method_id = await card_customer(operator, stack.stripe_url, CARD_OK)
+    await operator.put(
+        "/v1/admin/risk/rules",
+        json={"rules": [{"action": "block", "when": {"email_domain_in": ["example.com"]}}]},
+    )
+
+    response = await pay(operator, customer_id, method_id, amount=2500)
+
+    assert response.status_code == 201, response.text
+    payment = response.json()
+    assert (payment["status"], payment["failure"]["code"]) == ("failed", "blocked_by_risk")
+    assert (payment["provider_reference"], payment["risk"]["decision"]) == (None, "block")
+    events = (await operator.get(f"/v1/payments/{payment['id']}/events")).json()["data"]
+    assert [e["type"] for e in events] == ["payment.created", "risk.blocked"]
+    alerts = await operator.get("/v1/admin/alerts", params={"customer_id": customer_id})
+    assert [(a["kind"], a["severity"]) for a in alerts.json()["data"]] == [
+        ("blocked_by_risk", "high")
+    ]
+    rules = (await operator.get("/v1/admin/risk/rules")).json()
+    assert rules["rules"][0]["when"]["email_domain_in"] == ["example.com"]
+    audit = (await operator.get("/v1/admin/audit", params={"action": "risk_rules.update"})).json()
+    assert len(audit["data"]) == 1
