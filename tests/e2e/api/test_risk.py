@@ -16,7 +16,16 @@ from stripe import StripeClient
 
 from db.repositories import api_keys as api_keys_repo
 from services.idempotency import hash_api_key
-from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer, pay, saved_card
+from tests.support.flows import (
+    CARD_DECLINED,
+    CARD_OK,
+    card_customer,
+    new_customer,
+    pay,
+    saved_card,
+    wait_for_status,
+)
+from tests.support.paypal import buyer_clicks
 from tests.support.stack import Stack
 
 
@@ -192,3 +201,31 @@ async def test_a_blocked_payment_fails_with_nothing_sent_to_the_provider_and_ale
     assert rules["rules"][0]["when"]["email_domain_in"] == ["example.com"]
     audit = (await operator.get("/v1/admin/audit", params={"action": "risk_rules.update"})).json()
     assert len(audit["data"]) == 1
+
+
+async def test_a_challenge_at_paypal_is_reviewed_once_the_buyer_approves(
+    operator: httpx.AsyncClient,
+) -> None:
+    customer_id = await new_customer(operator)
+    await operator.put(
+        "/v1/admin/risk/rules",
+        json={"rules": [{"action": "challenge", "when": {"customer_id": customer_id}}]},
+    )
+    started = await pay(
+        operator,
+        customer_id,
+        None,
+        amount=2500,
+        provider="paypal",
+        return_url="https://shop.example/orders/1001",
+    )
+    payment = started.json()
+    assert (payment["status"], payment["risk"]["decision"]) == ("requires_action", "review")
+    assert "paypal_challenge" in [factor["code"] for factor in payment["risk"]["factors"]]
+
+    buyer_clicks(payment["next_action"]["url"], "approve")
+    held = await wait_for_status(operator, payment["id"], "under_review")
+    approved = await operator.post(f"/v1/admin/reviews/{payment['id']}/approve")
+
+    assert (held["amount_capturable"], held["amount_captured"]) == (2500, 0)
+    assert (approved.json()["status"], approved.json()["amount_captured"]) == ("succeeded", 2500)
