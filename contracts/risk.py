@@ -164,8 +164,9 @@ class AssessResult:
 
 @dataclass(frozen=True)
 class ReviewDecision:
-    """Sent as ``approve_review`` / ``reject_review``: by the API (``actor_type`` ``api_key``
-    and the key's id) or from the Temporal UI, where the defaults name an operator."""
+    """Sent as ``approve_review`` / ``reject_review``: by the API (``actor_type`` ``api_key``,
+    the key's id, never a reason: the API audits that itself, out of Temporal's payloads) or from
+    the Temporal UI, where the defaults name an operator, who may add a ``reason``."""
 
     actor_type: str = "operator"
     actor_id: str | None = None

@@ -8,7 +8,7 @@ limit could allow (``require_within_single_limit``), and serves the risk routes.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -232,18 +232,37 @@ async def decide_review(
     reason: str | None = None,
 ) -> PaymentView:
     """Approve or reject a payment under review through its workflow, which captures or voids
-    it and audits the decision; answers once that is done."""
+    it; answers once that is done. The decision is audited here, with its reason and the
+    outcome the caller got: the reason is free text, so it never enters the workflow's
+    payloads (a decision from the Temporal UI is audited by the workflow)."""
     async with runtime.database.reading() as session:
-        await owned(
+        payment = await owned(
             payments_repo.get_payment(session, payment_id, account_id), f"payment {payment_id}"
         )
-    decision = ReviewDecision(actor_type=ActorType.API_KEY.value, actor_id=key_id, reason=reason)
     verb = "approve" if approve else "reject"
-    return await temporal.update_workflow(
-        runtime.client,
-        payment_id,
-        PaymentUpdate.APPROVE_REVIEW if approve else PaymentUpdate.REJECT_REVIEW,
-        decision,
-        f"review:{payment_id}:{verb}",
-        PaymentView,
+    record = AuditRecord(
+        account_id=account_id,
+        actor_type=ActorType.API_KEY,
+        actor_id=key_id,
+        action=f"review.{verb}",
+        resource_id=payment_id,
+        outcome=200,
+        details={"amount": payment.amount, "currency": payment.currency, "reason": reason},
     )
+    try:
+        view = await temporal.update_workflow(
+            runtime.client,
+            payment_id,
+            PaymentUpdate.APPROVE_REVIEW if approve else PaymentUpdate.REJECT_REVIEW,
+            ReviewDecision(actor_type=ActorType.API_KEY.value, actor_id=key_id),
+            f"review:{payment_id}:{verb}",
+            PaymentView,
+        )
+    except errors.AppError as error:
+        await audit.record(runtime.database, replace(record, outcome=error.status))
+        raise
+    await audit.record(
+        runtime.database,
+        replace(record, details={**record.details, "status": view.status.value}),
+    )
+    return view

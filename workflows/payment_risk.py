@@ -231,10 +231,7 @@ class PaymentRisk:
         if verdict is None:
             await self._audit("review.expire", ActorType.SYSTEM, None, None)
         else:
-            decision = verdict[1]
-            await self._audit(
-                "review.reject", ActorType(decision.actor_type), decision.actor_id, decision.reason
-            )
+            await self._audit_operator("review.reject", verdict[1])
 
     async def _approve(self, decision: ReviewDecision) -> None:
         if self._input.capture_method is CaptureMethod.AUTOMATIC:
@@ -248,9 +245,13 @@ class PaymentRisk:
         else:
             self._view = replace(self._view, status=PaymentStatus.REQUIRES_CAPTURE)
             await self._transition("review.approved")
-        await self._audit(
-            "review.approve", ActorType(decision.actor_type), decision.actor_id, decision.reason
-        )
+        await self._audit_operator("review.approve", decision)
+
+    async def _audit_operator(self, action: str, decision: ReviewDecision) -> None:
+        """Audit a decision sent from the Temporal UI. One taken through the API is audited by
+        the API, with its reason: a free-text note stays out of the workflow's payloads."""
+        if decision.actor_type == ActorType.OPERATOR:
+            await self._audit(action, ActorType.OPERATOR, decision.actor_id, decision.reason)
 
     async def _audit(
         self,

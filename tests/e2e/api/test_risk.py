@@ -111,6 +111,10 @@ async def test_a_rejected_review_voids_the_authorization(
     assert _intent_status(stack, payment["provider_reference"]) == "canceled"
     again = await operator.post(f"/v1/admin/reviews/{payment['id']}/approve")
     assert again.status_code == 409, again.text
+    audit = (await operator.get("/v1/admin/audit", params={"resource_id": payment["id"]})).json()
+    assert sorted(
+        (entry["action"], entry["outcome"], entry["details"]["reason"]) for entry in audit["data"]
+    ) == [("review.approve", 409, None), ("review.reject", 200, "card testing")]
 
 
 async def test_five_concurrent_600_dollar_payments_of_a_basic_customer_stop_at_the_day_limit(
