@@ -166,6 +166,27 @@ class Settings(BaseSettings):
     """Dev only (refused in production): a keyless ``/codec`` request from one of
     ``codec_cors_origins`` is served, because the dev Web UI has no login to send a key with."""
 
+    # Risk: scoring thresholds, limits, reviews (README "Risk, limits and reviews").
+    risk_challenge_threshold: int = Field(default=30, ge=0, le=100)
+    risk_review_threshold: int = Field(default=60, ge=0, le=100)
+    risk_block_threshold: int = Field(default=80, ge=0, le=100)
+    """The thresholds of an account that never set its own (``PUT /v1/admin/risk/rules``)."""
+    risk_large_amount: dict[str, int] = Field(default_factory=lambda: {"USD": 1_000_000})
+    """``large_amount`` from this many minor units, per currency (a currency absent: never)."""
+    single_payment_maximum: dict[str, int] = Field(default_factory=lambda: {"USD": 5_000_000})
+    """Every account's single-payment maximum per currency (422 ``amount_exceeds_limit``)."""
+    kyc_tier_limits: dict[str, dict[str, tuple[int, int, int]]] = Field(
+        default_factory=lambda: {
+            "USD": {
+                "basic": (100_000, 200_000, 1_000_000),
+                "intermediate": (500_000, 1_000_000, 5_000_000),
+                "advanced": (5_000_000, 10_000_000, 50_000_000),
+            }
+        }
+    )
+    """Per currency, per KYC tier: (single, day, month) in minor units."""
+    review_timeout: timedelta = Field(default=timedelta(hours=24))
+
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served
     everywhere but in production (the schema names every route, the admin ones too)."""

@@ -29,6 +29,7 @@ from activities.providers.paypal import PayPalProvider
 from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
+from activities.risk import RiskActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
 from activities.wallet_refunds import WalletRefundActivities
 from contracts.providers import ProviderName
@@ -100,6 +101,7 @@ def build_worker(
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
     ledger = LedgerActivities(sessions)
     oversight = OversightActivities(sessions)
+    risk = RiskActivities(sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -137,6 +139,8 @@ def build_worker(
             ledger.settle_funding,
             ledger.finish_withdrawal,
             WalletRefundActivities(client).refund_deposit,
+            risk.assess_payment,
+            risk.release_limit,
         ],
     )
 

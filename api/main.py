@@ -30,6 +30,7 @@ from api.routes import (
     payments,
     plans,
     public_payment,
+    risk,
     subscriptions,
     webhooks,
 )
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         admin.router,
         api_keys.router,
         oversight.router,
+        risk.router,
         health.router,
         payment_links.router,
         public_payment.router,

@@ -66,6 +66,8 @@ class CreateIntentRequest:
     description: str | None = None
     return_url: str | None = None
     """Where a redirect-based provider sends the buyer back after approving or canceling."""
+    request_three_d_secure: bool = False
+    """Risk asked for a challenge: Stripe is told to authenticate the card (3-D Secure)."""
 
 
 @dataclass(frozen=True)

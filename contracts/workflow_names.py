@@ -25,6 +25,8 @@ class PaymentUpdate(StrEnum):
     CAPTURE = "capture"
     CANCEL = "cancel"
     REFUND = "refund"
+    APPROVE_REVIEW = "approve_review"
+    REJECT_REVIEW = "reject_review"
 
 
 class PaymentSignal(StrEnum):

@@ -123,6 +123,10 @@ class AmountNotRepresentable(AppError):
     status, code, title = 422, "amount_not_representable", "Amount not representable"
 
 
+class AmountExceedsLimit(AppError):
+    status, code, title = 422, "amount_exceeds_limit", "Amount exceeds the single-payment limit"
+
+
 class AmountExceedsCapturable(AppError):
     status, code, title = 422, "amount_exceeds_capturable", "Amount exceeds capturable"
 

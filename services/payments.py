@@ -33,6 +33,7 @@ from services.customers import customer_to_charge, usable_method
 from services.idempotency import derive_id, random_id, request_hash
 from services.outcome import Outcome
 from services.ownership import owned
+from services.risk import require_within_single_limit, risk_terms
 from services.runtime import Runtime
 from services.terms import payment_timeouts
 from settings import Settings
@@ -118,6 +119,7 @@ async def payment_input(
     """The workflow input of a new payment, checked (the customer, its saved method, a provider
     that takes it): for ``POST /v1/payments`` and for the payments a purchase or deposit starts."""
     customer = await customer_to_charge(session, account_id, request.customer_id)
+    require_within_single_limit(settings, customer, request.amount, request.currency)
     provider = ProviderName(request.provider) if request.provider else None
     method_ref: str | None = None
     if request.payment_method_id is not None:
@@ -155,6 +157,7 @@ async def payment_input(
         description=request.description,
         metadata=request.metadata,
         return_url=request.return_url,
+        risk=await risk_terms(session, settings, account_id, customer, request.currency),
     )
 
 

@@ -2,7 +2,8 @@
 
 A change that would make a running workflow's history non-deterministic fails here, before it
 can reach a worker; such changes must go behind ``workflow.patched``. Payment histories are
-recorded from a running dev stack with ``python -m tests.support.record_histories``; the
+recorded from a running dev stack with ``python -m tests.support.record_histories`` (the
+reviewed one, ``review_approved``, by its ``reviewed_and_approved`` on the tests' stack); the
 subscription and dunning ones from the soft-decline scenario of
 ``tests/integration/workflows/test_dunning.py`` on the time-skipping server (first period paid,
 renewal declined twice, recovered on the second retry), saved with

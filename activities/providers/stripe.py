@@ -214,6 +214,8 @@ class StripeProvider:
             params["payment_method"] = request.payment_method_ref
         if request.description:
             params["description"] = request.description
+        if request.request_three_d_secure:
+            params["payment_method_options"] = {"card": {"request_three_d_secure": "any"}}
         with _translated_errors():
             intent = await self._intents.create_async(params, {"idempotency_key": idempotency_key})
         return _intent_result(intent)

@@ -54,6 +54,7 @@ StatusFilter = Literal[
             errors.PaymentMethodNotFound,
             errors.ProviderNotAvailable,
             errors.ReturnUrlRequired,
+            errors.AmountExceedsLimit,
             errors.ServiceUnavailable,
         ),
     },

@@ -92,6 +92,25 @@ class FailureOut(BaseModel):
     retryable: bool
 
 
+class RiskFactorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    points: int
+    detail: str
+
+
+class RiskOut(BaseModel):
+    """The score and decision a payment got before any money moved (README "Risk")."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    score: int
+    level: Literal["low", "elevated", "high", "highest"]
+    decision: Literal["approve", "challenge", "review", "block"]
+    factors: list[RiskFactorOut]
+
+
 class PaymentOut(BaseModel):
     model_config = ConfigDict(
         from_attributes=True, json_schema_serialization_defaults_required=True
@@ -112,8 +131,8 @@ class PaymentOut(BaseModel):
     capture_method: str
     next_action: NextActionOut | None
     failure: FailureOut | None
-    risk: dict[str, Any] | None = None
-    """Recorded with the projection only: the workflow's view has no risk assessment."""
+    risk: RiskOut | None = None
+    """None for a payment that was not scored (an invoice's)."""
     description: str | None
     created_at: datetime
     updated_at: datetime

@@ -289,6 +289,7 @@ from db.models.ledger import (  # noqa: E402
     WalletWithdrawal,
     WithdrawalRefund,
 )
+from db.models.risk import LimitCounter, LimitUsage, RiskRuleSet  # noqa: E402
 
 __all__ = [
     "Alert",
@@ -304,6 +305,8 @@ __all__ = [
     "LedgerEntry",
     "LedgerFunding",
     "LedgerTransaction",
+    "LimitCounter",
+    "LimitUsage",
     "MailOutbox",
     "Payment",
     "PaymentEvent",
@@ -312,6 +315,7 @@ __all__ = [
     "Plan",
     "ProviderHealth",
     "Refund",
+    "RiskRuleSet",
     "Subscription",
     "UTCDateTime",
     "WalletWithdrawal",

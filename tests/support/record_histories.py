@@ -21,7 +21,7 @@ import httpx
 from temporalio.client import Client
 
 from services.temporal_connection import connect_temporal
-from settings import DEV_CLIENT_KEY, Environment, Settings
+from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Environment, Settings
 from tests.support.flows import CARD_3DS, CARD_DECLINED, CARD_OK, card_customer, pay
 from tests.support.localstripe import authenticate_3ds
 
@@ -62,6 +62,7 @@ async def record(settings: Settings) -> None:
             if name == "three_d_secure":
                 await _authenticate(settings, payment)
         runs.update(await ledger(api, settings))
+        runs["review_approved"] = await reviewed_and_approved(settings, api)
     await _save(client, runs)
 
 
@@ -141,6 +142,27 @@ async def ledger(api: httpx.AsyncClient, settings: Settings) -> dict[str, str]:
         "wallet_withdrawal": withdrawal.json()["id"],
         "credits_purchase": purchase.json()["id"],
     }
+
+
+async def reviewed_and_approved(settings: Settings, api: httpx.AsyncClient) -> str:
+    """A payment a review rule holds under review, approved by an operator (and captured).
+    The rule names only this payment's customer, and is taken back afterwards."""
+    customer_id, method_id = await card_customer(api, settings.stripe_api_base, CARD_OK)
+    async with httpx.AsyncClient(
+        base_url=settings.api_base_url,
+        headers={"Authorization": f"Bearer {DEV_ADMIN_KEY}"},
+        timeout=30,
+    ) as admin:
+        before = (await admin.get("/v1/admin/risk/rules")).json()
+        await admin.put(
+            "/v1/admin/risk/rules",
+            json={"rules": [{"action": "review", "when": {"customer_id": customer_id}}]},
+        )
+        payment = (await pay(api, customer_id, method_id, key=str(uuid.uuid4()))).json()
+        await admin.put("/v1/admin/risk/rules", json=before)
+        await admin.post(f"/v1/admin/reviews/{payment['id']}/approve")
+    payment_id: str = payment["id"]
+    return payment_id
 
 
 if __name__ == "__main__":

@@ -79,7 +79,6 @@ RESOURCES = {
         (PaymentView,),
         PaymentOut,
         renamed=METADATA,
-        stored_only={"risk": "reserved for risk scoring; no workflow sets it, so it stays null"},
         not_answered={
             "account_id": "the tenant: implied by the API key of every request",
             "request_hash": "stored to refuse an Idempotency-Key reused with another body",
