@@ -123,6 +123,14 @@ class Settings(BaseSettings):
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
 
+    # Invoices, receipts and statements (documents): the name on them and the outbox sweeper.
+    merchant_name: str = "Durapay"
+    """The seller named on every invoice, receipt and statement, and in the mails sending them."""
+    outbox_sweep_interval: timedelta = Field(default=timedelta(seconds=60))
+    """How often the worker retries outbox mails left pending (an SMTP outage)."""
+    outbox_sweep_grace: timedelta = Field(default=timedelta(minutes=5))
+    """How old a pending mail must be before the sweeper takes it from its own sender."""
+
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served
     everywhere but in production (the schema names every route, the admin ones too)."""

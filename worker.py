@@ -19,7 +19,9 @@ from temporalio.worker import Worker
 
 import workflows
 from activities.billing import BillingActivities
+from activities.customer_mail import CustomerMail
 from activities.notify import NotifyActivities, SmtpRelay
+from activities.outbox import Outbox, OutboxSweeper
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
@@ -90,8 +92,11 @@ def build_worker(
     )
     payments = PaymentActivities(providers or build_providers(settings), circuits)
     routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
-    records = RecordActivities(sessions)
-    billing = BillingActivities(sessions)
+    customer_mail = CustomerMail(
+        Outbox(sessions, smtp_relay(settings), settings.mail_from), settings.merchant_name
+    )
+    records = RecordActivities(sessions, customer_mail)
+    billing = BillingActivities(sessions, customer_mail)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
     return Worker(
         client,
@@ -131,14 +136,23 @@ async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then let in-flight tasks finish (Temporal retries the rest)."""
     client = await connect_temporal(settings)
     engine = create_engine(settings.database_url, queue_writers=True)
-    worker = build_worker(client, settings, create_session_factory(engine))
+    sessions = create_session_factory(engine)
+    worker = build_worker(client, settings, sessions)
+    sweeper = OutboxSweeper(
+        Outbox(sessions, smtp_relay(settings), settings.mail_from),
+        sessions,
+        interval=settings.outbox_sweep_interval,
+        grace=settings.outbox_sweep_grace,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     async with worker:
+        sweeping = asyncio.create_task(sweeper.run(stop))
         await stop.wait()
+        await sweeping
     await engine.dispose()
 
 

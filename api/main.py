@@ -23,6 +23,8 @@ from api.routes import (
     invoices,
     payments,
     plans,
+    receipts,
+    statements,
     subscriptions,
     webhooks,
 )
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         subscriptions.router,
         plans.router,
         invoices.router,
+        receipts.router,
+        statements.router,
         webhooks.router,
         admin.router,
         api_keys.router,
