@@ -57,6 +57,11 @@ async def invoice_lines(session: AsyncSession, customer_id: str) -> list[tuple[s
 LINE_SOURCES: list[LineSource] = [payment_lines, refund_lines, invoice_lines]
 
 
+async def movements_of(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
+    """Every movement of the customer, in every currency, from every line source."""
+    return [pair for source in LINE_SOURCES for pair in await source(session, customer_id)]
+
+
 async def customer_statement(
     runtime: Runtime,
     account_id: str,
@@ -75,7 +80,7 @@ async def customer_statement(
         await owned(
             customers_repo.get_customer(session, customer_id, account_id), f"customer {customer_id}"
         )
-        movements = [pair for source in LINE_SOURCES for pair in await source(session, customer_id)]
+        movements = await movements_of(session, customer_id)
     currencies = {code for code, _ in movements}
     if currency is None:
         if len(currencies) > 1:
