@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from weasyprint import HTML
 
 from money import format_amount
 
@@ -39,6 +38,12 @@ def render_html(template: str, **context: Any) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
-    """The page as a PDF; the stylesheet is inline, so nothing is fetched from anywhere."""
+    """The page as a PDF; the stylesheet is inline, so nothing is fetched from anywhere.
+
+    WeasyPrint is imported on the first PDF, not with this module: loading it (Pango, fontTools)
+    costs about two seconds of CPU, which every API and worker start would otherwise pay before
+    anyone asked for a document."""
+    from weasyprint import HTML
+
     pdf: bytes = HTML(string=html, base_url=str(DOCUMENT_TEMPLATES)).write_pdf()
     return pdf
