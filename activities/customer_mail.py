@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.notify import render_mail
 from activities.outbox import Outbox
-from contracts.mail import MailTemplate
 from db.models import Invoice, Payment
 from db.repositories import customers as customers_repo
 from db.repositories import mail as mail_repo
@@ -29,6 +29,15 @@ from documents.receipt import receipt_filename, receipt_pdf
 PDF = "application/pdf"
 
 
+class CustomerMailTemplate(StrEnum):
+    """Template pairs under ``templates/mail/``, like the dunning ``MailTemplate``s; these never
+    cross a workflow boundary (activities record them), so they are not part of the contract."""
+
+    INVOICE_OPENED = "invoice_opened"
+    INVOICE_PAID = "invoice_paid"
+    PAYMENT_RECEIPT = "payment_receipt"
+
+
 @dataclass(frozen=True)
 class CustomerMail:
     outbox: Outbox
@@ -36,10 +45,11 @@ class CustomerMail:
 
     async def invoice_opened(self, session: AsyncSession, invoice: Invoice) -> str | None:
         """Record the mail of a newly opened invoice; its outbox key, or None (no address)."""
-        return await self._invoice_mail(session, invoice, MailTemplate.INVOICE_OPENED, "opened")
+        opened = CustomerMailTemplate.INVOICE_OPENED
+        return await self._invoice_mail(session, invoice, opened, "opened")
 
     async def invoice_paid(self, session: AsyncSession, invoice: Invoice) -> str | None:
-        return await self._invoice_mail(session, invoice, MailTemplate.INVOICE_PAID, "paid")
+        return await self._invoice_mail(session, invoice, CustomerMailTemplate.INVOICE_PAID, "paid")
 
     async def payment_receipt(self, session: AsyncSession, payment: Payment) -> str | None:
         key = f"{payment.id}:receipt"
@@ -48,7 +58,7 @@ class CustomerMail:
             return key if address is not None else None
         receipt = await receipt_document(session, payment, self.merchant_name)
         subject, body = render_mail(
-            MailTemplate.PAYMENT_RECEIPT,
+            CustomerMailTemplate.PAYMENT_RECEIPT,
             {
                 "merchant_name": self.merchant_name,
                 "payment_id": payment.id,
@@ -60,7 +70,7 @@ class CustomerMail:
             session,
             key=key,
             to_address=address,
-            template=MailTemplate.PAYMENT_RECEIPT.value,
+            template=CustomerMailTemplate.PAYMENT_RECEIPT.value,
             subject=subject,
             body=body,
             attachments=[
@@ -71,7 +81,7 @@ class CustomerMail:
         return key
 
     async def _invoice_mail(
-        self, session: AsyncSession, invoice: Invoice, template: MailTemplate, event: str
+        self, session: AsyncSession, invoice: Invoice, template: CustomerMailTemplate, event: str
     ) -> str | None:
         key = f"{invoice.id}:{event}"
         address = await self._address(session, invoice.customer_id)

@@ -12,12 +12,6 @@ class MailTemplate(StrEnum):
     FINAL_NOTICE = "final_notice"
     SUBSCRIPTION_CANCELED = "subscription_canceled"
     PAYMENT_RECOVERED = "payment_recovered"
-    INVOICE_OPENED = "invoice_opened"
-    """An invoice opened for payment, its PDF attached (recorded by ``open_invoice``)."""
-    INVOICE_PAID = "invoice_paid"
-    """The receipt of a paid invoice, the paid invoice's PDF attached."""
-    PAYMENT_RECEIPT = "payment_receipt"
-    """The receipt of a one-off payment created with ``receipt_email: true``."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ def render_first_page(content: bytes, png: Path, scale: float = 1.5) -> tuple[in
     page = pypdfium2.PdfDocument(content)[0]
     image = page.render(scale=scale).to_pil()
     image.save(png)
-    return image.size
+    width, height = image.size
+    return int(width), int(height)
 
 
 def mails_to(mail_dir: Path, address: str) -> list[EmailMessage]:

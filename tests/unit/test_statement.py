@@ -27,7 +27,7 @@ SIGN = {
 }
 """The statement's convention (``documents.statement``); credits may go either way (0)."""
 
-moments = st.integers(min_value=0, max_value=400 * 24).map(lambda hours: T0 + timedelta(hours=hours))
+moments = st.integers(min_value=0, max_value=400 * 24).map(lambda h: T0 + timedelta(hours=h))
 
 
 @st.composite

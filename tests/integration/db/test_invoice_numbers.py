@@ -61,17 +61,16 @@ async def test_concurrent_openings_take_every_number_once_in_sequence(
     assert sorted(numbers) == [f"INV-2026-{n:06d}" for n in range(1, CONCURRENT_OPENINGS + 1)]
     async with sessions() as session:
         stored = await session.scalars(select(Invoice.number).where(Invoice.id.like("in_race_%")))
-        assert sorted(stored) == sorted(numbers)
+        assert set(stored) == set(numbers)
 
 
 async def test_an_opening_that_rolls_back_leaves_no_gap(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     assert await open_numbered(sessions, "in_first") == "INV-2026-000001"
-    async with sessions() as session:
-        async with session.begin():
-            await invoice_numbers_repo.next_invoice_number(session, "acct_numbers", 2026)
-            await session.rollback()
+    async with sessions() as session, session.begin():
+        await invoice_numbers_repo.next_invoice_number(session, "acct_numbers", 2026)
+        await session.rollback()
     assert await open_numbered(sessions, "in_second") == "INV-2026-000002"
 
 

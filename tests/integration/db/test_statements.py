@@ -66,7 +66,10 @@ ledger_movements = st.builds(
 
 
 async def store(
-    session: AsyncSession, customer_id: str, payments: list[PaymentCase], invoices: list[InvoiceCase]
+    session: AsyncSession,
+    customer_id: str,
+    payments: list[PaymentCase],
+    invoices: list[InvoiceCase],
 ) -> int:
     """Write the rows; what the statement must add up to over all time."""
     expected = 0
