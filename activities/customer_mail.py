@@ -4,13 +4,15 @@ receipt when it is paid, and the receipt of a one-off payment they asked for one
 Each is recorded in the outbox inside the transaction of the change it reports, keyed by that
 change (``<invoice id>:opened``, ``<invoice id>:paid``, ``<payment id>:receipt``), so a retried or
 replayed activity finds the key and mails nothing twice; the activity hands the mail to SMTP
-after its transaction commits (``Outbox.try_deliver``). The recipient is the customer's address in
-the database at that moment: no address travels in a workflow payload. An erased customer (no
-address) gets no mail.
+after its transaction commits (``Outbox.try_deliver``). The recipient is the customer's address
+in the database at that moment: no address travels in a workflow payload. An erased customer (no
+address) gets no mail. The PDF is laid out in a thread, so the worker's event loop (and every
+other activity on it) does not wait on WeasyPrint.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -74,7 +76,9 @@ class CustomerMail:
             subject=subject,
             body=body,
             attachments=[
-                mail_repo.Attachment(receipt_filename(receipt), PDF, receipt_pdf(receipt))
+                mail_repo.Attachment(
+                    receipt_filename(receipt), PDF, await asyncio.to_thread(receipt_pdf, receipt)
+                )
             ],
             created_at=datetime.now(UTC),
         )
@@ -105,7 +109,9 @@ class CustomerMail:
             subject=subject,
             body=body,
             attachments=[
-                mail_repo.Attachment(invoice_filename(document), PDF, invoice_pdf(document))
+                mail_repo.Attachment(
+                    invoice_filename(document), PDF, await asyncio.to_thread(invoice_pdf, document)
+                )
             ],
             created_at=datetime.now(UTC),
         )
