@@ -18,6 +18,7 @@ from db.repositories import customers as customers_repo
 from db.repositories import invoices as invoices_repo
 from db.repositories import payments as payments_repo
 from documents.statement import Movement, Statement, build_statement, statement_pdf
+from money import ISO_4217
 from services import errors
 from services.ownership import owned
 from services.runtime import Runtime
@@ -73,6 +74,8 @@ async def customer_statement(
 ) -> Statement:
     """The statement of one currency; without ``currency``, the customer's only one (422 when
     they have movements in several). ``end`` defaults to now."""
+    if currency is not None and currency not in ISO_4217:
+        raise errors.ValidationFailed(f"{currency} is not an ISO 4217 currency code.")
     until = end or datetime.now(UTC)
     if start is not None and start >= until:
         raise errors.ValidationFailed("from must be before to.")

@@ -6,6 +6,7 @@ for); a statement adds up."""
 from __future__ import annotations
 
 import re
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ async def card_customer_with_email(api: httpx.AsyncClient, stack: Stack) -> tupl
     email = unique_email()
     customer_id = await new_customer(api, email)
     return customer_id, await saved_card(api, stack.stripe_url, customer_id, CARD_OK), email
+
+
+async def mails_of(stack: Stack, email: str) -> list[EmailMessage]:
+    """What the sink holds for ``email`` now (the worker mails after its transactions commit)."""
+    return mails_to(stack.mail_dir, email)
 
 
 async def paid_invoice(api: httpx.AsyncClient, stack: Stack) -> tuple[dict[str, Any], str]:
@@ -65,9 +71,7 @@ async def test_an_invoice_pdf_names_its_number_and_is_mailed_with_it_then_its_re
     width, height = render_first_page(response.content, tmp_path / "invoice.png")
     assert 1.35 < height / width < 1.45, "an A4 page"
 
-    mails = await eventually(
-        lambda: _async(mails_to(stack.mail_dir, email)), lambda found: len(found) >= 2
-    )
+    mails = await eventually(lambda: mails_of(stack, email), lambda found: len(found) >= 2)
     opened = [m for m in mails if str(m["Subject"]).startswith(f"Invoice {number}")]
     receipts = [m for m in mails if str(m["Subject"]).startswith(f"Receipt for invoice {number}")]
     assert len(opened) == 1 and len(receipts) == 1, [str(m["Subject"]) for m in mails]
@@ -97,9 +101,7 @@ async def test_a_succeeded_payment_has_a_receipt_and_mails_it_once_when_asked(
     assert as_pdf.status_code == 200
     assert "49.99 USD" in pdf_text(as_pdf.content)
 
-    [mail] = await eventually(
-        lambda: _async(mails_to(stack.mail_dir, email)), lambda found: len(found) >= 1
-    )
+    [mail] = await eventually(lambda: mails_of(stack, email), lambda found: len(found) >= 1)
     assert list(pdf_attachments(mail)) == [f"receipt-{payment['id']}.pdf"]
     again = await pay(api, customer_id, method_id, amount=4999, key=key, receipt_email=True)
     assert again.status_code == 200
@@ -159,5 +161,13 @@ async def test_a_statement_closes_at_its_opening_plus_its_lines_in_json_csv_and_
     assert "55.00 USD" in pdf_text(as_pdf.content)
 
 
-async def _async(value: Any) -> Any:
-    return value
+async def test_another_accounts_documents_are_not_found_and_a_bad_currency_is_refused(
+    api: httpx.AsyncClient, stranger: httpx.AsyncClient, stack: Stack
+) -> None:
+    invoice, _ = await paid_invoice(api, stack)
+    assert (await stranger.get(f"/v1/invoices/{invoice['id']}/pdf")).status_code == 404
+    customer = invoice["customer_id"]
+    assert (await stranger.get(f"/v1/customers/{customer}/statement")).status_code == 404
+    refused = await api.get(f"/v1/customers/{customer}/statement", params={"currency": "ZZZ"})
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "validation_error"
