@@ -32,6 +32,7 @@ from activities.records import RecordActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
 from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
+from documents.render import load_pdf_engine
 from services import logs
 from services.temporal_connection import connect_temporal
 from settings import Settings, get_settings
@@ -87,6 +88,7 @@ def build_worker(
 ) -> Worker:
     """The worker with every workflow and activity Durapay runs."""
     compile_workflow_modules()
+    load_pdf_engine()
     circuits = CircuitBreaker(
         sessions, settings.circuit_failure_threshold, settings.circuit_cool_down
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.customer_mail import CustomerMail
+from activities.customer_mail import CustomerMail, MailDraft
 from activities.projections import invoice_values, subscription_values
 from contracts.billing import (
     ChargeTarget,
@@ -42,16 +42,16 @@ class BillingActivities:
     async def open_invoice(self, draft: InvoiceDraft) -> InvoiceRecord:
         """Open the period's invoice, or find the one a crashed earlier attempt opened.
 
-        The invoice gets its number and its mail (PDF attached) in the transaction that opens
-        it: a number is never taken by an invoice that does not exist, and the mail exists
-        exactly when the invoice does. The mail is handed to SMTP after the commit.
+        The invoice gets its number and its mail in the transaction that opens it: a number is
+        never taken by an invoice that does not exist, and the mail exists exactly when the
+        invoice does. Its PDF is laid out, and the mail handed to SMTP, after the commit.
         """
-        mail_key = None
+        mail = None
         async with self._sessions() as session, session.begin():
             stored, _ = await invoices_repo.create_invoice(session, invoice_values(draft))
             await invoice_numbers_repo.number_invoice(session, stored)
             if self._mail is not None:
-                mail_key = await self._mail.invoice_opened(session, stored)
+                mail = await self._mail.invoice_opened(session, stored)
             record = InvoiceRecord(
                 id=stored.id,
                 amount_due=stored.amount_due,
@@ -60,13 +60,13 @@ class BillingActivities:
                 period_start=stored.period_start,
                 period_end=stored.period_end,
             )
-        await self._deliver(mail_key)
+        await self._send(mail)
         return record
 
     @activity.defn(name="update_invoice")
     async def update_invoice(self, update: InvoiceUpdate) -> None:
         """Record an attempt's outcome; an invoice that becomes paid has its receipt mailed."""
-        mail_key = None
+        mail = None
         async with self._sessions() as session, session.begin():
             moved = await invoices_repo.update_invoice(
                 session,
@@ -81,12 +81,12 @@ class BillingActivities:
             if moved and update.status is InvoiceStatus.PAID and self._mail is not None:
                 paid = await invoices_repo.get_invoice(session, update.invoice_id)
                 if paid is not None and paid.number is not None:
-                    mail_key = await self._mail.invoice_paid(session, paid)
-        await self._deliver(mail_key)
+                    mail = await self._mail.invoice_paid(session, paid)
+        await self._send(mail)
 
-    async def _deliver(self, mail_key: str | None) -> None:
-        if mail_key is not None and self._mail is not None:
-            await self._mail.outbox.try_deliver(mail_key)
+    async def _send(self, mail: MailDraft | None) -> None:
+        if self._mail is not None:
+            await self._mail.send(mail)
 
     @activity.defn(name="record_subscription")
     async def record_subscription(self, view: SubscriptionView) -> None:

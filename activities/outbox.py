@@ -36,10 +36,11 @@ class Outbox:
 
     async def deliver(self, key: str) -> bool:
         """Send the pending mail ``key``; True if this call handed it to SMTP, False when it was
-        already sent (or never recorded). A transport failure raises; the mail stays pending."""
+        already sent, is still being prepared, or was never recorded. A transport failure raises;
+        the mail stays pending."""
         async with self._sessions() as session, session.begin():
             mail = await mail_repo.get_mail(session, key)
-            if mail is None or mail.status == "sent":
+            if mail is None or mail.status != "pending":
                 return False
             attachments = await mail_repo.attachments_of(session, key)
             await mail_repo.count_attempt(session, key)
@@ -47,6 +48,11 @@ class Outbox:
         async with self._sessions() as session, session.begin():
             await mail_repo.mark_mail_sent(session, key, datetime.now(UTC))
         return True
+
+    async def release(self, key: str, attachments: list[mail_repo.Attachment]) -> None:
+        """Store a ``preparing`` mail's attachments and make it ``pending``, in one transaction."""
+        async with self._sessions() as session, session.begin():
+            await mail_repo.release_mail(session, key, attachments)
 
     async def try_deliver(self, key: str) -> None:
         """``deliver``, leaving the mail to the sweeper when SMTP fails: a mail outage must not

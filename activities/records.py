@@ -37,7 +37,7 @@ class RecordActivities:
         them, when the payment succeeded and a receipt was asked for, the receipt mail (keyed by
         the payment, so the later transitions of a succeeded payment never mail it again)."""
         view = transition.payment
-        receipt_key = None
+        receipt = None
         async with self._sessions() as session, session.begin():
             if transition.refund is not None:
                 await payments_repo.save_refund(session, refund_values(transition.refund))
@@ -57,9 +57,9 @@ class RecordActivities:
             ):
                 payment = await payments_repo.get_payment(session, view.id)
                 if payment is not None:
-                    receipt_key = await self._mail.payment_receipt(session, payment)
-        if receipt_key is not None and self._mail is not None:
-            await self._mail.outbox.try_deliver(receipt_key)
+                    receipt = await self._mail.payment_receipt(session, payment)
+        if self._mail is not None:
+            await self._mail.send(receipt)
 
     @activity.defn(name="record_provider_customer")
     async def record_provider_customer(self, customer_id: str, provider_customer_ref: str) -> None:

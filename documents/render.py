@@ -37,12 +37,18 @@ def render_html(template: str, **context: Any) -> str:
     return _templates.get_template(template).render(**context)
 
 
+def load_pdf_engine() -> None:
+    """Load WeasyPrint now rather than on the first PDF (see ``html_to_pdf``): the worker does,
+    so the first invoice it opens does not wait on the import."""
+    import weasyprint  # noqa: F401 - imported for its side effect: loaded once per process
+
+
 def html_to_pdf(html: str) -> bytes:
     """The page as a PDF; the stylesheet is inline, so nothing is fetched from anywhere.
 
     WeasyPrint is imported on the first PDF, not with this module: loading it (Pango, fontTools)
-    costs about two seconds of CPU, which every API and worker start would otherwise pay before
-    anyone asked for a document."""
+    costs about two seconds of CPU, which every API start would otherwise pay before anyone
+    asked for a document."""
     from weasyprint import HTML
 
     pdf: bytes = HTML(string=html, base_url=str(DOCUMENT_TEMPLATES)).write_pdf()

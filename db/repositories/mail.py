@@ -57,6 +57,11 @@ class Attachment:
     content: bytes
 
 
+PREPARING = "preparing"
+"""A mail recorded with the change it reports whose attachments are still being made; nothing
+sends it until ``release_mail`` stores them and makes it ``pending``."""
+
+
 async def enqueue_mail(
     session: AsyncSession,
     *,
@@ -65,13 +70,12 @@ async def enqueue_mail(
     template: str,
     subject: str,
     body: str,
-    attachments: list[Attachment],
     created_at: datetime,
 ) -> bool:
-    """Record a pending mail with its attachments in the caller's transaction, once per ``key``
-    (the transactional outbox: the mail exists exactly when the change it reports committed).
+    """Record a ``preparing`` mail in the caller's transaction, once per ``key`` (the
+    transactional outbox: the mail exists exactly when the change it reports committed).
     False when the key was already recorded; its first content stands."""
-    created = await insert_once(
+    return await insert_once(
         session,
         MailOutbox,
         {
@@ -80,13 +84,24 @@ async def enqueue_mail(
             "template": template,
             "subject": subject,
             "body": body,
-            "status": "pending",
+            "status": PREPARING,
             "attempts": 0,
             "created_at": created_at,
             "sent_at": None,
         },
     )
-    if created:
+
+
+async def release_mail(session: AsyncSession, key: str, attachments: list[Attachment]) -> bool:
+    """Store the attachments of a ``preparing`` mail and make it ``pending``; False (nothing
+    stored) when another attempt released it first."""
+    released = await update_rows(
+        session,
+        update(MailOutbox)
+        .where(MailOutbox.key == key, MailOutbox.status == PREPARING)
+        .values(status="pending"),
+    )
+    if released:
         session.add_all(
             MailAttachment(
                 mail_key=key,
@@ -97,7 +112,7 @@ async def enqueue_mail(
             for attachment in attachments
         )
         await session.flush()
-    return created
+    return bool(released)
 
 
 async def attachments_of(session: AsyncSession, key: str) -> list[MailAttachment]:

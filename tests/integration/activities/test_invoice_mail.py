@@ -19,6 +19,7 @@ from activities.outbox import Outbox, OutboxSweeper
 from contracts.billing import InvoiceDraft, InvoiceLine, InvoiceStatus, InvoiceUpdate
 from db.migrate import upgrade_to_head
 from db.repositories import customers as customers_repo
+from db.repositories import invoices as invoices_repo
 from db.repositories import mail as mail_repo
 from db.session import create_engine, create_session_factory
 from tests.integration.db.test_repository import customer
@@ -133,3 +134,22 @@ async def test_erasing_the_customer_deletes_the_attachments_naming_them(
     assert changed == 1
     async with sessions() as session:
         assert await mail_repo.attachments_of(session, "in_sub_1_0001:opened") == []
+
+
+async def test_a_crash_before_the_pdf_was_stored_is_made_good_by_the_retry(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    async with running_mail_sink(tmp_path / "mail") as sink:
+        mail = CustomerMail(outbox(sessions, sink.port), "Durapay")
+        async with sessions() as session, session.begin():
+            await BillingActivities(sessions).open_invoice(draft())
+            invoice = await invoices_repo.get_invoice(session, "in_sub_1_0001")
+            assert invoice is not None
+            assert await mail.invoice_opened(session, invoice) is not None
+        sweeper = OutboxSweeper(
+            outbox(sessions, sink.port), sessions, interval=timedelta(seconds=1), grace=timedelta(0)
+        )
+        assert await sweeper.sweep() == 0, "a mail still preparing is not sent without its PDF"
+        await billing(sessions, sink.port).open_invoice(draft())
+    [message] = received_messages(tmp_path / "mail")
+    assert list(pdf_attachments(message)) == ["INV-2026-000001.pdf"]
