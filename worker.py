@@ -22,6 +22,7 @@ from activities.billing import BillingActivities
 from activities.customer_mail import CustomerMail
 from activities.notify import NotifyActivities, SmtpRelay
 from activities.outbox import Outbox, OutboxSweeper
+from activities.oversight import OversightActivities
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
@@ -100,6 +101,7 @@ def build_worker(
     records = RecordActivities(sessions, customer_mail)
     billing = BillingActivities(sessions, customer_mail)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
+    oversight = OversightActivities(sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -129,6 +131,8 @@ def build_worker(
             billing.open_dunning_case,
             billing.close_dunning_case,
             notify.send_mail,
+            oversight.raise_alert,
+            oversight.record_audit,
             SubscriptionRefundActivities(client).refund_unused_time,
         ],
     )

@@ -21,6 +21,7 @@ from api.routes import (
     customers,
     health,
     invoices,
+    oversight,
     payments,
     plans,
     receipts,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         webhooks.router,
         admin.router,
         api_keys.router,
+        oversight.router,
         health.router,
     ):
         app.include_router(router)
