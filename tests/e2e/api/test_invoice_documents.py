@@ -140,6 +140,17 @@ async def test_a_statement_closes_at_its_opening_plus_its_lines_in_json_csv_and_
     )
     assert response.status_code == 200, response.text
     statement = response.json()
+    assert set(statement) == {
+        "customer_id",
+        "currency",
+        "from",
+        "to",
+        "opening_balance",
+        "closing_balance",
+        "lines",
+        "totals",
+    }
+    assert statement["currency"] == "USD"
     assert statement["opening_balance"] == 5000
     lines = statement["lines"]
     assert [(line["type"], line["amount"]) for line in lines] == [
