@@ -71,7 +71,7 @@ async def receipt_document(
         amount=payment.amount_captured or payment.amount,
         amount_refunded=payment.amount_refunded,
         currency=payment.currency,
-        paid_at=payment.updated_at,
+        paid_at=payment.created_at,
         description=payment.description,
         payment_method=paid_with,
     )

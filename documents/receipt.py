@@ -19,6 +19,8 @@ class ReceiptDocument:
     amount_refunded: int
     currency: str
     paid_at: datetime
+    """When the payment was made (its creation): the same on the mailed receipt and on any read
+    later, whatever refunds have happened since."""
     description: str | None
     payment_method: str | None
     """``visa •••• 4242``, or the provider's name when the method has no card details."""
