@@ -299,6 +299,7 @@ __all__ = [
     "MailOutbox",
     "Payment",
     "PaymentEvent",
+    "PaymentLink",
     "PaymentMethod",
     "Plan",
     "ProviderHealth",
@@ -308,3 +309,4 @@ __all__ = [
     "UTCDateTime",
     "WebhookEvent",
 ]
+from db.models.links import PaymentLink  # noqa: E402
