@@ -121,7 +121,8 @@ class Settings(BaseSettings):
 
     # Payment links and the payment page (/pay/{token}).
     merchant_name: str = "Durapay"
-    """The name a customer sees on the payment page and the public payment routes."""
+    """The name a customer sees on the payment page, the public payment routes, and every
+    invoice, receipt and statement (and the mails sending them)."""
     payment_link_expiry: timedelta = Field(default=timedelta(days=7))
     """How long a link lives when its creator does not say (``expires_in``)."""
     payment_link_max_expiry: timedelta = Field(default=timedelta(days=90))
@@ -186,6 +187,13 @@ class Settings(BaseSettings):
     )
     """Per currency, per KYC tier: (single, day, month) in minor units."""
     review_timeout: timedelta = Field(default=timedelta(hours=24))
+
+    # Invoices, receipts and statements (documents; ``merchant_name`` above names the seller on
+    # them and in the mails sending them): the outbox sweeper.
+    outbox_sweep_interval: timedelta = Field(default=timedelta(seconds=60))
+    """How often the worker retries outbox mails left pending (an SMTP outage)."""
+    outbox_sweep_grace: timedelta = Field(default=timedelta(minutes=5))
+    """How old a pending mail must be before the sweeper takes it from its own sender."""
 
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served

@@ -19,8 +19,10 @@ from temporalio.worker import Worker
 
 import workflows
 from activities.billing import BillingActivities
+from activities.customer_mail import CustomerMail
 from activities.ledger import LedgerActivities
 from activities.notify import NotifyActivities, SmtpRelay
+from activities.outbox import Outbox, OutboxSweeper
 from activities.oversight import OversightActivities
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
@@ -34,6 +36,7 @@ from activities.subscription_refunds import SubscriptionRefundActivities
 from activities.wallet_refunds import WalletRefundActivities
 from contracts.providers import ProviderName
 from db.session import create_engine, create_session_factory
+from documents.render import load_pdf_engine
 from services import logs
 from services.temporal_connection import connect_temporal
 from settings import Settings, get_settings
@@ -91,13 +94,17 @@ def build_worker(
 ) -> Worker:
     """The worker with every workflow and activity Durapay runs."""
     compile_workflow_modules()
+    load_pdf_engine()
     circuits = CircuitBreaker(
         sessions, settings.circuit_failure_threshold, settings.circuit_cool_down
     )
     payments = PaymentActivities(providers or build_providers(settings), circuits, sessions)
     routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
-    records = RecordActivities(sessions)
-    billing = BillingActivities(sessions)
+    customer_mail = CustomerMail(
+        Outbox(sessions, smtp_relay(settings), settings.mail_from), settings.merchant_name
+    )
+    records = RecordActivities(sessions, customer_mail)
+    billing = BillingActivities(sessions, customer_mail)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
     ledger = LedgerActivities(sessions)
     oversight = OversightActivities(sessions)
@@ -149,14 +156,23 @@ async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then let in-flight tasks finish (Temporal retries the rest)."""
     client = await connect_temporal(settings)
     engine = create_engine(settings.database_url, queue_writers=True)
-    worker = build_worker(client, settings, create_session_factory(engine))
+    sessions = create_session_factory(engine)
+    worker = build_worker(client, settings, sessions)
+    sweeper = OutboxSweeper(
+        Outbox(sessions, smtp_relay(settings), settings.mail_from),
+        sessions,
+        interval=settings.outbox_sweep_interval,
+        grace=settings.outbox_sweep_grace,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     async with worker:
+        sweeping = asyncio.create_task(sweeper.run(stop))
         await stop.wait()
+        await sweeping
     await engine.dispose()
 
 

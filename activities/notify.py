@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +24,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
-from contracts.mail import MailRequest, MailTemplate
+from contracts.mail import MailRequest
 from db.models import MailOutbox
 from db.repositories import customers as customers_repo
 from db.repositories import mail as mail_repo
@@ -47,8 +48,9 @@ _templates = Environment(
 _templates.filters["money"] = _money
 
 
-def render_mail(template: MailTemplate, context: dict[str, str]) -> tuple[str, str]:
-    """Subject and plain-text body; a missing context key raises instead of mailing a blank."""
+def render_mail(template: StrEnum, context: dict[str, str]) -> tuple[str, str]:
+    """Subject and plain-text body; a missing context key raises instead of mailing a blank.
+    ``template`` is a ``MailTemplate`` or another enum of template names."""
     try:
         subject = _templates.get_template(f"{template.value}.subject.txt").render(context)
         body = _templates.get_template(f"{template.value}.txt").render(context)

@@ -106,6 +106,7 @@ def invoice_values(draft: InvoiceDraft) -> dict[str, Any]:
         "attempt_count": 0,
         "next_payment_attempt": draft.created_at,
         "payment_id": None,
+        "number": None,
         "updated_at": draft.created_at,
     }
 

@@ -12,26 +12,36 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.customer_mail import CustomerMail
 from activities.projections import payment_method_values, payment_values, refund_values
 from contracts.payment_methods import PaymentMethodRecord
-from contracts.payments import PaymentTransition
+from contracts.payments import PaymentStatus, PaymentTransition
 from db.models import PaymentMethod
 from db.repositories import customers as customers_repo
 from db.repositories import held_tokens
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import payments as payments_repo
+from db.repositories import receipts as receipts_repo
 
 
 class RecordActivities:
     """Database writes, with the session factory injected once by the worker."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], mail: CustomerMail | None = None
+    ) -> None:
+        """``mail`` mails the receipts customers asked for (``receipt_email``); without it,
+        nobody is mailed."""
         self._sessions = sessions
+        self._mail = mail
 
     @activity.defn(name="record_payment_transition")
     async def record_payment_transition(self, transition: PaymentTransition) -> None:
-        """Projection, refund and timeline entry in one transaction: all of it or none."""
+        """Projection, refund and timeline entry in one transaction: all of it or none; with
+        them, when the payment succeeded and a receipt was asked for, the receipt mail (keyed by
+        the payment, so the later transitions of a succeeded payment never mail it again)."""
         view = transition.payment
+        receipt = None
         async with self._sessions() as session, session.begin():
             if transition.refund is not None:
                 await payments_repo.save_refund(session, refund_values(transition.refund))
@@ -44,6 +54,16 @@ class RecordActivities:
                 data={"status": view.status.value, **transition.detail},
                 created_at=view.updated_at,
             )
+            if (
+                self._mail is not None
+                and view.status is PaymentStatus.SUCCEEDED
+                and await receipts_repo.receipt_requested(session, view.id)
+            ):
+                payment = await payments_repo.get_payment(session, view.id)
+                if payment is not None:
+                    receipt = await self._mail.payment_receipt(session, payment)
+        if self._mail is not None:
+            await self._mail.send(receipt)
 
     @activity.defn(name="record_provider_customer")
     async def record_provider_customer(self, customer_id: str, provider_customer_ref: str) -> None:

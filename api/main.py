@@ -30,7 +30,9 @@ from api.routes import (
     payments,
     plans,
     public_payment,
+    receipts,
     risk,
+    statements,
     subscriptions,
     webhooks,
 )
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         subscriptions.router,
         plans.router,
         invoices.router,
+        receipts.router,
+        statements.router,
         webhooks.router,
         admin.router,
         api_keys.router,

@@ -27,6 +27,7 @@ from contracts.providers import CaptureMethod, ProviderName
 from contracts.workflow_names import PaymentUpdate
 from db.models import Payment, PaymentEvent, Refund
 from db.repositories import payments as payments_repo
+from db.repositories import receipts as receipts_repo
 from money import NotRepresentable, format_amount, representable, require_representable
 from services import errors, temporal
 from services.customers import customer_to_charge, usable_method
@@ -56,6 +57,15 @@ class PaymentRequest:
     description: str | None
     metadata: dict[str, str]
     return_url: str | None
+    receipt_email: bool = False
+
+    def fingerprint(self) -> str:
+        """The body's hash; ``receipt_email`` counts only when asked for, so a body that leaves
+        it out has the fingerprint it had before the field existed (retries across a deploy)."""
+        body = asdict(self)
+        if not self.receipt_email:
+            del body["receipt_email"]
+        return request_hash(body)
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,7 @@ async def create_payment(
 ) -> PaymentOutcome:
     """Start the payment's workflow (or find it again) and wait a bounded time for it to settle."""
     payment_id = derive_id("pay_", account_id, "payment", idempotency_key)
-    fingerprint = request_hash(asdict(request))
+    fingerprint = request.fingerprint()
     async with runtime.database.reading() as session:
         recorded = await payments_repo.get_payment(session, payment_id)
         if recorded is not None:
@@ -83,6 +93,9 @@ async def create_payment(
         payment = await payment_input(
             session, account_id, runtime.settings, request, payment_id, fingerprint
         )
+    if request.receipt_email:
+        async with runtime.database.writing() as session:
+            await receipts_repo.request_receipt(session, payment_id, datetime.now(UTC))
     started = await temporal.start_payment(
         runtime.client,
         runtime.settings.task_queue,

@@ -121,7 +121,10 @@ RESOURCES = {
         (InvoiceDraft, InvoiceUpdate),
         InvoiceOut,
         renamed={"invoice_id": "id"},
-        stored_only={"amount_due": "the sum of the lines, computed when the invoice is opened"},
+        stored_only={
+            "amount_due": "the sum of the lines, computed when the invoice is opened",
+            "number": "taken from the account's counter in the transaction that opens it",
+        },
         not_answered={
             "account_id": "the tenant: implied by the API key of every request",
             "period_start": "each line carries its own period",

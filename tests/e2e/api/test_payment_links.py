@@ -24,6 +24,7 @@ from tests.support.flows import (
     pay,
 )
 from tests.support.localstripe import create_card_payment_method
+from tests.support.polling import eventually
 from tests.support.stack import Stack
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) DurapayTests/1.0"
@@ -224,8 +225,11 @@ async def test_an_invoices_link_pays_the_invoice_through_its_subscription(
     assert invoice["status"] == "paid"
     merchant_view = (await api.get(f"/v1/payment-links/{link['id']}")).json()
     assert (merchant_view["status"], merchant_view["payment_id"]) == ("used", paid.json()["id"])
-    subscription = (await api.get(f"/v1/subscriptions/{subscribed.json()['id']}")).json()
-    assert subscription["status"] == "active"
+    subscription_url = f"/v1/subscriptions/{subscribed.json()['id']}"
+    # The workflow records the invoice paid (and mails its receipt) before it records itself active.
+    await eventually(
+        lambda: api.get(subscription_url), lambda answer: answer.json()["status"] == "active"
+    )
     payments = (await api.get("/v1/payments", params={"customer_id": customer_id})).json()
     assert sorted(p["status"] for p in payments["data"]) == ["failed", "succeeded"]
 

@@ -1,0 +1,104 @@
+"""``GET /v1/customers/{id}/statement``: the customer's movements from every line source, built
+into a statement (``documents.statement``) and answered as JSON, CSV or PDF.
+
+A line source reads one kind of movement of one customer in one currency, signed by the
+statement's convention (see ``documents.statement``). ``LINE_SOURCES`` lists them; the ledger's
+credits and wallet movements join as one more source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.repositories import customers as customers_repo
+from db.repositories import invoices as invoices_repo
+from db.repositories import payments as payments_repo
+from documents.statement import Movement, Statement, build_statement, statement_pdf
+from money import ISO_4217
+from services import errors
+from services.ownership import owned
+from services.runtime import Runtime
+
+LineSource = Callable[[AsyncSession, str], Awaitable[list[tuple[str, Movement]]]]
+"""``(session, customer_id)`` → ``(currency, movement)`` pairs of every currency."""
+
+STATEMENT_INVOICE_STATUSES = frozenset({"open", "paid", "uncollectible"})
+"""Invoices that charge the customer; a void invoice never did."""
+
+
+async def payment_lines(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
+    """What each payment captured, in the customer's favour, when the payment was made."""
+    return [
+        (p.currency, Movement(p.created_at, "payment", p.id, p.amount_captured))
+        for p in await payments_repo.payments_of_customer(session, customer_id)
+        if p.amount_captured > 0
+    ]
+
+
+async def refund_lines(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
+    return [
+        (r.currency, Movement(r.created_at, "refund", r.id, -r.amount))
+        for r in await payments_repo.refunds_of_customer(session, customer_id)
+        if r.status == "succeeded"
+    ]
+
+
+async def invoice_lines(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
+    return [
+        (i.currency, Movement(i.created_at, "invoice", i.number or i.id, -i.amount_due))
+        for i in await invoices_repo.invoices_of_customer(session, customer_id)
+        if i.status in STATEMENT_INVOICE_STATUSES
+    ]
+
+
+LINE_SOURCES: list[LineSource] = [payment_lines, refund_lines, invoice_lines]
+
+
+async def movements_of(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
+    """Every movement of the customer, in every currency, from every line source."""
+    return [pair for source in LINE_SOURCES for pair in await source(session, customer_id)]
+
+
+async def customer_statement(
+    runtime: Runtime,
+    account_id: str,
+    customer_id: str,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    currency: str | None,
+) -> Statement:
+    """The statement of one currency; without ``currency``, the customer's only one (422 when
+    they have movements in several). ``end`` defaults to now."""
+    if currency is not None and currency not in ISO_4217:
+        raise errors.ValidationFailed(f"{currency} is not an ISO 4217 currency code.")
+    until = end or datetime.now(UTC)
+    if start is not None and start >= until:
+        raise errors.ValidationFailed("from must be before to.")
+    async with runtime.database.reading() as session:
+        await owned(
+            customers_repo.get_customer(session, customer_id, account_id), f"customer {customer_id}"
+        )
+        movements = await movements_of(session, customer_id)
+    currencies = {code for code, _ in movements}
+    if currency is None:
+        if len(currencies) > 1:
+            raise errors.ValidationFailed(
+                f"The customer has movements in {', '.join(sorted(currencies))}: pass currency."
+            )
+        currency = next(iter(currencies), "USD")
+    return build_statement(
+        customer_id,
+        currency,
+        (movement for code, movement in movements if code == currency),
+        start=start,
+        end=until,
+    )
+
+
+async def statement_pdf_of(runtime: Runtime, statement: Statement) -> bytes:
+    return await asyncio.to_thread(statement_pdf, statement, runtime.settings.merchant_name)
