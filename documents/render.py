@@ -9,13 +9,17 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from contracts.ledger import CREDITS
 from money import format_amount
 
 DOCUMENT_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "documents"
 
 
 def _money(amount: int, currency: str) -> str:
-    """``{{ 2900 | money("USD") }}`` → ``29.00 USD``; negative amounts keep their sign."""
+    """``{{ 2900 | money("USD") }}`` → ``29.00 USD``; negative amounts keep their sign.
+    Credits are whole: ``500 CREDITS``."""
+    if currency == CREDITS:
+        return f"{amount} {currency}"
     sign = "-" if amount < 0 else ""
     return f"{sign}{format_amount(abs(amount), currency)} {currency}"
 

@@ -3,21 +3,29 @@ into a statement (``documents.statement``) and answered as JSON, CSV or PDF.
 
 A line source reads one kind of movement of one customer in one currency, signed by the
 statement's convention (see ``documents.statement``). ``LINE_SOURCES`` lists them; the ledger's
-credits and wallet movements join as one more source.
+credits and wallet movements are one of them.
+
+A wallet deposit is a payment, and a withdrawal is paid back by refunds: their money appears once,
+as the wallet's ``deposit`` and ``withdrawal`` lines, so those payments and refunds are left out
+of the payment and refund lines. Credits are the ledger currency ``CREDITS``: their lines make the
+statement of ``currency=CREDITS`` (what a purchase cost in money is its payment's line).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.ledger import CREDITS
 from db.repositories import customers as customers_repo
 from db.repositories import invoices as invoices_repo
+from db.repositories import ledger as ledger_repo
+from db.repositories import ledger_moves as ledger_moves_repo
 from db.repositories import payments as payments_repo
-from documents.statement import Movement, Statement, build_statement, statement_pdf
+from documents.statement import Movement, MovementType, Statement, build_statement, statement_pdf
 from money import ISO_4217
 from services import errors
 from services.ownership import owned
@@ -31,19 +39,23 @@ STATEMENT_INVOICE_STATUSES = frozenset({"open", "paid", "uncollectible"})
 
 
 async def payment_lines(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
-    """What each payment captured, in the customer's favour, when the payment was made."""
+    """What each payment captured, in the customer's favour, when the payment was made; wallet
+    deposits are the ledger's lines."""
+    deposits, _ = await ledger_moves_repo.wallet_payment_ids(session, customer_id)
     return [
         (p.currency, Movement(p.created_at, "payment", p.id, p.amount_captured))
         for p in await payments_repo.payments_of_customer(session, customer_id)
-        if p.amount_captured > 0
+        if p.amount_captured > 0 and p.id not in deposits
     ]
 
 
 async def refund_lines(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
+    """Succeeded refunds; those that paid a wallet withdrawal back are the ledger's lines."""
+    _, withdrawn = await ledger_moves_repo.wallet_payment_ids(session, customer_id)
     return [
         (r.currency, Movement(r.created_at, "refund", r.id, -r.amount))
         for r in await payments_repo.refunds_of_customer(session, customer_id)
-        if r.status == "succeeded"
+        if r.status == "succeeded" and r.id not in withdrawn
     ]
 
 
@@ -55,7 +67,28 @@ async def invoice_lines(session: AsyncSession, customer_id: str) -> list[tuple[s
     ]
 
 
-LINE_SOURCES: list[LineSource] = [payment_lines, refund_lines, invoice_lines]
+LEDGER_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+LEDGER_LINE_TYPES: dict[str, MovementType] = {
+    "credit": "credit",
+    "deposit": "deposit",
+    "withdrawal": "withdrawal",
+}
+
+
+async def ledger_lines(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
+    """Credits and wallet movements, each transaction's net effect on what the customer holds."""
+    until = datetime.now(UTC) + timedelta(days=1)
+    return [
+        (currency, Movement(m.at, LEDGER_LINE_TYPES[m.type], m.reference, m.amount))
+        for account_id, currency in await ledger_repo.statement_sources(session, customer_id)
+        for m in await ledger_repo.ledger_movements(
+            session, account_id, customer_id, currency, LEDGER_EPOCH, until
+        )
+    ]
+
+
+LINE_SOURCES: list[LineSource] = [payment_lines, refund_lines, invoice_lines, ledger_lines]
 
 
 async def movements_of(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
@@ -74,8 +107,8 @@ async def customer_statement(
 ) -> Statement:
     """The statement of one currency; without ``currency``, the customer's only one (422 when
     they have movements in several). ``end`` defaults to now."""
-    if currency is not None and currency not in ISO_4217:
-        raise errors.ValidationFailed(f"{currency} is not an ISO 4217 currency code.")
+    if currency is not None and currency not in ISO_4217 and currency != CREDITS:
+        raise errors.ValidationFailed(f"{currency} is neither an ISO 4217 code nor {CREDITS}.")
     until = end or datetime.now(UTC)
     if start is not None and start >= until:
         raise errors.ValidationFailed("from must be before to.")

@@ -38,7 +38,7 @@ async def get_statement(
     runtime: RuntimeDep,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
-    currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    currency: Annotated[str | None, Query(min_length=3, max_length=7)] = None,
     format: Literal["json", "csv", "pdf"] = "json",
 ) -> StatementOut | Response:
     """Movements from ``from`` (inclusive; omitted: the first) to ``to`` (exclusive; omitted:

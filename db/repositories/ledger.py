@@ -379,3 +379,13 @@ async def ledger_movements(
         LedgerMovement(at=at, type=STATEMENT_TYPES[kind], reference=reference, amount=int(amount))
         for at, kind, reference, _id, amount in rows.all()
     ]
+
+
+async def statement_sources(session: AsyncSession, customer_id: str) -> list[tuple[str, str]]:
+    """The ``(account_id, currency)`` of every ledger account the customer holds."""
+    rows = await session.execute(
+        select(LedgerAccount.account_id, LedgerAccount.currency)
+        .where(LedgerAccount.holder == customer_id)
+        .distinct()
+    )
+    return [(account_id, currency) for account_id, currency in rows.all()]

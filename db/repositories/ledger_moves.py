@@ -376,3 +376,19 @@ def _withdrawal_step(
         reference=withdrawal.id,
         created_at=at,
     )
+
+
+async def wallet_payment_ids(session: AsyncSession, customer_id: str) -> tuple[set[str], set[str]]:
+    """The customer's deposit payments and the refunds that paid withdrawals back: their money
+    is on the statement as the wallet's own deposit and withdrawal lines."""
+    deposits = await session.scalars(
+        select(LedgerFunding.payment_id).where(
+            LedgerFunding.customer_id == customer_id, LedgerFunding.kind == FundingKind.WALLET.value
+        )
+    )
+    refunds = await session.scalars(
+        select(WithdrawalRefund.refund_id)
+        .join(WalletWithdrawal, WalletWithdrawal.id == WithdrawalRefund.withdrawal_id)
+        .where(WalletWithdrawal.customer_id == customer_id)
+    )
+    return set(deposits), set(refunds)

@@ -108,6 +108,12 @@ async def test_a_withdrawal_of_30_from_a_100_deposit_is_one_refund_of_its_intent
         ("withdrawal", "succeeded", 3000),
         ("deposit", "succeeded", 10000),
     ]
+    statement = (await api.get(f"/v1/customers/{customer_id}/statement?currency=usd")).json()
+    assert [(line["type"], line["amount"]) for line in statement["lines"]] == [
+        ("deposit", 10000),
+        ("withdrawal", -3000),
+    ]
+    assert statement["closing_balance"] == statement["opening_balance"] + 7000 == 7000
 
 
 async def test_a_withdrawal_the_deposit_can_no_longer_pay_back_is_released(
