@@ -10,6 +10,7 @@ insecurely or against a stand-in.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from datetime import timedelta
 from enum import StrEnum
@@ -36,6 +37,7 @@ DEV_PAYPAL_WEBHOOK_ID = "WH-DURAPAY-DEV"
 DEV_CLIENT_KEY = "sk_dev_client"
 DEV_ADMIN_KEY = "sk_dev_admin"
 DEV_ACCOUNT_ID = "acct_dev"
+DEV_WEBHOOK_SEALING_KEY = "ZHVyYXBheS1kZXYtd2ViaG9vay1zZWFsaW5nLWtleSE="
 
 
 class Environment(StrEnum):
@@ -123,6 +125,29 @@ class Settings(BaseSettings):
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
 
+    # Webhooks to merchants (issue 20): endpoint secrets are sealed at rest with this key.
+    webhook_sealing_key: SecretStr = SecretStr(DEV_WEBHOOK_SEALING_KEY)
+    """Base64 of 32 random bytes: the AES-256-GCM key sealing endpoint signing secrets in the
+    database (they cannot be hashed: every delivery signs with them). Production refuses the dev
+    value; changing it makes existing endpoints' secrets unreadable (roll them after)."""
+
+    @property
+    def webhook_public_addresses_only(self) -> bool:
+        """Production delivers only to https URLs resolving to public addresses; dev and test
+        deliver to local receivers too."""
+        return self.environment is Environment.PRODUCTION
+
+    @field_validator("webhook_sealing_key")
+    @classmethod
+    def _sealing_key_is_aes_256(cls, value: SecretStr) -> SecretStr:
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except ValueError as error:
+            raise ValueError("must be base64") from error
+        if len(raw) != 32:
+            raise ValueError("must be base64 of 32 bytes (an AES-256 key)")
+        return value
+
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served
     everywhere but in production (the schema names every route, the admin ones too)."""
@@ -191,6 +216,9 @@ class Settings(BaseSettings):
             ),
             "DURAPAY_PAYPAL_CLIENT_SECRET": (
                 self.paypal_client_secret.get_secret_value() == DEV_PAYPAL_CLIENT_SECRET
+            ),
+            "DURAPAY_WEBHOOK_SEALING_KEY": (
+                self.webhook_sealing_key.get_secret_value() == DEV_WEBHOOK_SEALING_KEY
             ),
         }
         sandbox = {

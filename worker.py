@@ -28,7 +28,10 @@ from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
+from activities.webhooks_out.delivery import WebhookDeliveryActivities
+from activities.webhooks_out.dispatch import SweepActivities, ensure_sweep_schedule
 from contracts.providers import ProviderName
+from db.sealing import Sealer
 from db.session import create_engine, create_session_factory
 from services import logs
 from services.temporal_connection import connect_temporal
@@ -37,6 +40,7 @@ from workflows.dunning import DunningWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, WebhookSweepWorkflow
 
 log = logging.getLogger("durapay.worker")
 
@@ -93,6 +97,11 @@ def build_worker(
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
+    webhook_deliveries = WebhookDeliveryActivities(
+        sessions,
+        Sealer.from_base64(settings.webhook_sealing_key.get_secret_value()),
+        public_addresses_only=settings.webhook_public_addresses_only,
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -101,6 +110,8 @@ def build_worker(
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            WebhookDeliveryWorkflow,
+            WebhookSweepWorkflow,
         ],
         activities=[
             payments.create_intent,
@@ -123,6 +134,9 @@ def build_worker(
             billing.close_dunning_case,
             notify.send_mail,
             SubscriptionRefundActivities(client).refund_unused_time,
+            webhook_deliveries.deliver_webhook,
+            webhook_deliveries.disable_webhook_endpoint,
+            SweepActivities(sessions).sweep_webhook_events,
         ],
     )
 
@@ -132,6 +146,7 @@ async def run_worker(settings: Settings) -> None:
     client = await connect_temporal(settings)
     engine = create_engine(settings.database_url, queue_writers=True)
     worker = build_worker(client, settings, create_session_factory(engine))
+    await ensure_sweep_schedule(client, settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.projections import invoice_values, subscription_values
+from activities.webhooks_out import events as webhook_events
+from activities.webhooks_out.dispatch import dispatch_committed
 from contracts.billing import (
     ChargeTarget,
     ChargeTargetRequest,
@@ -47,7 +49,10 @@ class BillingActivities:
 
     @activity.defn(name="update_invoice")
     async def update_invoice(self, update: InvoiceUpdate) -> None:
+        """The attempt's outcome, and its merchant event, in one transaction."""
         async with self._sessions() as session, session.begin():
+            stored = await invoices_repo.get_invoice(session, update.invoice_id)
+            before = (stored.status, stored.attempt_count) if stored is not None else None
             await invoices_repo.update_invoice(
                 session,
                 update.invoice_id,
@@ -58,11 +63,21 @@ class BillingActivities:
                 payment_id=update.payment_id,
                 updated_at=update.updated_at,
             )
+            raised = await webhook_events.invoice_events(session, update.invoice_id, before)
+        await dispatch_committed(self._sessions, raised)
 
     @activity.defn(name="record_subscription")
     async def record_subscription(self, view: SubscriptionView) -> None:
+        """The projection, and a merchant event when its status changed, in one transaction."""
+        raised: list[str] = []
         async with self._sessions() as session, session.begin():
-            await subscriptions_repo.save_subscription_snapshot(session, subscription_values(view))
+            stored = await subscriptions_repo.get_subscription(session, view.id)
+            previous_status = stored.status if stored is not None else None
+            if await subscriptions_repo.save_subscription_snapshot(
+                session, subscription_values(view)
+            ):
+                raised = await webhook_events.subscription_events(session, view, previous_status)
+        await dispatch_committed(self._sessions, raised)
 
     @activity.defn(name="open_dunning_case")
     async def open_dunning_case(self, opening: DunningCaseOpening) -> None:

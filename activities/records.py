@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.projections import payment_method_values, payment_values, refund_values
+from activities.webhooks_out import events as webhook_events
+from activities.webhooks_out.dispatch import dispatch_committed
 from contracts.payment_methods import PaymentMethodRecord
 from contracts.payments import PaymentTransition
 from db.models import PaymentMethod
@@ -26,7 +28,8 @@ class RecordActivities:
 
     @activity.defn(name="record_payment_transition")
     async def record_payment_transition(self, transition: PaymentTransition) -> None:
-        """Projection, refund and timeline entry in one transaction: all of it or none."""
+        """Projection, refund, timeline entry and merchant events in one transaction: all of it
+        or none; the events' deliveries start once it has committed."""
         view = transition.payment
         async with self._sessions() as session, session.begin():
             if transition.refund is not None:
@@ -40,6 +43,8 @@ class RecordActivities:
                 data={"status": view.status.value, **transition.detail},
                 created_at=view.updated_at,
             )
+            raised = await webhook_events.payment_events(session, view, transition.refund)
+        await dispatch_committed(self._sessions, raised)
 
     @activity.defn(name="record_provider_customer")
     async def record_provider_customer(self, customer_id: str, provider_customer_ref: str) -> None:

@@ -25,6 +25,7 @@ from api.routes import (
     plans,
     subscriptions,
     webhooks,
+    webhooks_out,
 )
 from services import logs
 from services.metrics import Metrics
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         plans.router,
         invoices.router,
         webhooks.router,
+        webhooks_out.router,
         admin.router,
         api_keys.router,
         health.router,

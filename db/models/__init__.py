@@ -280,6 +280,7 @@ class MailOutbox(Base):
 
 from db.models.alerts import Alert  # noqa: E402
 from db.models.audit import AuditEntry, AuditHead  # noqa: E402
+from db.models.webhooks_out import Event, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 __all__ = [
     "Alert",
@@ -289,6 +290,7 @@ __all__ = [
     "Base",
     "Customer",
     "DunningCase",
+    "Event",
     "Invoice",
     "MailOutbox",
     "Payment",
@@ -299,5 +301,7 @@ __all__ = [
     "Refund",
     "Subscription",
     "UTCDateTime",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
 ]

@@ -14,6 +14,7 @@ REAL: dict[str, object] = {
     "stripe_api_base": "https://api.stripe.com",
     "paypal_api_base": "https://api-m.paypal.com",
     "update_payment_method_url": "https://shop.example/billing?subscription={subscription_id}",
+    "webhook_sealing_key": "cmVhbC13ZWJob29rLXNlYWxpbmcta2V5LTMyYnl0ZSE=",
 }
 """A complete production configuration: real secrets, real credentials, real addresses."""
 
