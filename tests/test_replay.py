@@ -6,7 +6,9 @@ recorded from a running dev stack with ``python -m tests.support.record_historie
 subscription and dunning ones from the soft-decline scenario of
 ``tests/integration/workflows/test_dunning.py`` on the time-skipping server (first period paid,
 renewal declined twice, recovered on the second retry), saved with
-``WorkflowHandle.fetch_history().to_json()``.
+``WorkflowHandle.fetch_history().to_json()``. The webhook delivery ones come from the fake
+endpoints of ``tests/workflows/test_webhook_delivery.py`` (a 500 then a 200; three days of
+failures), recorded the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from workflows.dunning import DunningWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -38,6 +41,7 @@ async def test_history_replays(path: Path) -> None:
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            WebhookDeliveryWorkflow,
         ]
     )
     await replayer.replay_workflow(history)

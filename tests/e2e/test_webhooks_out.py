@@ -1,0 +1,125 @@
+"""Webhooks to merchants through the whole stack: a payment's event reaches a merchant's receiver
+(after a failed attempt), signed so that the Standard Webhooks library verifies it as a merchant
+would, and rolling the endpoint's secret changes which secrets verify."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from tests.support.flows import CARD_OK, card_customer, pay
+from tests.support.polling import eventually
+from tests.support.stack import Stack
+from tests.support.webhook_receiver import Received, Receiver, running_receiver
+
+
+def verified(secret: str, request: Received) -> dict[str, object]:
+    payload: dict[str, object] = Webhook(secret).verify(request.body, request.headers)
+    return payload
+
+
+@pytest.fixture
+async def endpoint_of(api: httpx.AsyncClient) -> AsyncIterator[list[str]]:
+    """Endpoints a test registers, deleted after it so later tests' events do not go there."""
+    created: list[str] = []
+    yield created
+    for endpoint_id in created:
+        await api.delete(f"/v1/webhook-endpoints/{endpoint_id}")
+
+
+async def register(
+    api: httpx.AsyncClient, receiver: Receiver, created: list[str], events: list[str]
+) -> dict[str, str]:
+    response = await api.post("/v1/webhook-endpoints", json={"url": receiver.url, "events": events})
+    assert response.status_code == 201, response.text
+    endpoint: dict[str, str] = response.json()
+    created.append(endpoint["id"])
+    return endpoint
+
+
+async def succeeded_payment_event(api: httpx.AsyncClient, stack: Stack) -> tuple[str, str]:
+    """A card payment that succeeds; its id and its ``payment.succeeded`` event's id."""
+    customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
+    payment = (await pay(api, customer_id, method_id, amount=2599, currency="eur")).json()
+    assert payment["status"] == "succeeded"
+
+    async def events() -> list[dict[str, object]]:
+        page = await api.get("/v1/events", params={"type": "payment.succeeded", "limit": 100})
+        return [e for e in page.json()["data"] if e["data"]["object"]["id"] == payment["id"]]
+
+    found = await eventually(events, lambda listed: len(listed) == 1)
+    return payment["id"], str(found[0]["id"])
+
+
+async def test_payment_succeeded_reaches_the_endpoint_after_one_failed_attempt(
+    api: httpx.AsyncClient, stack: Stack, endpoint_of: list[str]
+) -> None:
+    with running_receiver(script=[500]) as receiver:
+        endpoint = await register(api, receiver, endpoint_of, ["payment.succeeded"])
+        assert endpoint["secret"].startswith("whsec_")
+        assert endpoint["status"] == "enabled"
+
+        payment_id, event_id = await succeeded_payment_event(api, stack)
+
+        requests = await eventually(
+            lambda: receiver.of_event(event_id), lambda got: len(got) >= 2, timeout=40
+        )
+    assert [r.answered for r in requests] == [500, 200]
+    payloads = [verified(endpoint["secret"], request) for request in requests]
+    assert payloads[0] == payloads[1]
+    event = payloads[0]
+    assert (event["id"], event["type"]) == (event_id, "payment.succeeded")
+    resource = event["data"]["object"]  # type: ignore[index]
+    assert (resource["id"], resource["status"]) == (payment_id, "succeeded")
+    assert resource == (await api.get(f"/v1/payments/{payment_id}")).json()
+    assert json.loads(requests[1].body) == (await api.get(f"/v1/events/{event_id}")).json()
+
+    attempts = (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries")).json()["data"]
+    assert [(a["attempt"], a["status"], a["response_code"]) for a in attempts] == [
+        (2, "delivered", 200),
+        (1, "failed", 500),
+    ]
+    assert {a["event_id"] for a in attempts} == {event_id}
+
+
+async def test_after_a_roll_with_no_overlap_only_the_new_secret_verifies(
+    api: httpx.AsyncClient, stack: Stack, endpoint_of: list[str]
+) -> None:
+    with running_receiver() as receiver:
+        endpoint = await register(api, receiver, endpoint_of, ["*"])
+        first_secret = endpoint["secret"]
+        _, event_id = await succeeded_payment_event(api, stack)
+        delivered = await eventually(lambda: receiver.of_event(event_id), lambda got: len(got) == 1)
+        verified(first_secret, delivered[0])
+
+        overlapping = await api.post(
+            f"/v1/webhook-endpoints/{endpoint['id']}/roll-secret", json={"expires_in": 3600}
+        )
+        assert overlapping.status_code == 200, overlapping.text
+        second_secret = overlapping.json()["secret"]
+        assert (await api.post(f"/v1/events/{event_id}/redeliver")).status_code == 202
+        during_overlap = await eventually(
+            lambda: receiver.of_event(event_id), lambda got: len(got) == 2
+        )
+        for secret in (first_secret, second_secret):
+            verified(secret, during_overlap[1])
+
+        rolled = await api.post(
+            f"/v1/webhook-endpoints/{endpoint['id']}/roll-secret", json={"expires_in": 0}
+        )
+        newest_secret = rolled.json()["secret"]
+        assert len({first_secret, second_secret, newest_secret}) == 3
+        assert (await api.post(f"/v1/events/{event_id}/redeliver")).status_code == 202
+        after_roll = await eventually(
+            lambda: receiver.of_event(event_id), lambda got: len(got) == 3
+        )
+    assert verified(newest_secret, after_roll[2])["id"] == event_id
+    for retired in (first_secret, second_secret):
+        with pytest.raises(WebhookVerificationError):
+            verified(retired, after_roll[2])
+    listed = (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}")).json()
+    assert "secret" not in listed
