@@ -22,13 +22,23 @@ class Receiver:
     url: str
     script: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    hold_first: bool = False
+    """Keep the first request waiting for its answer until ``release()``: a delivery stays in
+    flight for as long as a test needs (to kill the worker making it)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _released: threading.Event = field(default_factory=threading.Event)
 
     def answer(self, headers: dict[str, str], body: bytes) -> int:
         with self._lock:
             code = self.script.pop(0) if self.script else 200
             self.received.append(Received(headers=headers, body=body, answered=code))
-            return code
+            first = len(self.received) == 1
+        if first and self.hold_first:
+            self._released.wait(timeout=60)
+        return code
+
+    def release(self) -> None:
+        self._released.set()
 
     async def of_event(self, event_id: str) -> list[Received]:
         """The requests that delivered ``event_id`` (other tests' events may arrive too); a
@@ -38,7 +48,9 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver(script: list[int] | None = None) -> Iterator[Receiver]:
+def running_receiver(
+    script: list[int] | None = None, *, hold_first: bool = False
+) -> Iterator[Receiver]:
     receiver_box: list[Receiver] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -55,7 +67,9 @@ def running_receiver(script: list[int] | None = None) -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver = Receiver(
-        url=f"http://127.0.0.1:{server.server_address[1]}/hooks", script=script or []
+        url=f"http://127.0.0.1:{server.server_address[1]}/hooks",
+        script=script or [],
+        hold_first=hold_first,
     )
     receiver_box.append(receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -63,6 +77,7 @@ def running_receiver(script: list[int] | None = None) -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.release()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
