@@ -120,8 +120,11 @@ async def dispatch_committed(
 
 
 class SweepActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], grace: timedelta = SWEEP_GRACE
+    ) -> None:
         self._sessions = sessions
+        self._grace = grace
 
     @activity.defn(name="sweep_webhook_events")
     async def sweep_webhook_events(self) -> SweepResult:
@@ -129,7 +132,7 @@ class SweepActivities:
         now = datetime.now(UTC)
         async with self._sessions() as session:
             missed = await webhooks_repo.undispatched_events(
-                session, created_before=now - SWEEP_GRACE, limit=SWEEP_BATCH
+                session, created_before=now - self._grace, limit=SWEEP_BATCH
             )
         dispatched = await _start_deliveries(
             self._sessions, activity.client(), activity.info().task_queue, missed

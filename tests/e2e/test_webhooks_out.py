@@ -4,13 +4,21 @@ would, and rolling the endpoint's secret changes which secrets verify."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.webhooks_out.dispatch import SweepActivities
+from db.repositories import webhooks_out as webhooks_repo
+from settings import DEV_ACCOUNT_ID
 from tests.support.flows import CARD_OK, card_customer, pay
 from tests.support.polling import eventually
 from tests.support.stack import Stack
@@ -123,3 +131,36 @@ async def test_after_a_roll_with_no_overlap_only_the_new_secret_verifies(
             verified(retired, after_roll[2])
     listed = (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}")).json()
     assert "secret" not in listed
+
+
+async def test_an_event_nobody_dispatched_is_delivered_once_by_the_sweep(
+    api: httpx.AsyncClient, stack: Stack, endpoint_of: list[str]
+) -> None:
+    """As if the worker that wrote the event died before starting its delivery: the sweep starts
+    it, and a second sweep (or the writer after all) starts nothing more. (No grace: the sweep
+    leaves a fresh event to its writer for 30 s.)"""
+    sweeping = ActivityEnvironment(client=stack.client)
+    sweeping.info = replace(sweeping.info, task_queue=stack.settings.task_queue)
+    sweep = SweepActivities(stack.sessions, grace=timedelta(0)).sweep_webhook_events
+    with running_receiver() as receiver:
+        await register(api, receiver, endpoint_of, ["invoice.paid"])
+        async with stack.sessions() as session, session.begin():
+            event_id = await webhooks_repo.record_event(
+                session,
+                account_id=DEV_ACCOUNT_ID,
+                type="invoice.paid",
+                resource_id="in_swept",
+                dedupe_key=f"in_swept:{uuid.uuid4().hex}",
+                resource={"id": "in_swept", "status": "paid"},
+                created_at=datetime.now(UTC),
+            )
+        assert event_id is not None
+
+        first = await sweeping.run(sweep)
+        await eventually(lambda: receiver.of_event(event_id), lambda got: len(got) == 1)
+        second = await sweeping.run(sweep)
+        await asyncio.sleep(1)
+        delivered = await receiver.of_event(event_id)
+
+    assert first.dispatched >= 1 and second.dispatched == 0
+    assert len(delivered) == 1
