@@ -73,13 +73,14 @@ async def deliver(env: WorkflowEnvironment, endpoint: FakeEndpoint) -> DeliveryR
         workflows=[WebhookDeliveryWorkflow],
         activities=endpoint.activities(),  # type: ignore[arg-type]
     ):
-        return await env.client.execute_workflow(
+        result: DeliveryResult = await env.client.execute_workflow(
             WorkflowName.WEBHOOK_DELIVERY,
             DELIVERY,
             id=DELIVERY.delivery_id,
             task_queue=task_queue,
             result_type=DeliveryResult,
         )
+        return result
 
 
 async def test_a_500_is_retried_within_30_seconds_and_a_200_ends_the_delivery(
