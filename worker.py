@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 import workflows
 from activities.billing import BillingActivities
 from activities.notify import NotifyActivities, SmtpRelay
+from activities.oversight import OversightActivities
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
@@ -102,6 +103,7 @@ def build_worker(
         Sealer.from_base64(settings.webhook_sealing_key.get_secret_value()),
         public_addresses_only=settings.webhook_public_addresses_only,
     )
+    oversight = OversightActivities(sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -133,6 +135,8 @@ def build_worker(
             billing.open_dunning_case,
             billing.close_dunning_case,
             notify.send_mail,
+            oversight.raise_alert,
+            oversight.record_audit,
             SubscriptionRefundActivities(client).refund_unused_time,
             webhook_deliveries.deliver_webhook,
             webhook_deliveries.disable_webhook_endpoint,

@@ -21,6 +21,7 @@ from api.routes import (
     customers,
     health,
     invoices,
+    oversight,
     payments,
     plans,
     subscriptions,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         webhooks_out.router,
         admin.router,
         api_keys.router,
+        oversight.router,
         health.router,
     ):
         app.include_router(router)

@@ -18,12 +18,14 @@ from typing import Any
 
 from temporalio.common import WorkflowIDReusePolicy
 
+from contracts.audit import ActorType, AuditRecord
 from contracts.webhooks_out import ALL_EVENTS, DeliveryInput, EventType
 from contracts.workflow_names import WorkflowName
 from db.models import Event, WebhookDelivery, WebhookEndpoint
 from db.repositories import webhooks_out as webhooks_repo
 from db.sealing import Sealer
 from public_address import AddressRefused, check_public
+from services import audit
 from services.database import Database, ensure_no_open_session
 from services.errors import ValidationFailed
 from services.idempotency import random_id
@@ -35,6 +37,31 @@ DEFAULT_ROLL_OVERLAP = 86_400
 MAX_ROLL_OVERLAP = 7 * 86_400
 """Seconds a rolled secret keeps signing, as for API keys: long enough to redeploy a receiver,
 short enough that a roll retires a leaked secret."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for a change, as the audit log records it."""
+
+    account_id: str
+    key_id: str
+    ip: str | None = None
+    request_id: str | None = None
+
+    def audit(
+        self, action: str, resource_id: str, outcome: int, **details: str | int | None
+    ) -> AuditRecord:
+        return AuditRecord(
+            account_id=self.account_id,
+            actor_type=ActorType.API_KEY,
+            actor_id=self.key_id,
+            action=action,
+            resource_id=resource_id,
+            outcome=outcome,
+            details=dict(details),
+            ip=self.ip,
+            request_id=self.request_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -99,7 +126,7 @@ async def _check_url(runtime: Runtime, url: str) -> None:
 
 
 async def create_endpoint(
-    runtime: Runtime, account_id: str, url: str, events: Sequence[str], description: str | None
+    runtime: Runtime, caller: Caller, url: str, events: Sequence[str], description: str | None
 ) -> EndpointWithSecret:
     wanted = _event_types(events)
     await _check_url(runtime, url)
@@ -107,7 +134,7 @@ async def create_endpoint(
     endpoint_id = random_id("we_")
     row = WebhookEndpoint(
         id=endpoint_id,
-        account_id=account_id,
+        account_id=caller.account_id,
         url=url,
         events=wanted,
         description=description,
@@ -122,6 +149,9 @@ async def create_endpoint(
     async with runtime.database.writing() as session:
         await webhooks_repo.add_endpoint(session, row)
         view = EndpointView.of(row)
+        await audit.append(
+            session, caller.audit("webhook_endpoint.create", endpoint_id, 201, events=len(wanted))
+        )
     return EndpointWithSecret(**vars(view), secret=secret)
 
 
@@ -143,17 +173,18 @@ async def list_endpoints(
         return [EndpointView.of(row) for row in rows], has_more
 
 
-async def delete_endpoint(database: Database, account_id: str, endpoint_id: str) -> None:
+async def delete_endpoint(database: Database, caller: Caller, endpoint_id: str) -> None:
     """Deleted at once: deliveries in flight stop at their next attempt."""
     async with database.writing() as session:
         row = await owned(
-            webhooks_repo.get_endpoint(session, endpoint_id, account_id), "webhook endpoint"
+            webhooks_repo.get_endpoint(session, endpoint_id, caller.account_id), "webhook endpoint"
         )
         row.deleted_at = datetime.now(UTC)
+        await audit.append(session, caller.audit("webhook_endpoint.delete", endpoint_id, 204))
 
 
 async def roll_secret(
-    runtime: Runtime, account_id: str, endpoint_id: str, expires_in: int
+    runtime: Runtime, caller: Caller, endpoint_id: str, expires_in: int
 ) -> EndpointWithSecret:
     """A new secret signs from now on; the current one signs too for ``expires_in`` seconds
     (0: it stops at once). A secret rolled before that overlap ended is dropped."""
@@ -162,12 +193,16 @@ async def roll_secret(
     now = datetime.now(UTC)
     async with runtime.database.writing() as session:
         row = await owned(
-            webhooks_repo.get_endpoint(session, endpoint_id, account_id), "webhook endpoint"
+            webhooks_repo.get_endpoint(session, endpoint_id, caller.account_id), "webhook endpoint"
         )
         row.sealed_previous_secret = row.sealed_secret if expires_in > 0 else None
         row.previous_secret_expires_at = now + timedelta(seconds=expires_in) if expires_in else None
         row.sealed_secret = sealer.seal(secret, owner=row.id)
         view = EndpointView.of(row)
+        await audit.append(
+            session,
+            caller.audit("webhook_endpoint.roll_secret", endpoint_id, 200, expires_in=expires_in),
+        )
     return EndpointWithSecret(**vars(view), secret=secret)
 
 
@@ -214,12 +249,15 @@ async def list_events(
         return [event_answer(row) for row in rows], has_more
 
 
-async def redeliver(runtime: Runtime, account_id: str, event_id: str) -> list[str]:
+async def redeliver(runtime: Runtime, caller: Caller, event_id: str) -> list[str]:
     """Deliver the event again, now, to every enabled endpoint of the account that wants it: a
     new delivery workflow each (``whd_<evt>_<we>_r<random>``); the IDs of the deliveries."""
-    async with runtime.database.reading() as session:
-        event = await owned(webhooks_repo.get_event(session, event_id, account_id), "event")
+    async with runtime.database.writing() as session:
+        event = await owned(webhooks_repo.get_event(session, event_id, caller.account_id), "event")
         endpoints = await webhooks_repo.endpoints_for(session, event, registered_since=True)
+        await audit.append(
+            session, caller.audit("event.redeliver", event_id, 202, endpoints=len(endpoints))
+        )
     ensure_no_open_session()
     started: list[str] = []
     for endpoint in endpoints:
@@ -227,7 +265,7 @@ async def redeliver(runtime: Runtime, account_id: str, event_id: str) -> list[st
             delivery_id=f"whd_{event_id}_{endpoint.id}_r{secrets.token_hex(6)}",
             event_id=event_id,
             endpoint_id=endpoint.id,
-            account_id=account_id,
+            account_id=caller.account_id,
         )
         await runtime.client.start_workflow(
             WorkflowName.WEBHOOK_DELIVERY,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from asgi_correlation_id import correlation_id
+from fastapi import APIRouter, Request, status
 
 from api.deps import PageQueryDep, PrincipalDep, RuntimeDep
 from api.problems import problems
@@ -17,8 +18,18 @@ from api.schemas.webhooks_out import (
     WebhookEndpointRoll,
 )
 from services import errors, webhooks_out
+from services.api_keys import Principal
 
 router = APIRouter(prefix="/v1", tags=["webhooks to merchants"])
+
+
+def _caller(request: Request, principal: Principal) -> webhooks_out.Caller:
+    return webhooks_out.Caller(
+        account_id=principal.account_id,
+        key_id=principal.key_id,
+        ip=request.client.host if request.client else None,
+        request_id=correlation_id.get(),
+    )
 
 
 @router.post(
@@ -27,11 +38,11 @@ router = APIRouter(prefix="/v1", tags=["webhooks to merchants"])
     responses=problems(errors.ValidationFailed),
 )
 async def create_webhook_endpoint(
-    body: WebhookEndpointCreate, principal: PrincipalDep, runtime: RuntimeDep
+    body: WebhookEndpointCreate, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> WebhookEndpointCreated:
     """Register a URL for the given event types; the signing secret is in this answer only."""
     created = await webhooks_out.create_endpoint(
-        runtime, principal.account_id, body.url, body.events, body.description
+        runtime, _caller(request, principal), body.url, body.events, body.description
     )
     return WebhookEndpointCreated.model_validate(created)
 
@@ -64,10 +75,10 @@ async def get_webhook_endpoint(
     responses=problems(errors.NotFound),
 )
 async def delete_webhook_endpoint(
-    endpoint_id: str, principal: PrincipalDep, runtime: RuntimeDep
+    endpoint_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> None:
     """Nothing more is sent to it, not even the retries of deliveries already under way."""
-    await webhooks_out.delete_endpoint(runtime.database, principal.account_id, endpoint_id)
+    await webhooks_out.delete_endpoint(runtime.database, _caller(request, principal), endpoint_id)
 
 
 @router.post(
@@ -76,13 +87,16 @@ async def delete_webhook_endpoint(
 )
 async def roll_webhook_endpoint_secret(
     endpoint_id: str,
+    request: Request,
     principal: PrincipalDep,
     runtime: RuntimeDep,
     body: WebhookEndpointRoll | None = None,
 ) -> WebhookEndpointCreated:
     """A new secret; deliveries carry both signatures until ``expires_in`` seconds have passed."""
     expires_in = (body or WebhookEndpointRoll()).expires_in
-    rolled = await webhooks_out.roll_secret(runtime, principal.account_id, endpoint_id, expires_in)
+    rolled = await webhooks_out.roll_secret(
+        runtime, _caller(request, principal), endpoint_id, expires_in
+    )
     return WebhookEndpointCreated.model_validate(rolled)
 
 
@@ -132,8 +146,8 @@ async def get_event(event_id: str, principal: PrincipalDep, runtime: RuntimeDep)
     responses=problems(errors.NotFound),
 )
 async def redeliver_event(
-    event_id: str, principal: PrincipalDep, runtime: RuntimeDep
+    event_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> RedeliveryOut:
     """Deliver the event again now to every enabled endpoint that wants it (new attempts)."""
-    started = await webhooks_out.redeliver(runtime, principal.account_id, event_id)
+    started = await webhooks_out.redeliver(runtime, _caller(request, principal), event_id)
     return RedeliveryOut(event_id=event_id, deliveries=started)

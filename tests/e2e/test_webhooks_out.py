@@ -18,7 +18,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.webhooks_out.dispatch import SweepActivities
 from db.repositories import webhooks_out as webhooks_repo
-from settings import DEV_ACCOUNT_ID
+from settings import DEV_ACCOUNT_ID, DEV_ADMIN_KEY
 from tests.support.flows import CARD_OK, card_customer, pay
 from tests.support.polling import eventually
 from tests.support.stack import Stack
@@ -131,6 +131,18 @@ async def test_after_a_roll_with_no_overlap_only_the_new_secret_verifies(
             verified(retired, after_roll[2])
     listed = (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}")).json()
     assert "secret" not in listed
+    audited = await api.get(
+        "/v1/admin/audit",
+        params={"resource_id": endpoint["id"]},
+        headers={"Authorization": f"Bearer {DEV_ADMIN_KEY}"},
+    )
+    entries = audited.json()["data"]
+    assert [entry["action"] for entry in entries] == [
+        "webhook_endpoint.roll_secret",
+        "webhook_endpoint.roll_secret",
+        "webhook_endpoint.create",
+    ]
+    assert not any(secret in audited.text for secret in (first_secret, newest_secret))
 
 
 async def test_an_event_nobody_dispatched_is_delivered_once_by_the_sweep(
