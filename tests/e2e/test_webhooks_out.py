@@ -14,9 +14,16 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
+from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import ActivityEnvironment
 
-from activities.webhooks_out.dispatch import SweepActivities
+from activities.webhooks_out.dispatch import (
+    SWEEP_EVERY,
+    SWEEP_SCHEDULE_ID,
+    SweepActivities,
+    ensure_sweep_schedule,
+)
+from contracts.workflow_names import WorkflowName
 from db.repositories import webhooks_out as webhooks_repo
 from settings import DEV_ACCOUNT_ID, DEV_ADMIN_KEY
 from tests.support.flows import CARD_OK, card_customer, pay
@@ -176,3 +183,19 @@ async def test_an_event_nobody_dispatched_is_delivered_once_by_the_sweep(
 
     assert first.dispatched >= 1 and second.dispatched == 0
     assert len(delivered) == 1
+
+
+async def test_the_sweep_schedule_is_created_once_however_often_a_worker_starts(
+    stack: Stack,
+) -> None:
+    await ensure_sweep_schedule(stack.client, stack.settings.task_queue)
+    await ensure_sweep_schedule(stack.client, stack.settings.task_queue)
+    handle = stack.client.get_schedule_handle(SWEEP_SCHEDULE_ID)
+    try:
+        described = await handle.describe()
+        action = described.schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow)
+        assert action.workflow == WorkflowName.WEBHOOK_SWEEP
+        assert [spec.every for spec in described.schedule.spec.intervals] == [SWEEP_EVERY]
+    finally:
+        await handle.delete()
