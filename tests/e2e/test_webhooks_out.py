@@ -84,6 +84,7 @@ async def test_payment_succeeded_reaches_the_endpoint_after_one_failed_attempt(
             lambda: receiver.of_event(event_id), lambda got: len(got) >= 2, timeout=40
         )
     assert [r.answered for r in requests] == [500, 200]
+    assert requests[1].at - requests[0].at <= 30, "the first retry comes within 30 s"
     payloads = [verified(endpoint["secret"], request) for request in requests]
     assert payloads[0] == payloads[1]
     event = payloads[0]

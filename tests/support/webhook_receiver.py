@@ -4,6 +4,7 @@ answers each with the next scripted status code (200 once the script has run out
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int
+    at: float
+    """``time.monotonic()`` when the request arrived."""
 
 
 @dataclass
@@ -31,7 +34,9 @@ class Receiver:
     def answer(self, headers: dict[str, str], body: bytes) -> int:
         with self._lock:
             code = self.script.pop(0) if self.script else 200
-            self.received.append(Received(headers=headers, body=body, answered=code))
+            self.received.append(
+                Received(headers=headers, body=body, answered=code, at=time.monotonic())
+            )
             first = len(self.received) == 1
         if first and self.hold_first:
             self._released.wait(timeout=60)
