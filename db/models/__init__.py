@@ -295,6 +295,7 @@ __all__ = [
     "MailOutbox",
     "Payment",
     "PaymentEvent",
+    "PaymentLink",
     "PaymentMethod",
     "Plan",
     "ProviderHealth",
@@ -305,3 +306,4 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookEvent",
 ]
+from db.models.links import PaymentLink  # noqa: E402
