@@ -9,6 +9,7 @@ workflow ID is ``whd_<event>_<endpoint>`` and is never reused, so the second sta
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,9 @@ SWEEP_GRACE = timedelta(seconds=30)
 """An event younger than this is its writer's to dispatch; the sweep leaves it alone."""
 SWEEP_BATCH = 500
 SWEEP_SCHEDULE_ID = "webhook-sweep"
+DISPATCH_TIMEOUT = timedelta(seconds=5)
+"""How long a projection write may spend starting deliveries after its commit: well inside its
+local activity's timeout, so a slow Temporal never makes the write itself time out and retry."""
 
 
 def delivery_id(event_id: str, endpoint_id: str) -> str:
@@ -104,13 +108,14 @@ async def dispatch_committed(
     if not event_ids:
         return
     try:
-        async with sessions() as session:
-            events = [
-                event
-                for event_id in event_ids
-                if (event := await webhooks_repo.get_event(session, event_id, None)) is not None
-            ]
-        await _start_deliveries(sessions, activity.client(), activity.info().task_queue, events)
+        async with asyncio.timeout(DISPATCH_TIMEOUT.total_seconds()):
+            async with sessions() as session:
+                events = [
+                    event
+                    for event_id in event_ids
+                    if (event := await webhooks_repo.get_event(session, event_id, None)) is not None
+                ]
+            await _start_deliveries(sessions, activity.client(), activity.info().task_queue, events)
     except Exception as error:
         log.warning(
             "events %s left for the sweep to dispatch: %s",
