@@ -119,7 +119,7 @@ class WebhookDeliveryActivities:
                 )
         except AddressRefused as refused:
             return None, f"address_refused: {refused}"
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             return None, type(error).__name__
         return response.status_code, None
 

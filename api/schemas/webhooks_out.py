@@ -26,7 +26,8 @@ class WebhookEndpointCreate(Request):
         }
     )
 
-    url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")]
+    url: Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s/?#]+([/?#]\S*)?$")]
+    """An http(s) URL with a host and no whitespace (production: https on a public address)."""
     events: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1)]
     """Event types (``payment.succeeded`` …), or ``["*"]`` for every type."""
     description: Annotated[str, Field(max_length=500)] | None = None
