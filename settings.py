@@ -37,6 +37,10 @@ DEV_PAYPAL_WEBHOOK_ID = "WH-DURAPAY-DEV"
 DEV_CLIENT_KEY = "sk_dev_client"
 DEV_ADMIN_KEY = "sk_dev_admin"
 DEV_ACCOUNT_ID = "acct_dev"
+DEV_PAYLOAD_KEY_ID = "dev-1"
+DEV_PAYLOAD_KEY = "ZHVyYXBheS1kZXYtcGF5bG9hZC1rZXktMzItYnl0ZXM="
+"""Base64 of 32 public bytes: anyone reading this file decrypts what it encrypted."""
+DEV_UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
 DEV_WEBHOOK_SEALING_KEY = "ZHVyYXBheS1kZXYtd2ViaG9vay1zZWFsaW5nLWtleSE="
 
 
@@ -145,6 +149,24 @@ class Settings(BaseSettings):
     provider_outage_limit: timedelta = Field(default=timedelta(hours=24))
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
+    # Credits and wallet (the ledger): credits a dollar buys, the smallest purchase, the most a
+    # customer may hold.
+    credits_per_dollar: int = Field(default=100, ge=1)
+    credits_min_purchase: int = Field(default=500, ge=1)
+    credits_max_balance: int = Field(default=1_000_000, ge=1)
+
+    # Payload encryption and the codec server (services/payload_codec.py, api/routes/codec.py).
+    payload_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {DEV_PAYLOAD_KEY_ID: SecretStr(DEV_PAYLOAD_KEY)}
+    )
+    """``{key_id: base64 of 32 bytes}``: every key a Temporal payload may be encrypted with."""
+    payload_key_id: str = DEV_PAYLOAD_KEY_ID
+    """The key that encrypts new payloads; the others only decrypt (rotation)."""
+    codec_cors_origins: tuple[str, ...] = DEV_UI_ORIGINS
+    """Origins of the Temporal Web UI whose browsers may call ``/codec/*`` (CORS)."""
+    codec_trust_ui_origin: bool = False
+    """Dev only (refused in production): a keyless ``/codec`` request from one of
+    ``codec_cors_origins`` is served, because the dev Web UI has no login to send a key with."""
 
     # Webhooks to merchants (issue 20): endpoint secrets are sealed at rest with this key.
     webhook_sealing_key: SecretStr = SecretStr(DEV_WEBHOOK_SEALING_KEY)
@@ -225,6 +247,14 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _encrypting_key_is_known(self) -> Settings:
+        if self.payload_key_id not in self.payload_keys:
+            raise ValueError(
+                f"DURAPAY_PAYLOAD_KEY_ID={self.payload_key_id} names no key of DURAPAY_PAYLOAD_KEYS"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_values_in_production(self) -> Settings:
         """Everything a production process must not start with, named at once, so an operator
         fixes the whole list in one go rather than one variable per restart."""
@@ -237,6 +267,9 @@ class Settings(BaseSettings):
             ),
             "DURAPAY_PAYPAL_CLIENT_SECRET": (
                 self.paypal_client_secret.get_secret_value() == DEV_PAYPAL_CLIENT_SECRET
+            ),
+            "DURAPAY_PAYLOAD_KEYS": any(
+                key.get_secret_value() == DEV_PAYLOAD_KEY for key in self.payload_keys.values()
             ),
             "DURAPAY_WEBHOOK_SEALING_KEY": (
                 self.webhook_sealing_key.get_secret_value() == DEV_WEBHOOK_SEALING_KEY
@@ -264,6 +297,10 @@ class Settings(BaseSettings):
                 ["DURAPAY_SMTP_TLS=opportunistic"]
                 if self.smtp_username and self.smtp_tls == "opportunistic"
                 else [],
+            ),
+            _listing(
+                "a codec server open to any browser (an admin key decrypts in production)",
+                ["DURAPAY_CODEC_TRUST_UI_ORIGIN=true"] if self.codec_trust_ui_origin else [],
             ),
         ]
         found = [problem for problem in problems if problem]

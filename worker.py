@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 import workflows
 from activities.billing import BillingActivities
+from activities.ledger import LedgerActivities
 from activities.notify import NotifyActivities, SmtpRelay
 from activities.oversight import OversightActivities
 from activities.payments import PaymentActivities
@@ -29,6 +30,7 @@ from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
 from activities.records import RecordActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
+from activities.wallet_refunds import WalletRefundActivities
 from activities.webhooks_out.delivery import WebhookDeliveryActivities
 from activities.webhooks_out.dispatch import SweepActivities, ensure_sweep_schedule
 from contracts.providers import ProviderName
@@ -38,10 +40,12 @@ from services import logs
 from services.temporal_connection import connect_temporal
 from settings import Settings, get_settings
 from workflows.dunning import DunningWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, WebhookSweepWorkflow
+from workflows.withdrawal import WithdrawalWorkflow
 
 log = logging.getLogger("durapay.worker")
 
@@ -93,7 +97,7 @@ def build_worker(
     circuits = CircuitBreaker(
         sessions, settings.circuit_failure_threshold, settings.circuit_cool_down
     )
-    payments = PaymentActivities(providers or build_providers(settings), circuits)
+    payments = PaymentActivities(providers or build_providers(settings), circuits, sessions)
     routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)
@@ -103,6 +107,7 @@ def build_worker(
         Sealer.from_base64(settings.webhook_sealing_key.get_secret_value()),
         public_addresses_only=settings.webhook_public_addresses_only,
     )
+    ledger = LedgerActivities(sessions)
     oversight = OversightActivities(sessions)
     return Worker(
         client,
@@ -114,6 +119,8 @@ def build_worker(
             DunningWorkflow,
             WebhookDeliveryWorkflow,
             WebhookSweepWorkflow,
+            FundingWorkflow,
+            WithdrawalWorkflow,
         ],
         activities=[
             payments.create_intent,
@@ -141,6 +148,9 @@ def build_worker(
             webhook_deliveries.deliver_webhook,
             webhook_deliveries.disable_webhook_endpoint,
             SweepActivities(sessions).sweep_webhook_events,
+            ledger.settle_funding,
+            ledger.finish_withdrawal,
+            WalletRefundActivities(client).refund_deposit,
         ],
     )
 

@@ -6,8 +6,11 @@ retry until the database answers, and a replayed or retried write changes nothin
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.projections import payment_method_values, payment_values, refund_values
 from activities.webhooks_out import events as webhook_events
@@ -16,6 +19,7 @@ from contracts.payment_methods import PaymentMethodRecord
 from contracts.payments import PaymentTransition
 from db.models import PaymentMethod
 from db.repositories import customers as customers_repo
+from db.repositories import held_tokens
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import payments as payments_repo
 
@@ -53,7 +57,25 @@ class RecordActivities:
 
     @activity.defn(name="record_payment_method")
     async def record_payment_method(self, record: PaymentMethodRecord) -> None:
+        """With no token in the record, the reference held for the method, whose held row goes
+        in the same transaction: after this the token lives on the saved method alone."""
         async with self._sessions() as session, session.begin():
+            token = record.provider_token
+            if token is None:
+                held = await held_tokens.get(session, record.payment_method_id)
+                if held is None or held.reference is None:
+                    saved = await payment_methods_repo.get_payment_method(
+                        session, record.payment_method_id
+                    )
+                    if saved is not None:
+                        return  # a retry of a write that committed: the held row went with it
+                    raise ApplicationError(
+                        f"no attached reference held for {record.payment_method_id}",
+                        non_retryable=True,
+                    )
+                token = held.reference
+                await held_tokens.release(session, record.payment_method_id)
             await payment_methods_repo.save_payment_method(
-                session, PaymentMethod(**payment_method_values(record))
+                session,
+                PaymentMethod(**payment_method_values(replace(record, provider_token=token))),
             )

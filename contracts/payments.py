@@ -81,8 +81,10 @@ class Failure:
 
 @dataclass(frozen=True)
 class NextAction:
+    """What the buyer must do. Stripe's ``client_secret`` is no part of it: it never enters
+    Temporal, and the API reads it from Stripe when it answers (``services.client_secrets``)."""
+
     type: str
-    client_secret: str | None = None
     url: str | None = None
 
 

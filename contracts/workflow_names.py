@@ -18,6 +18,8 @@ class WorkflowName(StrEnum):
     DUNNING = "DunningWorkflow"
     WEBHOOK_DELIVERY = "WebhookDeliveryWorkflow"
     WEBHOOK_SWEEP = "WebhookSweepWorkflow"
+    FUNDING = "FundingWorkflow"
+    WITHDRAWAL = "WithdrawalWorkflow"
 
 
 class PaymentUpdate(StrEnum):
@@ -48,6 +50,14 @@ class DunningSignal(StrEnum):
     PAYMENT_SETTLED = PAYMENT_SETTLED_SIGNAL
     RETRY_WITH = "retry_with"
     STOP = "stop"
+
+
+class FundingUpdate(StrEnum):
+    SETTLE = "settle"
+
+
+class FundingSignal(StrEnum):
+    PAYMENT_SETTLED = PAYMENT_SETTLED_SIGNAL
 
 
 STATE_QUERY = "state"

@@ -46,6 +46,14 @@ class PaymentFailed(AppError):
     status, code, title = 402, "payment_failed", "Payment failed"
 
 
+class InsufficientCredits(AppError):
+    status, code, title = 402, "insufficient_credits", "Not enough credits"
+
+
+class InsufficientFunds(AppError):
+    status, code, title = 402, "insufficient_funds", "Not enough available in the wallet"
+
+
 class Forbidden(AppError):
     status, code, title = 403, "forbidden", "This API key may not do that"
 
@@ -121,6 +129,14 @@ class AmountExceedsCapturable(AppError):
 
 class RefundExceedsAvailable(AppError):
     status, code, title = 422, "refund_exceeds_available", "Refund exceeds available amount"
+
+
+class CreditsBelowMinimum(AppError):
+    status, code, title = 422, "credits_below_minimum", "Fewer credits than the smallest purchase"
+
+
+class CreditBalanceLimit(AppError):
+    status, code, title = 422, "credit_balance_limit", "The credit balance would exceed its limit"
 
 
 class ProviderError(AppError):

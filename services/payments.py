@@ -79,7 +79,7 @@ async def create_payment(
             _require_same_request(recorded, fingerprint)
             if recorded.status in SETTLED:
                 return PaymentOutcome(recorded, created=False)
-        payment = await _payment_input(
+        payment = await payment_input(
             session, account_id, runtime.settings, request, payment_id, fingerprint
         )
     started = await temporal.start_payment(
@@ -107,7 +107,7 @@ def _summary(payment: PaymentInput) -> str:
     return f"{kind} {amount} {payment.currency} for {payment.customer_id}"
 
 
-async def _payment_input(
+async def payment_input(
     session: AsyncSession,
     account_id: str,
     settings: Settings,
@@ -115,6 +115,8 @@ async def _payment_input(
     payment_id: str,
     fingerprint: str,
 ) -> PaymentInput:
+    """The workflow input of a new payment, checked (the customer, its saved method, a provider
+    that takes it): for ``POST /v1/payments`` and for the payments a purchase or deposit starts."""
     customer = await customer_to_charge(session, account_id, request.customer_id)
     provider = ProviderName(request.provider) if request.provider else None
     method_ref: str | None = None

@@ -140,7 +140,6 @@ def _intent_result(intent: stripe.PaymentIntent) -> IntentResult:
         )
         if error["code"] != _AUTHENTICATION_FAILURE:
             status = IntentStatus.DECLINED
-    needs_client = status in (IntentStatus.REQUIRES_ACTION, IntentStatus.REQUIRES_PAYMENT_METHOD)
     # localstripe authorizes the whole amount and does not report amount_capturable.
     whole = intent.amount if status is IntentStatus.REQUIRES_CAPTURE else 0
     return IntentResult(
@@ -148,7 +147,6 @@ def _intent_result(intent: stripe.PaymentIntent) -> IntentResult:
         status=status,
         amount=_from_stripe(intent.amount, intent.currency),
         amount_capturable=_from_stripe(raw.get("amount_capturable", whole), intent.currency),
-        client_secret=intent.client_secret if needs_client else None,
         decline=decline,
     )
 

@@ -280,6 +280,15 @@ class MailOutbox(Base):
 
 from db.models.alerts import Alert  # noqa: E402
 from db.models.audit import AuditEntry, AuditHead  # noqa: E402
+from db.models.held_tokens import HeldPaymentMethodToken  # noqa: E402
+from db.models.ledger import (  # noqa: E402
+    LedgerAccount,
+    LedgerEntry,
+    LedgerFunding,
+    LedgerTransaction,
+    WalletWithdrawal,
+    WithdrawalRefund,
+)
 from db.models.webhooks_out import Event, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 __all__ = [
@@ -291,7 +300,12 @@ __all__ = [
     "Customer",
     "DunningCase",
     "Event",
+    "HeldPaymentMethodToken",
     "Invoice",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerFunding",
+    "LedgerTransaction",
     "MailOutbox",
     "Payment",
     "PaymentEvent",
@@ -302,8 +316,10 @@ __all__ = [
     "Refund",
     "Subscription",
     "UTCDateTime",
+    "WalletWithdrawal",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "WithdrawalRefund",
 ]
 from db.models.links import PaymentLink  # noqa: E402

@@ -203,7 +203,7 @@ PAYMENT = PaymentView(
     provider=ProviderName.STRIPE,
     provider_reference="pi_1",
     capture_method=CaptureMethod.AUTOMATIC,
-    next_action=NextAction(type="stripe_sdk", client_secret="secret"),
+    next_action=NextAction(type="redirect_to_url", url="https://pay.example/approve"),
     failure=Failure(code="card_declined", message="declined", retryable=True),
     description=None,
     metadata={"order": "1"},

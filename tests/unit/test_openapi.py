@@ -40,6 +40,11 @@ KEY_REQUIRED = {
     "POST /v1/payments/{payment_id}/refunds",
     "POST /v1/subscriptions",
     "POST /v1/payment-links",
+    "POST /v1/customers/{customer_id}/credits/purchase",
+    "POST /v1/customers/{customer_id}/credits/consume",
+    "POST /v1/customers/{customer_id}/credits/transfer",
+    "POST /v1/customers/{customer_id}/wallet/deposits",
+    "POST /v1/customers/{customer_id}/wallet/withdrawals",
 }
 """The contract: required "on every POST that creates or moves money"."""
 

@@ -1,7 +1,7 @@
 """webhooks to merchants: the event log, endpoints and delivery attempts
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
