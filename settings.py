@@ -10,6 +10,7 @@ insecurely or against a stand-in.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from datetime import timedelta
 from enum import StrEnum
@@ -40,6 +41,7 @@ DEV_PAYLOAD_KEY_ID = "dev-1"
 DEV_PAYLOAD_KEY = "ZHVyYXBheS1kZXYtcGF5bG9hZC1rZXktMzItYnl0ZXM="
 """Base64 of 32 public bytes: anyone reading this file decrypts what it encrypted."""
 DEV_UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
+DEV_WEBHOOK_SEALING_KEY = "ZHVyYXBheS1kZXYtd2ViaG9vay1zZWFsaW5nLWtleSE="
 
 
 class Environment(StrEnum):
@@ -194,6 +196,28 @@ class Settings(BaseSettings):
     """How often the worker retries outbox mails left pending (an SMTP outage)."""
     outbox_sweep_grace: timedelta = Field(default=timedelta(minutes=5))
     """How old a pending mail must be before the sweeper takes it from its own sender."""
+    # Webhooks to merchants (issue 20): endpoint secrets are sealed at rest with this key.
+    webhook_sealing_key: SecretStr = SecretStr(DEV_WEBHOOK_SEALING_KEY)
+    """Base64 of 32 random bytes: the AES-256-GCM key sealing endpoint signing secrets in the
+    database (they cannot be hashed: every delivery signs with them). Production refuses the dev
+    value; changing it makes existing endpoints' secrets unreadable (roll them after)."""
+
+    @property
+    def webhook_public_addresses_only(self) -> bool:
+        """Production delivers only to https URLs resolving to public addresses; dev and test
+        deliver to local receivers too."""
+        return self.environment is Environment.PRODUCTION
+
+    @field_validator("webhook_sealing_key")
+    @classmethod
+    def _sealing_key_is_aes_256(cls, value: SecretStr) -> SecretStr:
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except ValueError as error:
+            raise ValueError("must be base64") from error
+        if len(raw) != 32:
+            raise ValueError("must be base64 of 32 bytes (an AES-256 key)")
+        return value
 
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served
@@ -274,6 +298,9 @@ class Settings(BaseSettings):
             ),
             "DURAPAY_PAYLOAD_KEYS": any(
                 key.get_secret_value() == DEV_PAYLOAD_KEY for key in self.payload_keys.values()
+            ),
+            "DURAPAY_WEBHOOK_SEALING_KEY": (
+                self.webhook_sealing_key.get_secret_value() == DEV_WEBHOOK_SEALING_KEY
             ),
         }
         sandbox = {

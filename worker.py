@@ -34,7 +34,10 @@ from activities.records import RecordActivities
 from activities.risk import RiskActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
 from activities.wallet_refunds import WalletRefundActivities
+from activities.webhooks_out.delivery import WebhookDeliveryActivities
+from activities.webhooks_out.dispatch import SweepActivities, ensure_sweep_schedule
 from contracts.providers import ProviderName
+from db.sealing import Sealer
 from db.session import create_engine, create_session_factory
 from documents.render import load_pdf_engine
 from services import logs
@@ -45,6 +48,7 @@ from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, WebhookSweepWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 log = logging.getLogger("durapay.worker")
@@ -106,6 +110,11 @@ def build_worker(
     records = RecordActivities(sessions, customer_mail)
     billing = BillingActivities(sessions, customer_mail)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
+    webhook_deliveries = WebhookDeliveryActivities(
+        sessions,
+        Sealer.from_base64(settings.webhook_sealing_key.get_secret_value()),
+        public_addresses_only=settings.webhook_public_addresses_only,
+    )
     ledger = LedgerActivities(sessions)
     oversight = OversightActivities(sessions)
     risk = RiskActivities(sessions)
@@ -117,6 +126,8 @@ def build_worker(
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            WebhookDeliveryWorkflow,
+            WebhookSweepWorkflow,
             FundingWorkflow,
             WithdrawalWorkflow,
         ],
@@ -143,6 +154,9 @@ def build_worker(
             oversight.raise_alert,
             oversight.record_audit,
             SubscriptionRefundActivities(client).refund_unused_time,
+            webhook_deliveries.deliver_webhook,
+            webhook_deliveries.disable_webhook_endpoint,
+            SweepActivities(sessions).sweep_webhook_events,
             ledger.settle_funding,
             ledger.finish_withdrawal,
             WalletRefundActivities(client).refund_deposit,
@@ -164,6 +178,7 @@ async def run_worker(settings: Settings) -> None:
         interval=settings.outbox_sweep_interval,
         grace=settings.outbox_sweep_grace,
     )
+    await ensure_sweep_schedule(client, settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -9,6 +9,8 @@ from temporalio import activity
 
 from activities.customer_mail import CustomerMail, MailDraft
 from activities.projections import invoice_values, subscription_values
+from activities.webhooks_out import events as webhook_events
+from activities.webhooks_out.dispatch import dispatch_committed
 from contracts.billing import (
     ChargeTarget,
     ChargeTargetRequest,
@@ -65,9 +67,12 @@ class BillingActivities:
 
     @activity.defn(name="update_invoice")
     async def update_invoice(self, update: InvoiceUpdate) -> None:
-        """Record an attempt's outcome; an invoice that becomes paid has its receipt mailed."""
+        """Record an attempt's outcome and its merchant event in one transaction; an invoice
+        that becomes paid has its receipt mailed."""
         mail = None
         async with self._sessions() as session, session.begin():
+            stored = await invoices_repo.get_invoice(session, update.invoice_id)
+            before = (stored.status, stored.attempt_count) if stored is not None else None
             moved = await invoices_repo.update_invoice(
                 session,
                 update.invoice_id,
@@ -78,10 +83,12 @@ class BillingActivities:
                 payment_id=update.payment_id,
                 updated_at=update.updated_at,
             )
+            raised = await webhook_events.invoice_events(session, update.invoice_id, before)
             if moved and update.status is InvoiceStatus.PAID and self._mail is not None:
                 paid = await invoices_repo.get_invoice(session, update.invoice_id)
                 if paid is not None and paid.number is not None:
                     mail = await self._mail.invoice_paid(session, paid)
+        await dispatch_committed(self._sessions, raised)
         await self._send(mail)
 
     async def _send(self, mail: MailDraft | None) -> None:
@@ -90,8 +97,16 @@ class BillingActivities:
 
     @activity.defn(name="record_subscription")
     async def record_subscription(self, view: SubscriptionView) -> None:
+        """The projection, and a merchant event when its status changed, in one transaction."""
+        raised: list[str] = []
         async with self._sessions() as session, session.begin():
-            await subscriptions_repo.save_subscription_snapshot(session, subscription_values(view))
+            stored = await subscriptions_repo.get_subscription(session, view.id)
+            previous_status = stored.status if stored is not None else None
+            if await subscriptions_repo.save_subscription_snapshot(
+                session, subscription_values(view)
+            ):
+                raised = await webhook_events.subscription_events(session, view, previous_status)
+        await dispatch_committed(self._sessions, raised)
 
     @activity.defn(name="open_dunning_case")
     async def open_dunning_case(self, opening: DunningCaseOpening) -> None:

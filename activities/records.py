@@ -14,6 +14,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.customer_mail import CustomerMail
 from activities.projections import payment_method_values, payment_values, refund_values
+from activities.webhooks_out import events as webhook_events
+from activities.webhooks_out.dispatch import dispatch_committed
 from contracts.payment_methods import PaymentMethodRecord
 from contracts.payments import PaymentStatus, PaymentTransition
 from db.models import PaymentMethod
@@ -37,9 +39,10 @@ class RecordActivities:
 
     @activity.defn(name="record_payment_transition")
     async def record_payment_transition(self, transition: PaymentTransition) -> None:
-        """Projection, refund and timeline entry in one transaction: all of it or none; with
-        them, when the payment succeeded and a receipt was asked for, the receipt mail (keyed by
-        the payment, so the later transitions of a succeeded payment never mail it again)."""
+        """Projection, refund, timeline entry and merchant events in one transaction: all of it
+        or none; the events' deliveries start once it has committed. With them, when the payment
+        succeeded and a receipt was asked for, the receipt mail (keyed by the payment, so the
+        later transitions of a succeeded payment never mail it again)."""
         view = transition.payment
         receipt = None
         async with self._sessions() as session, session.begin():
@@ -54,6 +57,7 @@ class RecordActivities:
                 data={"status": view.status.value, **transition.detail},
                 created_at=view.updated_at,
             )
+            raised = await webhook_events.payment_events(session, view, transition.refund)
             if (
                 self._mail is not None
                 and view.status is PaymentStatus.SUCCEEDED
@@ -62,6 +66,7 @@ class RecordActivities:
                 payment = await payments_repo.get_payment(session, view.id)
                 if payment is not None:
                     receipt = await self._mail.payment_receipt(session, payment)
+        await dispatch_committed(self._sessions, raised)
         if self._mail is not None:
             await self._mail.send(receipt)
 

@@ -35,6 +35,7 @@ from api.routes import (
     statements,
     subscriptions,
     webhooks,
+    webhooks_out,
 )
 from services import logs
 from services.metrics import Metrics
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         receipts.router,
         statements.router,
         webhooks.router,
+        webhooks_out.router,
         admin.router,
         api_keys.router,
         oversight.router,

@@ -16,6 +16,8 @@ class WorkflowName(StrEnum):
     ATTACH_PAYMENT_METHOD = "AttachPaymentMethodWorkflow"
     SUBSCRIPTION = "SubscriptionWorkflow"
     DUNNING = "DunningWorkflow"
+    WEBHOOK_DELIVERY = "WebhookDeliveryWorkflow"
+    WEBHOOK_SWEEP = "WebhookSweepWorkflow"
     FUNDING = "FundingWorkflow"
     WITHDRAWAL = "WithdrawalWorkflow"
 

@@ -14,6 +14,9 @@ replayer decrypts them with the dev key; the older ones are plain and pass throu
 The ledger's (``wallet_deposit``,
 ``credits_purchase``: FundingWorkflow; ``wallet_withdrawal``: two deposits of 20.00 and 80.00, a
 30.00 withdrawal refunding 20.00 then 10.00) come from the same script's ``ledger`` cases.
+The webhook delivery ones come from the fake endpoints of
+``tests/workflows/test_webhook_delivery.py`` (a 500 then a 200; three days of failures),
+recorded the same way (plain).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -50,6 +54,7 @@ async def test_history_replays(path: Path) -> None:
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            WebhookDeliveryWorkflow,
             FundingWorkflow,
             WithdrawalWorkflow,
         ],

@@ -294,6 +294,7 @@ from db.models.ledger import (  # noqa: E402
     WithdrawalRefund,
 )
 from db.models.risk import LimitCounter, LimitUsage, RiskRuleSet  # noqa: E402
+from db.models.webhooks_out import Event, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 __all__ = [
     "Alert",
@@ -303,6 +304,7 @@ __all__ = [
     "Base",
     "Customer",
     "DunningCase",
+    "Event",
     "HeldPaymentMethodToken",
     "Invoice",
     "InvoiceNumberCounter",
@@ -326,6 +328,8 @@ __all__ = [
     "Subscription",
     "UTCDateTime",
     "WalletWithdrawal",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
     "WithdrawalRefund",
 ]

@@ -16,6 +16,7 @@ REAL: dict[str, object] = {
     "update_payment_method_url": "https://shop.example/billing?subscription={subscription_id}",
     "payload_keys": {"prod-1": "cHJvZHVjdGlvbi1wYXlsb2FkLWtleS0zMi1ieXRlcyE="},
     "payload_key_id": "prod-1",
+    "webhook_sealing_key": "cmVhbC13ZWJob29rLXNlYWxpbmcta2V5LTMyYnl0ZSE=",
 }
 """A complete production configuration: real secrets, real credentials, real addresses."""
 

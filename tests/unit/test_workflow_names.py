@@ -26,6 +26,7 @@ from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, WebhookSweepWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 NONE: frozenset[str] = frozenset()
@@ -46,6 +47,8 @@ EXPECTED: dict[type, tuple[WorkflowName, frozenset[str], frozenset[str], frozens
     ),
     DunningWorkflow: (WorkflowName.DUNNING, NONE, frozenset(DunningSignal), NONE),
     AttachPaymentMethodWorkflow: (WorkflowName.ATTACH_PAYMENT_METHOD, NONE, NONE, NONE),
+    WebhookDeliveryWorkflow: (WorkflowName.WEBHOOK_DELIVERY, NONE, NONE, NONE),
+    WebhookSweepWorkflow: (WorkflowName.WEBHOOK_SWEEP, NONE, NONE, NONE),
     FundingWorkflow: (
         WorkflowName.FUNDING,
         frozenset(FundingUpdate),
