@@ -10,6 +10,7 @@ insecurely or against a stand-in.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from datetime import timedelta
 from enum import StrEnum
@@ -36,6 +37,11 @@ DEV_PAYPAL_WEBHOOK_ID = "WH-DURAPAY-DEV"
 DEV_CLIENT_KEY = "sk_dev_client"
 DEV_ADMIN_KEY = "sk_dev_admin"
 DEV_ACCOUNT_ID = "acct_dev"
+DEV_PAYLOAD_KEY_ID = "dev-1"
+DEV_PAYLOAD_KEY = "ZHVyYXBheS1kZXYtcGF5bG9hZC1rZXktMzItYnl0ZXM="
+"""Base64 of 32 public bytes: anyone reading this file decrypts what it encrypted."""
+DEV_UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
+DEV_WEBHOOK_SEALING_KEY = "ZHVyYXBheS1kZXYtd2ViaG9vay1zZWFsaW5nLWtleSE="
 
 
 class Environment(StrEnum):
@@ -115,6 +121,28 @@ class Settings(BaseSettings):
     refund_window: timedelta = Field(default=timedelta(days=180))
     provider_call_timeout: timedelta = Field(default=timedelta(seconds=30))
 
+    # Payment links and the payment page (/pay/{token}).
+    merchant_name: str = "Durapay"
+    """The name a customer sees on the payment page, the public payment routes, and every
+    invoice, receipt and statement (and the mails sending them)."""
+    payment_link_expiry: timedelta = Field(default=timedelta(days=7))
+    """How long a link lives when its creator does not say (``expires_in``)."""
+    payment_link_max_expiry: timedelta = Field(default=timedelta(days=90))
+    stripe_publishable_key: str = "pk_test_durapay_dev"
+    """The key Stripe.js runs with in the customer's browser (``pk_…``: not a secret)."""
+    stripe_js_url: str = ""
+    """Where the payment page loads Stripe.js from; unset: ``https://js.stripe.com/v3/`` for
+    Stripe's own API, and the stand-in's copy (``<stripe_api_base>/js.stripe.com/v3/``) for
+    localstripe."""
+
+    @property
+    def stripe_js_source(self) -> str:
+        if self.stripe_js_url:
+            return self.stripe_js_url
+        if self.stripe_api_base.rstrip("/") == "https://api.stripe.com":
+            return "https://js.stripe.com/v3/"
+        return f"{self.stripe_api_base.rstrip('/')}/js.stripe.com/v3/"
+
     routing_priority: tuple[Literal["stripe", "paypal"], ...] = ("stripe", "paypal")
     stripe_currencies: frozenset[str] = ISO_4217
     paypal_currencies: frozenset[str] = PAYPAL_CURRENCIES
@@ -122,6 +150,74 @@ class Settings(BaseSettings):
     provider_outage_limit: timedelta = Field(default=timedelta(hours=24))
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
+    # Credits and wallet (the ledger): credits a dollar buys, the smallest purchase, the most a
+    # customer may hold.
+    credits_per_dollar: int = Field(default=100, ge=1)
+    credits_min_purchase: int = Field(default=500, ge=1)
+    credits_max_balance: int = Field(default=1_000_000, ge=1)
+
+    # Payload encryption and the codec server (services/payload_codec.py, api/routes/codec.py).
+    payload_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {DEV_PAYLOAD_KEY_ID: SecretStr(DEV_PAYLOAD_KEY)}
+    )
+    """``{key_id: base64 of 32 bytes}``: every key a Temporal payload may be encrypted with."""
+    payload_key_id: str = DEV_PAYLOAD_KEY_ID
+    """The key that encrypts new payloads; the others only decrypt (rotation)."""
+    codec_cors_origins: tuple[str, ...] = DEV_UI_ORIGINS
+    """Origins of the Temporal Web UI whose browsers may call ``/codec/*`` (CORS)."""
+    codec_trust_ui_origin: bool = False
+    """Dev only (refused in production): a keyless ``/codec`` request from one of
+    ``codec_cors_origins`` is served, because the dev Web UI has no login to send a key with."""
+
+    # Risk: scoring thresholds, limits, reviews (README "Risk, limits and reviews").
+    risk_challenge_threshold: int = Field(default=30, ge=0, le=100)
+    risk_review_threshold: int = Field(default=60, ge=0, le=100)
+    risk_block_threshold: int = Field(default=80, ge=0, le=100)
+    """The thresholds of an account that never set its own (``PUT /v1/admin/risk/rules``)."""
+    risk_large_amount: dict[str, int] = Field(default_factory=lambda: {"USD": 1_000_000})
+    """``large_amount`` from this many minor units, per currency (a currency absent: never)."""
+    single_payment_maximum: dict[str, int] = Field(default_factory=lambda: {"USD": 5_000_000})
+    """Every account's single-payment maximum per currency (422 ``amount_exceeds_limit``)."""
+    kyc_tier_limits: dict[str, dict[str, tuple[int, int, int]]] = Field(
+        default_factory=lambda: {
+            "USD": {
+                "basic": (100_000, 200_000, 1_000_000),
+                "intermediate": (500_000, 1_000_000, 5_000_000),
+                "advanced": (5_000_000, 10_000_000, 50_000_000),
+            }
+        }
+    )
+    """Per currency, per KYC tier: (single, day, month) in minor units."""
+    review_timeout: timedelta = Field(default=timedelta(hours=24))
+
+    # Invoices, receipts and statements (documents; ``merchant_name`` above names the seller on
+    # them and in the mails sending them): the outbox sweeper.
+    outbox_sweep_interval: timedelta = Field(default=timedelta(seconds=60))
+    """How often the worker retries outbox mails left pending (an SMTP outage)."""
+    outbox_sweep_grace: timedelta = Field(default=timedelta(minutes=5))
+    """How old a pending mail must be before the sweeper takes it from its own sender."""
+    # Webhooks to merchants (issue 20): endpoint secrets are sealed at rest with this key.
+    webhook_sealing_key: SecretStr = SecretStr(DEV_WEBHOOK_SEALING_KEY)
+    """Base64 of 32 random bytes: the AES-256-GCM key sealing endpoint signing secrets in the
+    database (they cannot be hashed: every delivery signs with them). Production refuses the dev
+    value; changing it makes existing endpoints' secrets unreadable (roll them after)."""
+
+    @property
+    def webhook_public_addresses_only(self) -> bool:
+        """Production delivers only to https URLs resolving to public addresses; dev and test
+        deliver to local receivers too."""
+        return self.environment is Environment.PRODUCTION
+
+    @field_validator("webhook_sealing_key")
+    @classmethod
+    def _sealing_key_is_aes_256(cls, value: SecretStr) -> SecretStr:
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except ValueError as error:
+            raise ValueError("must be base64") from error
+        if len(raw) != 32:
+            raise ValueError("must be base64 of 32 bytes (an AES-256 key)")
+        return value
 
     # Reconciliation and operator retries (issue 20): how often the Schedule runs reconciliation,
     # how far back its first run looks, how old an unowned unconfirmed intent must be before it
@@ -192,6 +288,14 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _encrypting_key_is_known(self) -> Settings:
+        if self.payload_key_id not in self.payload_keys:
+            raise ValueError(
+                f"DURAPAY_PAYLOAD_KEY_ID={self.payload_key_id} names no key of DURAPAY_PAYLOAD_KEYS"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_values_in_production(self) -> Settings:
         """Everything a production process must not start with, named at once, so an operator
         fixes the whole list in one go rather than one variable per restart."""
@@ -204,6 +308,12 @@ class Settings(BaseSettings):
             ),
             "DURAPAY_PAYPAL_CLIENT_SECRET": (
                 self.paypal_client_secret.get_secret_value() == DEV_PAYPAL_CLIENT_SECRET
+            ),
+            "DURAPAY_PAYLOAD_KEYS": any(
+                key.get_secret_value() == DEV_PAYLOAD_KEY for key in self.payload_keys.values()
+            ),
+            "DURAPAY_WEBHOOK_SEALING_KEY": (
+                self.webhook_sealing_key.get_secret_value() == DEV_WEBHOOK_SEALING_KEY
             ),
         }
         sandbox = {
@@ -228,6 +338,10 @@ class Settings(BaseSettings):
                 ["DURAPAY_SMTP_TLS=opportunistic"]
                 if self.smtp_username and self.smtp_tls == "opportunistic"
                 else [],
+            ),
+            _listing(
+                "a codec server open to any browser (an admin key decrypts in production)",
+                ["DURAPAY_CODEC_TRUST_UI_ORIGIN=true"] if self.codec_trust_ui_origin else [],
             ),
         ]
         found = [problem for problem in problems if problem]

@@ -19,7 +19,10 @@ from temporalio.worker import Worker
 
 import workflows
 from activities.billing import BillingActivities
+from activities.customer_mail import CustomerMail
+from activities.ledger import LedgerActivities
 from activities.notify import NotifyActivities, SmtpRelay
+from activities.outbox import Outbox, OutboxSweeper
 from activities.oversight import OversightActivities
 from activities.payment_lookup import PaymentLookupActivities
 from activities.payments import PaymentActivities
@@ -31,18 +34,27 @@ from activities.providers.routing import RoutingActivities, RoutingRules
 from activities.providers.stripe import StripeProvider
 from activities.reconciliation import ReconciliationActivities
 from activities.records import RecordActivities
+from activities.risk import RiskActivities
 from activities.subscription_refunds import SubscriptionRefundActivities
+from activities.wallet_refunds import WalletRefundActivities
+from activities.webhooks_out.delivery import WebhookDeliveryActivities
+from activities.webhooks_out.dispatch import SweepActivities, ensure_sweep_schedule
 from contracts.providers import ProviderName
+from db.sealing import Sealer
 from db.session import create_engine, create_session_factory
+from documents.render import load_pdf_engine
 from services import logs
 from services.reconciliation import ensure_schedule
 from services.temporal_connection import connect_temporal
 from settings import Settings, get_settings
 from workflows.dunning import DunningWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.reconciliation import ReconciliationWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, WebhookSweepWorkflow
+from workflows.withdrawal import WithdrawalWorkflow
 
 log = logging.getLogger("durapay.worker")
 
@@ -115,20 +127,31 @@ def build_worker(
 ) -> Worker:
     """The worker with every workflow and activity Durapay runs."""
     compile_workflow_modules()
+    load_pdf_engine()
     circuits = CircuitBreaker(
         sessions, settings.circuit_failure_threshold, settings.circuit_cool_down
     )
     provider_clients = providers or build_providers(settings)
-    payments = PaymentActivities(provider_clients, circuits)
+    payments = PaymentActivities(provider_clients, circuits, sessions)
     lookups = PaymentLookupActivities(
         provider_clients, paypal_search(settings), settings.paypal_reporting_lag
     )
     routing = RoutingActivities(RoutingRules.from_settings(settings), circuits)
-    records = RecordActivities(sessions)
-    billing = BillingActivities(sessions)
+    customer_mail = CustomerMail(
+        Outbox(sessions, smtp_relay(settings), settings.mail_from), settings.merchant_name
+    )
+    records = RecordActivities(sessions, customer_mail)
+    billing = BillingActivities(sessions, customer_mail)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
+    webhook_deliveries = WebhookDeliveryActivities(
+        sessions,
+        Sealer.from_base64(settings.webhook_sealing_key.get_secret_value()),
+        public_addresses_only=settings.webhook_public_addresses_only,
+    )
+    ledger = LedgerActivities(sessions)
     reconciliation = reconciliation_activities(settings, sessions)
     oversight = OversightActivities(sessions)
+    risk = RiskActivities(sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -137,6 +160,10 @@ def build_worker(
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            WebhookDeliveryWorkflow,
+            WebhookSweepWorkflow,
+            FundingWorkflow,
+            WithdrawalWorkflow,
             ReconciliationWorkflow,
         ],
         activities=[
@@ -163,6 +190,14 @@ def build_worker(
             oversight.raise_alert,
             oversight.record_audit,
             SubscriptionRefundActivities(client).refund_unused_time,
+            webhook_deliveries.deliver_webhook,
+            webhook_deliveries.disable_webhook_endpoint,
+            SweepActivities(sessions).sweep_webhook_events,
+            ledger.settle_funding,
+            ledger.finish_withdrawal,
+            WalletRefundActivities(client).refund_deposit,
+            risk.assess_payment,
+            risk.release_limit,
             reconciliation.open_run,
             reconciliation.list_provider_objects,
             reconciliation.compare,
@@ -177,7 +212,15 @@ async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then let in-flight tasks finish (Temporal retries the rest)."""
     client = await connect_temporal(settings)
     engine = create_engine(settings.database_url, queue_writers=True)
-    worker = build_worker(client, settings, create_session_factory(engine))
+    sessions = create_session_factory(engine)
+    worker = build_worker(client, settings, sessions)
+    sweeper = OutboxSweeper(
+        Outbox(sessions, smtp_relay(settings), settings.mail_from),
+        sessions,
+        interval=settings.outbox_sweep_interval,
+        grace=settings.outbox_sweep_grace,
+    )
+    await ensure_sweep_schedule(client, settings.task_queue)
     created = await ensure_schedule(client, settings)
     log.info("reconciliation schedule %s", "created" if created else "up to date")
     stop = asyncio.Event()
@@ -186,7 +229,9 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     async with worker:
+        sweeping = asyncio.create_task(sweeper.run(stop))
         await stop.wait()
+        await sweeping
     await engine.dispose()
 
 

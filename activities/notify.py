@@ -8,10 +8,12 @@ the templates as integer minor units and are formatted by the ``money`` filter, 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -22,10 +24,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
-from contracts.mail import MailRequest, MailTemplate
+from contracts.mail import MailRequest
 from db.models import MailOutbox
+from db.repositories import customers as customers_repo
 from db.repositories import mail as mail_repo
 from money import format_amount
+
+log = logging.getLogger("durapay.mail")
 
 MAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "mail"
 
@@ -43,8 +48,9 @@ _templates = Environment(
 _templates.filters["money"] = _money
 
 
-def render_mail(template: MailTemplate, context: dict[str, str]) -> tuple[str, str]:
-    """Subject and plain-text body; a missing context key raises instead of mailing a blank."""
+def render_mail(template: StrEnum, context: dict[str, str]) -> tuple[str, str]:
+    """Subject and plain-text body; a missing context key raises instead of mailing a blank.
+    ``template`` is a ``MailTemplate`` or another enum of template names."""
     try:
         subject = _templates.get_template(f"{template.value}.subject.txt").render(context)
         body = _templates.get_template(f"{template.value}.txt").render(context)
@@ -108,10 +114,14 @@ class NotifyActivities:
         """
         subject, body = render_mail(request.template, request.context)
         async with self._sessions() as session, session.begin():
+            address = request.to or await self._address_of(session, request.customer_id)
+            if address is None:
+                log.info("mail %s not sent: the customer has no address (erased)", request.key)
+                return False
             mail = await mail_repo.record_mail(
                 session,
                 key=request.key,
-                to_address=request.to,
+                to_address=address,
                 template=request.template.value,
                 subject=subject,
                 body=body,
@@ -124,6 +134,14 @@ class NotifyActivities:
         async with self._sessions() as session, session.begin():
             await mail_repo.mark_mail_sent(session, request.key, datetime.now(UTC))
         return True
+
+    @staticmethod
+    async def _address_of(session: AsyncSession, customer_id: str | None) -> str | None:
+        """The customer's address now: an erasure since the mail was scheduled is honoured."""
+        if customer_id is None:
+            return None
+        customer = await customers_repo.get_customer(session, customer_id)
+        return customer.email if customer is not None else None
 
     def _message(self, mail: MailOutbox) -> EmailMessage:
         """Every header comes from the outbox row, so a resend is the same message."""

@@ -8,12 +8,16 @@ provider's circuit, so an outage is noticed, reported and routed around.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
+from contracts.errors import ErrorType
 from contracts.providers import (
     AttachCall,
     AttachResult,
@@ -25,18 +29,26 @@ from contracts.providers import (
     RefundCall,
     RefundResult,
 )
+from db.repositories import customers as customers_repo
+from db.repositories import held_tokens
 
 T = TypeVar("T")
 
 
 class PaymentActivities:
-    """Provider calls, with the provider clients injected once by the worker."""
+    """Provider calls, with the provider clients injected once by the worker. What a call needs
+    that must not sit in Temporal (a customer's email and name, a card token) is read from the
+    database here, at the moment of the call."""
 
     def __init__(
-        self, providers: Mapping[ProviderName, Provider], circuits: CircuitBreaker
+        self,
+        providers: Mapping[ProviderName, Provider],
+        circuits: CircuitBreaker,
+        sessions: async_sessionmaker[AsyncSession],
     ) -> None:
         self._providers = providers
         self._circuits = circuits
+        self._sessions = sessions
 
     async def _call(
         self, provider: ProviderName, operation: Callable[[Provider], Awaitable[T]]
@@ -83,18 +95,47 @@ class PaymentActivities:
 
     @activity.defn(name="ensure_provider_customer")
     async def ensure_provider_customer(self, call: ProviderCustomerCall) -> str:
+        async with self._sessions() as session:
+            customer = await customers_repo.get_customer(session, call.customer_id)
+        if customer is None or customer.email is None:
+            raise ApplicationError(
+                f"customer {call.customer_id} is unknown or erased: nothing to send the provider",
+                type=ErrorType.PROVIDER_INVALID_REQUEST,
+                non_retryable=True,
+            )
+        email, name = customer.email, customer.name
         return await self._call(
             call.provider,
-            lambda p: p.ensure_customer(
-                call.customer_id, call.email, call.name, call.idempotency_key
-            ),
+            lambda p: p.ensure_customer(call.customer_id, email, name, call.idempotency_key),
         )
 
     @activity.defn(name="attach_payment_method")
     async def attach_payment_method(self, call: AttachCall) -> AttachResult:
+        """With no token in the call, the one held for the method: the reusable reference the
+        provider answers is written back to the held row, not returned into the history."""
+        if call.token is not None:
+            return await self._attach(call, call.token)
+        async with self._sessions() as session:
+            held = await held_tokens.get(session, call.payment_method_id or "")
+        if held is None:
+            raise ApplicationError(
+                f"no token held for payment method {call.payment_method_id}",
+                type=ErrorType.PROVIDER_INVALID_REQUEST,
+                non_retryable=True,
+            )
+        attached = await self._attach(call, held.token)
+        if attached.details is None:
+            return attached
+        async with self._sessions() as session, session.begin():
+            await held_tokens.set_reference(
+                session, held.payment_method_id, attached.reference or held.token
+            )
+        return replace(attached, reference=None)
+
+    async def _attach(self, call: AttachCall, token: str) -> AttachResult:
         return await self._call(
             call.provider,
             lambda p: p.attach_payment_method(
-                call.provider_customer_ref, call.token, call.idempotency_key
+                call.provider_customer_ref, token, call.idempotency_key
             ),
         )

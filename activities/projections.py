@@ -71,9 +71,9 @@ def columns_of(
 
 
 def payment_values(view: PaymentView) -> dict[str, Any]:
-    """The ``payments`` row of one workflow view. ``risk`` is no workflow's: always empty."""
+    """The ``payments`` row of one workflow view."""
     assert view.provider is not None, "a payment is recorded only once routed"
-    return columns_of(view) | {"risk": None}
+    return columns_of(view)
 
 
 def refund_values(refund: RefundView) -> dict[str, Any]:
@@ -106,6 +106,7 @@ def invoice_values(draft: InvoiceDraft) -> dict[str, Any]:
         "attempt_count": 0,
         "next_payment_attempt": draft.created_at,
         "payment_id": None,
+        "number": None,
         "updated_at": draft.created_at,
     }
 

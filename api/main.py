@@ -12,21 +12,31 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.card_guard import CardGuardMiddleware
+from api.codec_cors import CodecCorsMiddleware
 from api.errors import install_error_handlers
 from api.observability import REQUEST_ID_HEADER, AccessLogMiddleware
 from api.openapi import install_openapi
 from api.routes import (
     admin,
     api_keys,
+    codec,
     customers,
     health,
     invoices,
+    ledger,
     oversight,
+    pay_page,
+    payment_links,
     payments,
     plans,
+    public_payment,
+    receipts,
     reconciliation,
+    risk,
+    statements,
     subscriptions,
     webhooks,
+    webhooks_out,
 )
 from services import logs
 from services.metrics import Metrics
@@ -69,17 +79,27 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         subscriptions.router,
         plans.router,
         invoices.router,
+        receipts.router,
+        statements.router,
         webhooks.router,
+        webhooks_out.router,
         admin.router,
         api_keys.router,
         reconciliation.router,
         oversight.router,
+        risk.router,
         health.router,
+        payment_links.router,
+        public_payment.router,
+        pay_page.router,
+        codec.router,
+        ledger.router,
     ):
         app.include_router(router)
     install_openapi(app, docs=settings.api_docs_enabled)
     # The last added runs first: the request id, then the access log, then the card guard, so
     # even a request the guard refuses has an id and an access line.
+    app.add_middleware(CodecCorsMiddleware, origins=settings.codec_cors_origins)
     app.add_middleware(CardGuardMiddleware)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER)

@@ -54,6 +54,7 @@ from temporalio.client import Client
 from bench.bare_payment import BarePaymentWorkflow
 from db.migrate import upgrade_to_head
 from sandbox.devstack import temporal_argv
+from services.temporal_connection import connect_temporal
 from settings import Environment, Settings
 from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import create_card_payment_method, running_localstripe
@@ -418,7 +419,7 @@ async def run(arguments: argparse.Namespace, data_dir: Path) -> None:
         )
         await upgrade_to_head(settings.database_url)
         with running_temporal(settings):
-            client = await Client.connect(settings.temporal_address)
+            client = await connect_temporal(settings)
             server = _child_named("temporal")
             results: dict[str, tuple[list[Batch], Shape]] = {}
             async with AsyncExitStack() as stack:

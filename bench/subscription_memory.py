@@ -71,6 +71,7 @@ from db.models import Customer, PaymentMethod, Subscription
 from db.repositories import customers as customers_repo
 from db.repositories import payment_methods as payment_methods_repo
 from db.session import create_engine, create_session_factory
+from services.temporal_connection import connect_temporal
 from services.terms import billing_terms
 from settings import DEV_ACCOUNT_ID, Environment, Settings
 from tests.support.net import free_port
@@ -119,7 +120,6 @@ class Run:
             subscription_id=subscription_id,
             account_id=DEV_ACCOUNT_ID,
             customer_id=self.customer_id(index),
-            customer_email=f"mem{index}@example.com",
             plan=PRO_MONTHLY,
             trial_days=self.trial_days if self.first_period == "trial" else 0,
             billing=billing_terms(self.settings, PRO_MONTHLY.id, subscription_id),
@@ -268,7 +268,7 @@ async def run(arguments: argparse.Namespace, data_dir: Path) -> None:
     total: int = arguments.subscriptions
     await upgrade_to_head(settings.database_url)
     with running_temporal(settings):
-        client = await Client.connect(settings.temporal_address)
+        client = await connect_temporal(settings)
         server = _child_named("temporal")
         cache = await sticky_cache_size(client, settings)
         bench = Run(client, settings, arguments.first_period, arguments.trial_days)

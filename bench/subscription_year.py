@@ -33,6 +33,7 @@ from contracts.subscriptions import PlanInterval, PlanTerms, SubscriptionInput
 from db.migrate import upgrade_to_head
 from db.repositories import invoices as invoices_repo
 from db.session import create_engine, create_session_factory
+from services.payload_codec import data_converter
 from services.terms import billing_terms
 from settings import Environment, Settings
 from tests.support.in_process_api import in_process_api
@@ -68,7 +69,6 @@ async def _subscribe(
             subscription_id=subscription_id,
             account_id="acct_dev",
             customer_id=customer_id,
-            customer_email=email,
             plan=PRO_MONTHLY,
             trial_days=0,
             billing=billing_terms(settings, PRO_MONTHLY.id, subscription_id),
@@ -120,7 +120,8 @@ async def run(subscriptions: int, data_dir: Path) -> None:
         engine = create_engine(settings.database_url)
         sessions = create_session_factory(engine)
         env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(TEMPORAL_TEST_SERVER)
+            test_server_existing_path=str(TEMPORAL_TEST_SERVER),
+            data_converter=data_converter(settings),
         )
         try:
             await _register_search_attributes(env.client)

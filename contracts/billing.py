@@ -94,7 +94,6 @@ class DunningInput:
 
     invoice: InvoiceRecord
     payer: InvoicePayer
-    customer_email: str
     plan_name: str
     billing: BillingTerms
     payment_method_id: str | None

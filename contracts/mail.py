@@ -24,6 +24,10 @@ class MailRequest:
     """
 
     key: str
-    to: str
     template: MailTemplate
     context: dict[str, str]
+    customer_id: str | None = None
+    """Whose address the activity reads from the database when it sends: no address in
+    Temporal. An erased customer gets no mail."""
+    to: str | None = None
+    """Only in mails scheduled before addresses were read at send time; ``None`` since."""

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from contracts.durations import Seconds
 from contracts.providers import CaptureMethod, ProviderName, RefundStatus
+from contracts.risk import RiskAssessment, RiskTerms
 
 
 class PaymentStatus(StrEnum):
@@ -69,6 +70,8 @@ class PaymentInput:
     payment stays open for its refund window long after it has settled."""
     merchant_initiated: bool = False
     """Charged without the customer present (an invoice): the provider is told it is off-session."""
+    risk: RiskTerms | None = None
+    """Scored and limited by these when set (``POST /v1/payments``); an invoice's payment is not."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,10 @@ class Failure:
 
 @dataclass(frozen=True)
 class NextAction:
+    """What the buyer must do. Stripe's ``client_secret`` is no part of it: it never enters
+    Temporal, and the API reads it from Stripe when it answers (``services.client_secrets``)."""
+
     type: str
-    client_secret: str | None = None
     url: str | None = None
 
 
@@ -128,6 +133,8 @@ class PaymentView:
     version: int
     routing_rule: str | None = None
     """Why ``provider`` was chosen, in words an operator can check against the settings."""
+    risk: RiskAssessment | None = None
+    """The score and decision the payment got before any money moved (none: not scored)."""
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,6 @@ class IntentResult:
     status: IntentStatus
     amount: int
     amount_capturable: int = 0
-    client_secret: str | None = None
     decline: Decline | None = None
     action_url: str | None = None
     """Where the buyer must go to approve (PayPal's approve / payer-action link)."""
@@ -72,6 +71,8 @@ class CreateIntentRequest:
     description: str | None = None
     return_url: str | None = None
     """Where a redirect-based provider sends the buyer back after approving or canceling."""
+    request_three_d_secure: bool = False
+    """Risk asked for a challenge: Stripe is told to authenticate the card (3-D Secure)."""
 
 
 @dataclass(frozen=True)
@@ -152,10 +153,10 @@ class RoutePlan:
 
 @dataclass(frozen=True)
 class ProviderCustomerCall:
+    """The activity reads the customer's email and name from the database: never in Temporal."""
+
     provider: ProviderName
     customer_id: str
-    email: str
-    name: str | None
     idempotency_key: str
 
 
@@ -163,5 +164,7 @@ class ProviderCustomerCall:
 class AttachCall:
     provider: ProviderName
     provider_customer_ref: str
-    token: str
+    token: str | None
+    """``None``: the token held for ``payment_method_id`` (``db.models.held_tokens``)."""
     idempotency_key: str
+    payment_method_id: str | None = None

@@ -24,6 +24,9 @@ CURRENCY = SearchAttributeKey.for_keyword("Currency")
 SUBSCRIPTION_STATUS = SearchAttributeKey.for_keyword("SubscriptionStatus")
 
 
+RISK_LEVEL = SearchAttributeKey.for_keyword("RiskLevel")
+
+
 SEARCH_ATTRIBUTES = (
     CUSTOMER_ID,
     PAYMENT_STATUS,
@@ -31,5 +34,6 @@ SEARCH_ATTRIBUTES = (
     AMOUNT_MINOR,
     CURRENCY,
     SUBSCRIPTION_STATUS,
+    RISK_LEVEL,
 )
 """Durapay's custom search attributes: registered by ``make dev`` and by the test fixtures."""

@@ -104,7 +104,6 @@ class SubscriptionInput:
     subscription_id: str
     account_id: str
     customer_id: str
-    customer_email: str
     plan: PlanTerms
     trial_days: int
     billing: BillingTerms

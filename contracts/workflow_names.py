@@ -16,6 +16,10 @@ class WorkflowName(StrEnum):
     ATTACH_PAYMENT_METHOD = "AttachPaymentMethodWorkflow"
     SUBSCRIPTION = "SubscriptionWorkflow"
     DUNNING = "DunningWorkflow"
+    WEBHOOK_DELIVERY = "WebhookDeliveryWorkflow"
+    WEBHOOK_SWEEP = "WebhookSweepWorkflow"
+    FUNDING = "FundingWorkflow"
+    WITHDRAWAL = "WithdrawalWorkflow"
     RECONCILIATION = "ReconciliationWorkflow"
 
 
@@ -24,6 +28,8 @@ class PaymentUpdate(StrEnum):
     CAPTURE = "capture"
     CANCEL = "cancel"
     REFUND = "refund"
+    APPROVE_REVIEW = "approve_review"
+    REJECT_REVIEW = "reject_review"
 
 
 class PaymentSignal(StrEnum):
@@ -51,6 +57,14 @@ class DunningSignal(StrEnum):
 
 class DunningUpdate(StrEnum):
     RETRY_NOW = "retry_now"
+
+
+class FundingUpdate(StrEnum):
+    SETTLE = "settle"
+
+
+class FundingSignal(StrEnum):
+    PAYMENT_SETTLED = PAYMENT_SETTLED_SIGNAL
 
 
 STATE_QUERY = "state"

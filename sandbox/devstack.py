@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import logging
 import os
 import signal
@@ -97,6 +98,10 @@ def temporal_argv(settings: Settings, host: str, port: int) -> list[str]:
         str(settings.temporal_ui_port),
         "--namespace",
         settings.temporal_namespace,
+        # The UI's browser sends payloads to the API's codec server, so an operator reads them
+        # decrypted (README "Payload encryption").
+        "--ui-codec-endpoint",
+        f"{settings.api_base_url}/codec",
         *durable_server_flags(),
     ]
 
@@ -200,6 +205,20 @@ def register_stripe_webhook(settings: Settings) -> None:
     response.raise_for_status()
 
 
+def ui_origins(settings: Settings) -> list[str]:
+    """Where the dev Web UI's pages come from, as a browser names the origin."""
+    host = settings.temporal_address.rpartition(":")[0]
+    names = {host, "localhost"} if host == "127.0.0.1" else {host}
+    return sorted(f"http://{name}:{settings.temporal_ui_port}" for name in names)
+
+
+def trust_the_dev_ui(settings: Settings) -> None:
+    """The dev Web UI has no login, so its browser calls the codec server without a key: the API
+    this stack starts serves such calls from the UI's origins (never in production)."""
+    os.environ.setdefault("DURAPAY_CODEC_TRUST_UI_ORIGIN", "true")
+    os.environ.setdefault("DURAPAY_CODEC_CORS_ORIGINS", json.dumps(ui_origins(settings)))
+
+
 def banner(settings: Settings) -> str:
     host = settings.temporal_address.rpartition(":")[0]
     return "\n".join(
@@ -208,7 +227,8 @@ def banner(settings: Settings) -> str:
             "Durapay dev stack is up:",
             f"  API            {settings.api_base_url}   (docs: {settings.api_base_url}/docs)",
             f"  Temporal       {settings.temporal_address}",
-            f"  Temporal UI    http://{host}:{settings.temporal_ui_port}",
+            f"  Temporal UI    http://{host}:{settings.temporal_ui_port}"
+            f"   (payloads decrypted by {settings.api_base_url}/codec)",
             f"  localstripe    {settings.stripe_api_base}",
             f"  PayPal sandbox {settings.paypal_api_base}   (client: {settings.paypal_client_id})",
             f"  mail sink      smtp://127.0.0.1:{settings.smtp_port}"
@@ -301,6 +321,7 @@ def run(settings: Settings) -> int:
         wait_for_port("127.0.0.1", stripe_port, "localstripe", stack)
         wait_for_port("127.0.0.1", paypal_port, "paypal sandbox", stack)
         wait_for_port("127.0.0.1", settings.smtp_port, "mail sink", stack)
+        trust_the_dev_ui(settings)
         stack.spawn("worker", [sys.executable, "-m", "worker"], logs / "worker.log")
         stack.spawn(
             "api",

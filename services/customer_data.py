@@ -15,17 +15,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from contracts.ledger import FundingKind
 from contracts.subscriptions import SubscriptionStatus
-from db.models import Customer, Invoice, MailOutbox, Payment, PaymentMethod, Refund, Subscription
+from db.models import (
+    Customer,
+    Invoice,
+    LedgerFunding,
+    MailOutbox,
+    Payment,
+    PaymentMethod,
+    Refund,
+    Subscription,
+)
 from db.repositories import customers as customers_repo
 from db.repositories import invoices as invoices_repo
+from db.repositories import ledger as ledger_repo
+from db.repositories import ledger_moves
 from db.repositories import mail as mail_repo
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import payments as payments_repo
 from db.repositories import subscriptions as subscriptions_repo
 from services import errors
+from services.credits import CreditBalance, credit_balance
 from services.ownership import owned
 from services.runtime import Runtime
+from services.wallet import WalletBalance, WalletTransaction, wallet_balances, wallet_history
 
 ERASED_ADDRESS = "(erased)"
 """What an erased customer's mails show as their recipient."""
@@ -46,6 +60,12 @@ class CustomerExport:
     subscriptions: list[Subscription]
     invoices: list[Invoice]
     mails: list[MailOutbox]
+    credits: CreditBalance
+    credit_transactions: list[ledger_repo.AccountMovement]
+    credit_purchases: list[LedgerFunding]
+    """Pending and failed ones too: a purchase whose payment did not succeed granted nothing."""
+    wallet: list[WalletBalance]
+    wallet_transactions: list[WalletTransaction]
 
     @property
     def stripe_customer_id(self) -> str | None:
@@ -67,6 +87,17 @@ async def export_customer(runtime: Runtime, account_id: str, customer_id: str) -
             subscriptions=await subscriptions_repo.subscriptions_of_customer(session, customer.id),
             invoices=await invoices_repo.invoices_of_customer(session, customer.id),
             mails=await mail_repo.mails_to_customer(session, customer.id, customer.email),
+            credits=await credit_balance(session, account_id, customer.id),
+            credit_transactions=(
+                await ledger_repo.movements_of_account(
+                    session, ledger_moves.credits_of(account_id, customer.id)
+                )
+            )[0],
+            credit_purchases=await ledger_moves.fundings_of_customer(
+                session, customer.id, FundingKind.CREDITS
+            ),
+            wallet=await wallet_balances(session, account_id, customer.id),
+            wallet_transactions=await wallet_history(session, customer.id),
         )
 
 

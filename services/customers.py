@@ -23,6 +23,7 @@ from contracts.payment_methods import AttachPaymentMethodInput
 from contracts.providers import ProviderName
 from db.models import Customer, PaymentMethod
 from db.repositories import customers as customers_repo
+from db.repositories import held_tokens
 from db.repositories import payment_methods as payment_methods_repo
 from services import errors, temporal
 from services.idempotency import derive_id, random_id, request_hash
@@ -126,13 +127,6 @@ def refuse_erased(customer: Customer) -> None:
         )
 
 
-def email_of(customer: Customer) -> str:
-    """The address a workflow needs (a provider's customer object, dunning mails)."""
-    refuse_erased(customer)
-    assert customer.email is not None, "only erasure empties the email"
-    return customer.email
-
-
 async def customer_to_charge(session: AsyncSession, account_id: str, customer_id: str) -> Customer:
     """The customer a payment or subscription names: 422 ``customer_not_found`` when the account
     has none with that id, 409 ``invalid_state`` when it was erased."""
@@ -193,7 +187,9 @@ async def attach_payment_method(
         existing = await payment_methods_repo.get_payment_method(session, method_id)
     if existing is not None and existing.deleted_at is None:
         return Outcome(existing, created=False)
-    email = email_of(customer)
+    refuse_erased(customer)
+    async with runtime.database.writing() as session:
+        await held_tokens.hold(session, method_id, token, datetime.now(UTC))
     settings = runtime.settings
     name = ProviderName(provider)
     result = await temporal.attach_payment_method(
@@ -202,15 +198,15 @@ async def attach_payment_method(
         AttachPaymentMethodInput(
             payment_method_id=method_id,
             customer_id=customer.id,
-            customer_email=email,
-            customer_name=customer.name,
             provider_customer_ref=customer.reference_at(name),
             provider=name,
-            token=token,
             provider_call_timeout_seconds=int(settings.provider_call_timeout.total_seconds()),
         ),
         f"Save {provider} payment method for {customer.id}",
     )
+    if not result.attached:
+        async with runtime.database.writing() as session:
+            await held_tokens.release(session, method_id)
     if result.decline is not None:
         raise errors.PaymentMethodDeclined(
             result.decline.message, decline_code=result.decline.decline_code

@@ -46,6 +46,14 @@ class PaymentFailed(AppError):
     status, code, title = 402, "payment_failed", "Payment failed"
 
 
+class InsufficientCredits(AppError):
+    status, code, title = 402, "insufficient_credits", "Not enough credits"
+
+
+class InsufficientFunds(AppError):
+    status, code, title = 402, "insufficient_funds", "Not enough available in the wallet"
+
+
 class Forbidden(AppError):
     status, code, title = 403, "forbidden", "This API key may not do that"
 
@@ -115,12 +123,24 @@ class AmountNotRepresentable(AppError):
     status, code, title = 422, "amount_not_representable", "Amount not representable"
 
 
+class AmountExceedsLimit(AppError):
+    status, code, title = 422, "amount_exceeds_limit", "Amount exceeds the single-payment limit"
+
+
 class AmountExceedsCapturable(AppError):
     status, code, title = 422, "amount_exceeds_capturable", "Amount exceeds capturable"
 
 
 class RefundExceedsAvailable(AppError):
     status, code, title = 422, "refund_exceeds_available", "Refund exceeds available amount"
+
+
+class CreditsBelowMinimum(AppError):
+    status, code, title = 422, "credits_below_minimum", "Fewer credits than the smallest purchase"
+
+
+class CreditBalanceLimit(AppError):
+    status, code, title = 422, "credit_balance_limit", "The credit balance would exceed its limit"
 
 
 class ProviderError(AppError):
@@ -139,3 +159,15 @@ class DatabaseUnavailable(AppError):
 
 class InvoiceNotInDunning(AppError):
     status, code, title = 409, "invoice_not_in_dunning", "The invoice is not in dunning"
+
+
+class LinkExpired(AppError):
+    """A payment link past its expiry, or revoked by the merchant."""
+
+    status, code, title = 410, "link_expired", "This payment link has expired"
+
+
+class LinkUsed(AppError):
+    """A payment link whose one payment has succeeded."""
+
+    status, code, title = 410, "link_used", "This payment link has been used"

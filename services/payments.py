@@ -27,12 +27,14 @@ from contracts.providers import CaptureMethod, ProviderName
 from contracts.workflow_names import PaymentUpdate
 from db.models import Payment, PaymentEvent, Refund
 from db.repositories import payments as payments_repo
+from db.repositories import receipts as receipts_repo
 from money import NotRepresentable, format_amount, representable, require_representable
 from services import errors, temporal
 from services.customers import customer_to_charge, usable_method
 from services.idempotency import derive_id, random_id, request_hash
 from services.outcome import Outcome
 from services.ownership import owned
+from services.risk import require_within_single_limit, risk_terms
 from services.runtime import Runtime
 from services.terms import payment_timeouts
 from settings import Settings
@@ -55,6 +57,15 @@ class PaymentRequest:
     description: str | None
     metadata: dict[str, str]
     return_url: str | None
+    receipt_email: bool = False
+
+    def fingerprint(self) -> str:
+        """The body's hash; ``receipt_email`` counts only when asked for, so a body that leaves
+        it out has the fingerprint it had before the field existed (retries across a deploy)."""
+        body = asdict(self)
+        if not self.receipt_email:
+            del body["receipt_email"]
+        return request_hash(body)
 
 
 @dataclass(frozen=True)
@@ -72,16 +83,19 @@ async def create_payment(
 ) -> PaymentOutcome:
     """Start the payment's workflow (or find it again) and wait a bounded time for it to settle."""
     payment_id = derive_id("pay_", account_id, "payment", idempotency_key)
-    fingerprint = request_hash(asdict(request))
+    fingerprint = request.fingerprint()
     async with runtime.database.reading() as session:
         recorded = await payments_repo.get_payment(session, payment_id)
         if recorded is not None:
             _require_same_request(recorded, fingerprint)
             if recorded.status in SETTLED:
                 return PaymentOutcome(recorded, created=False)
-        payment = await _payment_input(
+        payment = await payment_input(
             session, account_id, runtime.settings, request, payment_id, fingerprint
         )
+    if request.receipt_email:
+        async with runtime.database.writing() as session:
+            await receipts_repo.request_receipt(session, payment_id, datetime.now(UTC))
     started = await temporal.start_payment(
         runtime.client,
         runtime.settings.task_queue,
@@ -107,7 +121,7 @@ def _summary(payment: PaymentInput) -> str:
     return f"{kind} {amount} {payment.currency} for {payment.customer_id}"
 
 
-async def _payment_input(
+async def payment_input(
     session: AsyncSession,
     account_id: str,
     settings: Settings,
@@ -115,7 +129,10 @@ async def _payment_input(
     payment_id: str,
     fingerprint: str,
 ) -> PaymentInput:
+    """The workflow input of a new payment, checked (the customer, its saved method, a provider
+    that takes it): for ``POST /v1/payments`` and for the payments a purchase or deposit starts."""
     customer = await customer_to_charge(session, account_id, request.customer_id)
+    require_within_single_limit(settings, customer, request.amount, request.currency)
     provider = ProviderName(request.provider) if request.provider else None
     method_ref: str | None = None
     if request.payment_method_id is not None:
@@ -153,6 +170,7 @@ async def _payment_input(
         description=request.description,
         metadata=request.metadata,
         return_url=request.return_url,
+        risk=await risk_terms(session, settings, account_id, customer, request.currency),
     )
 
 

@@ -30,7 +30,7 @@ from db.models import Customer, Plan, Subscription
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import subscriptions as subscriptions_repo
 from services import errors, temporal
-from services.customers import customer_to_charge, email_of, usable_method
+from services.customers import customer_to_charge, usable_method
 from services.idempotency import derive_id, random_id, request_hash
 from services.plans import plan_terms, requested_plan
 from services.runtime import Runtime
@@ -134,7 +134,6 @@ async def _subscription_input(
         subscription_id=subscription_id,
         account_id=account_id,
         customer_id=customer.id,
-        customer_email=email_of(customer),
         plan=plan_terms(plan),
         trial_days=trial_days,
         billing=billing_terms(settings, plan.id, subscription_id),

@@ -41,6 +41,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.errors import ErrorType
+from contracts.ledger import FundingInput, FundingSettleRequest, FundingView, WithdrawalInput
 from contracts.payment_methods import AttachPaymentMethodInput, AttachPaymentMethodResult
 from contracts.payments import (
     PaymentInput,
@@ -61,6 +62,7 @@ from contracts.search_attributes import (
 from contracts.subscriptions import SubscriptionInput, SubscriptionStatus, SubscriptionView
 from contracts.workflow_names import (
     STATE_QUERY,
+    FundingUpdate,
     PaymentUpdate,
     SubscriptionUpdate,
     WorkflowName,
@@ -321,6 +323,65 @@ async def start_payment(
             return StartOutcome(payment=state.payment if state else None, created=False)
     settled: SettleResult = answer.result
     return StartOutcome(payment=settled.payment, created=settled.created)
+
+
+async def start_funding(
+    client: Client, task_queue: str, funding: FundingInput, summary: str, wait: float
+) -> FundingView | None:
+    """Start (or join) a purchase's or deposit's workflow and wait a bounded time for it to grant
+    or fail; ``None`` when the wait ran out or the workflow has closed (the database answers)."""
+    ensure_no_open_session()
+    start = _Start(
+        WorkflowName.FUNDING,
+        funding,
+        funding.funding_id,
+        task_queue,
+        TypedSearchAttributes(
+            [
+                SearchAttributePair(CUSTOMER_ID, funding.customer_id),
+                SearchAttributePair(AMOUNT_MINOR, funding.payment.amount),
+                SearchAttributePair(CURRENCY, funding.payment.currency),
+            ]
+        ),
+        summary,
+    )
+    async with _public_errors():
+        answer = await _update_with_start(
+            client,
+            start,
+            FundingUpdate.SETTLE,
+            [FundingSettleRequest(funding.funding_id)],
+            FundingView,
+            wait,
+        )
+    return None if answer is None else answer.result
+
+
+async def start_withdrawal(
+    client: Client, task_queue: str, withdrawal: WithdrawalInput, summary: str
+) -> None:
+    """Start a locked withdrawal's workflow; one already running or finished is left alone."""
+    ensure_no_open_session()
+    try:
+        async with _public_errors():
+            await client.start_workflow(
+                WorkflowName.WITHDRAWAL,
+                withdrawal,
+                id=withdrawal.withdrawal_id,
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(CUSTOMER_ID, withdrawal.customer_id),
+                        SearchAttributePair(AMOUNT_MINOR, withdrawal.amount),
+                        SearchAttributePair(CURRENCY, withdrawal.currency),
+                    ]
+                ),
+                static_summary=summary,
+            )
+    except WorkflowAlreadyStartedError:
+        return
 
 
 async def start_subscription(

@@ -12,6 +12,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
+from services.payload_codec import data_converter
 from settings import Settings
 
 
@@ -42,13 +43,15 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect_temporal(settings: Settings) -> Client:
-    """A client of ``settings.temporal_namespace`` at ``settings.temporal_address``."""
+    """A client of ``settings.temporal_namespace`` at ``settings.temporal_address``, encrypting
+    every payload with the settings' keys (``services.payload_codec``)."""
     api_key = settings.temporal_api_key
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=api_key.get_secret_value() if api_key is not None else None,
         tls=tls_config(settings),
+        data_converter=data_converter(settings),
     )
 
 

@@ -2,11 +2,22 @@
 
 A change that would make a running workflow's history non-deterministic fails here, before it
 can reach a worker; such changes must go behind ``workflow.patched``. Payment histories are
-recorded from a running dev stack with ``python -m tests.support.record_histories``; the
+recorded from a running dev stack with ``python -m tests.support.record_histories`` (the
+reviewed one, ``review_approved``, by its ``reviewed_and_approved`` on the tests' stack); the
 subscription and dunning ones from the soft-decline scenario of
 ``tests/integration/workflows/test_dunning.py`` on the time-skipping server (first period paid,
 renewal declined twice, recovered on the second retry), saved with
-``WorkflowHandle.fetch_history().to_json()``. ``dunning_operator_retry_joined`` comes from
+``WorkflowHandle.fetch_history().to_json()``. The ``*_encrypted`` ones (a 3-D Secure payment,
+a save-card and a subscription charged at once) were recorded with
+``python -m tests.support.record_histories --encrypted`` after payloads were encrypted: the
+replayer decrypts them with the dev key; the older ones are plain and pass through the codec.
+The ledger's (``wallet_deposit``,
+``credits_purchase``: FundingWorkflow; ``wallet_withdrawal``: two deposits of 20.00 and 80.00, a
+30.00 withdrawal refunding 20.00 then 10.00) come from the same script's ``ledger`` cases.
+The webhook delivery ones come from the fake endpoints of
+``tests/workflows/test_webhook_delivery.py`` (a 500 then a 200; three days of failures),
+recorded the same way (plain).
+``dunning_operator_retry_joined`` comes from
 ``tests/integration/workflows/test_dunning_retry.py`` (two operator retries, the second joining
 the first's charge) and ``reconciliation_outside_charge`` from ``tests/e2e/test_reconciliation.py``
 (a run finding a charge made outside Durapay), and ``paypal_lost_create_found_by_lookup`` from
@@ -15,19 +26,25 @@ the first's charge) and ``reconciliation_outside_charge`` from ``tests/e2e/test_
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from tests.support.codec import TEST_CONVERTER, payloads_in, unencrypted
 from workflows.dunning import DunningWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.reconciliation import ReconciliationWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
+from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+ENCRYPTED = [path for path in HISTORIES if path.stem.endswith("_encrypted")]
 
 
 def test_there_are_committed_histories() -> None:
@@ -43,7 +60,18 @@ async def test_history_replays(path: Path) -> None:
             AttachPaymentMethodWorkflow,
             SubscriptionWorkflow,
             DunningWorkflow,
+            WebhookDeliveryWorkflow,
+            FundingWorkflow,
+            WithdrawalWorkflow,
             ReconciliationWorkflow,
-        ]
+        ],
+        data_converter=TEST_CONVERTER,
     )
     await replayer.replay_workflow(history)
+
+
+@pytest.mark.parametrize("path", ENCRYPTED, ids=[p.stem for p in ENCRYPTED])
+def test_histories_recorded_since_encryption_are_ciphertext(path: Path) -> None:
+    history = json.loads(path.read_text())
+    assert len(list(payloads_in(history))) > 5
+    assert unencrypted(history) == []

@@ -217,7 +217,7 @@ class DunningWorkflow:
                 NotifyActivities.send_mail,
                 MailRequest(
                     key=f"{workflow.info().workflow_id}:{template.value}",
-                    to=case.customer_email,
+                    customer_id=case.payer.customer_id,
                     template=template,
                     context={
                         "plan_name": case.plan_name,

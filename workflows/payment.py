@@ -86,10 +86,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.policies.retries import PROVIDER_RETRY_POLICY
 
+from workflows.payment_risk import PaymentRisk, RiskState
+
 
 @workflow.defn(name=WorkflowName.PAYMENT)
-class PaymentWorkflow:
-    """One payment; workflow ID = payment ID."""
+class PaymentWorkflow(PaymentRisk):
+    """One payment; workflow ID = payment ID. Its risk steps are ``PaymentRisk``'s."""
 
     @workflow.init
     def __init__(self, payment: PaymentInput) -> None:
@@ -105,12 +107,14 @@ class PaymentWorkflow:
         self._money_lock = asyncio.Lock()
         self._closing = False
         self._refunds_until: datetime | None = None
+        self._risk = RiskState()
 
     # ------------------------------------------------------------------ main flow
 
     @workflow.run
     async def run(self, payment: PaymentInput) -> PaymentView:
         candidates = await self._route() if payment.provider is None else [payment.provider]
+        await self._assess_risk()
         await self._transition("payment.created")
         async with self._money_lock:
             try:
@@ -125,12 +129,14 @@ class PaymentWorkflow:
                     raise
         if self._view.status is PaymentStatus.REQUIRES_ACTION:
             await self._await_customer_action()
+        await self._hold_for_review()
         if self._view.status is PaymentStatus.REQUIRES_CAPTURE:
             await self._await_capture()
         if self._view.status is PaymentStatus.SUCCEEDED:
             self._refunds_until = workflow.now() + payment.timeouts.refund_window
             self._set_step(details.open_for_refunds(self._refunds_until))
             await workflow.sleep(payment.timeouts.refund_window)
+        await self._release_unpaid_limit()
         self._closing = True
         self._set_step(details.payment_completed(self._view))
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -162,7 +168,10 @@ class PaymentWorkflow:
         workflow.upsert_search_attributes([PROVIDER.value_set(provider.value)])
 
     async def _charge(self, candidates: list[ProviderName]) -> None:
-        """Create the provider object, record its id, and only then confirm that recorded id."""
+        """Create the provider object, record its id, and only then confirm that recorded id;
+        unless risk refuses the payment before any of it."""
+        if await self._refused_by_risk():
+            return
         intent = await self._create_intent(candidates)
         self._view = replace(self._view, provider_reference=intent.reference)
         await self._transition("provider.intent_created", {"reference": intent.reference})
@@ -219,13 +228,14 @@ class PaymentWorkflow:
             payment_id=payment.payment_id,
             amount=payment.amount,
             currency=payment.currency,
-            capture_method=payment.capture_method,
+            capture_method=self._capture_at_provider(),
             provider_customer_ref=(
                 payment.provider_customer_ref or payment.provider_customer_refs.get(provider.value)
             ),
             payment_method_ref=payment.payment_method_ref,
             description=payment.description,
             return_url=payment.return_url,
+            request_three_d_secure=self._challenged(),
         )
 
     async def _give_up_on_provider(self) -> None:
@@ -318,7 +328,7 @@ class PaymentWorkflow:
 
     async def _await_capture(self) -> None:
         """Hold the authorization until captured or canceled; void it when it expires."""
-        expiry = self._input.timeouts.authorization_expiry
+        expiry = self._authorization_left()
         self._set_step(
             f"authorized; waiting for capture until {details.at(workflow.now() + expiry)}"
         )
@@ -357,6 +367,7 @@ class PaymentWorkflow:
         self._view, detail = after_intent(
             self._view, intent, captured=captured, checkout=self._is_checkout
         )
+        event_type = self._open_review_if_due(event_type, detail)
         await self._transition(event_type, detail)
 
     @property
@@ -574,7 +585,9 @@ class PaymentWorkflow:
         )
         changed = self._recorded is None or self._recorded.status is not self._view.status
         if changed:
-            workflow.upsert_search_attributes([PAYMENT_STATUS.value_set(self._view.status.value)])
+            workflow.upsert_search_attributes(
+                [PAYMENT_STATUS.value_set(self._view.status.value), *self._risk_attributes()]
+            )
         self._recorded = self._view
         if changed and self._view.status is not PaymentStatus.PROCESSING:
             await self._notify_settled()

@@ -40,8 +40,6 @@ class AttachPaymentMethodWorkflow:
                 ProviderCustomerCall(
                     provider=request.provider,
                     customer_id=request.customer_id,
-                    email=request.customer_email,
-                    name=request.customer_name,
                     idempotency_key=f"{request.customer_id}:provider_customer",
                 ),
                 start_to_close_timeout=request.provider_call_timeout,
@@ -60,6 +58,7 @@ class AttachPaymentMethodWorkflow:
                 provider_customer_ref=customer_ref,
                 token=request.token,
                 idempotency_key=f"{request.payment_method_id}:attach",
+                payment_method_id=request.payment_method_id,
             ),
             start_to_close_timeout=request.provider_call_timeout,
             retry_policy=PROVIDER_RETRY_POLICY,

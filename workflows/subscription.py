@@ -265,7 +265,6 @@ class SubscriptionWorkflow:
             DunningInput(
                 invoice=invoice,
                 payer=self._payer,
-                customer_email=self._input.customer_email,
                 plan_name=self._plan.name,
                 billing=self._input.billing,
                 payment_method_id=self._view.payment_method_id,

@@ -158,7 +158,6 @@ def _intent_result(intent: stripe.PaymentIntent) -> IntentResult:
         )
         if error["code"] != _AUTHENTICATION_FAILURE:
             status = IntentStatus.DECLINED
-    needs_client = status in (IntentStatus.REQUIRES_ACTION, IntentStatus.REQUIRES_PAYMENT_METHOD)
     # localstripe authorizes the whole amount and does not report amount_capturable.
     whole = intent.amount if status is IntentStatus.REQUIRES_CAPTURE else 0
     return IntentResult(
@@ -166,7 +165,6 @@ def _intent_result(intent: stripe.PaymentIntent) -> IntentResult:
         status=status,
         amount=_from_stripe(intent.amount, intent.currency),
         amount_capturable=_from_stripe(raw.get("amount_capturable", whole), intent.currency),
-        client_secret=intent.client_secret if needs_client else None,
         decline=decline,
     )
 
@@ -238,6 +236,8 @@ class StripeProvider:
             params["payment_method"] = request.payment_method_ref
         if request.description:
             params["description"] = request.description
+        if request.request_three_d_secure:
+            params["payment_method_options"] = {"card": {"request_three_d_secure": "any"}}
         with _translated_errors():
             intent = await self._intents.create_async(params, {"idempotency_key": idempotency_key})
         return _intent_result(intent)

@@ -25,7 +25,9 @@ from api.schemas.payments import (
     RefundOut,
 )
 from services import errors, payments
+from services.client_secrets import stripe_client_secret
 from services.payments import PaymentRequest
+from services.runtime import Runtime
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
 
@@ -52,6 +54,7 @@ StatusFilter = Literal[
             errors.PaymentMethodNotFound,
             errors.ProviderNotAvailable,
             errors.ReturnUrlRequired,
+            errors.AmountExceedsLimit,
             errors.ServiceUnavailable,
         ),
     },
@@ -70,7 +73,7 @@ async def create_payment(
     payment = created_or_found(PaymentOut, outcome, response)
     if outcome.processing:
         response.status_code = status.HTTP_202_ACCEPTED
-    return payment
+    return await with_client_secret(runtime, payment)
 
 
 @router.get("")
@@ -89,14 +92,28 @@ async def list_payments(
         limit=paging.limit,
         starting_after=paging.starting_after,
     )
-    return page_of(PaymentOut, rows, has_more)
+    page = page_of(PaymentOut, rows, has_more)
+    page.data = [await with_client_secret(runtime, payment) for payment in page.data]
+    return page
 
 
 @router.get("/{payment_id}", responses=problems(errors.NotFound))
 async def get_payment(payment_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> PaymentOut:
-    return PaymentOut.model_validate(
+    payment = PaymentOut.model_validate(
         await payments.get_payment(runtime, principal.account_id, payment_id)
     )
+    return await with_client_secret(runtime, payment)
+
+
+async def with_client_secret(runtime: Runtime, payment: PaymentOut) -> PaymentOut:
+    """A payment waiting on Stripe's SDK, with the client secret read from Stripe: neither the
+    workflow nor the projection keeps it (``services.client_secrets``)."""
+    action = payment.next_action
+    if action is not None and action.type == "stripe_sdk":
+        action.client_secret = await stripe_client_secret(
+            runtime.settings, payment.provider_reference
+        )
+    return payment
 
 
 @router.post(

@@ -11,6 +11,13 @@ from pydantic.json_schema import SkipJsonSchema
 
 from api.schemas.common import Metadata, ProviderLiteral, Request
 from api.schemas.invoices import InvoiceOut
+from api.schemas.ledger import (
+    CreditPurchaseOut,
+    CreditsOut,
+    CreditTransactionOut,
+    WalletBalanceOut,
+    WalletTransactionOut,
+)
 from api.schemas.payments import PaymentOut, RefundOut
 from api.schemas.subscriptions import SubscriptionOut
 
@@ -110,8 +117,8 @@ class MailOut(BaseModel):
 
 
 class CustomerExportOut(BaseModel):
-    """Everything Durapay holds about one customer, each list newest first. Credits, wallet and
-    audit entries are not part of Durapay yet; each joins this export when it is."""
+    """Everything Durapay holds about one customer, each list newest first. Audit entries are
+    not part of Durapay yet; they join this export when they are."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -124,3 +131,8 @@ class CustomerExportOut(BaseModel):
     subscriptions: list[SubscriptionOut]
     invoices: list[InvoiceOut]
     mails: list[MailOut]
+    credits: CreditsOut
+    credit_transactions: list[CreditTransactionOut]
+    credit_purchases: list[CreditPurchaseOut]
+    wallet: list[WalletBalanceOut]
+    wallet_transactions: list[WalletTransactionOut]

@@ -22,6 +22,9 @@ class InvoiceOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    number: str | None
+    """``INV-2026-000001``, gapless per account and year; null only on an invoice opened before
+    invoices were numbered."""
     subscription_id: str
     customer_id: str
     amount_due: int

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from api.schemas.common import Amount, Metadata, ProviderLiteral, Request
 from money import ISO_4217
@@ -51,6 +51,8 @@ class PaymentCreate(Request):
     description: Annotated[str, Field(max_length=500)] | None = None
     metadata: Metadata = Field(default_factory=dict)
     return_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
+    receipt_email: bool = False
+    """Mail the customer the receipt (PDF attached) once the payment succeeds."""
 
     @field_validator("currency")
     @classmethod
@@ -92,6 +94,25 @@ class FailureOut(BaseModel):
     retryable: bool
 
 
+class RiskFactorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    points: int
+    detail: str
+
+
+class RiskOut(BaseModel):
+    """The score and decision a payment got before any money moved (README "Risk")."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    score: int
+    level: Literal["low", "elevated", "high", "highest"]
+    decision: Literal["approve", "challenge", "review", "block"]
+    factors: list[RiskFactorOut]
+
+
 class PaymentOut(BaseModel):
     model_config = ConfigDict(
         from_attributes=True, json_schema_serialization_defaults_required=True
@@ -112,14 +133,21 @@ class PaymentOut(BaseModel):
     capture_method: str
     next_action: NextActionOut | None
     failure: FailureOut | None
-    risk: dict[str, Any] | None = None
-    """Recorded with the projection only: the workflow's view has no risk assessment."""
+    risk: RiskOut | None = None
+    """None for a payment that was not scored (an invoice's)."""
     description: str | None
     created_at: datetime
     updated_at: datetime
     metadata: dict[str, str] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
     """The row's ``metadata_`` (``metadata`` is SQLAlchemy's own attribute of a mapped class),
     or the view's ``metadata``."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def receipt_url(self) -> str | None:
+        """Where a succeeded payment's receipt is read (HTML; ``?format=pdf`` for the PDF),
+        relative to the API's base URL; null until the payment succeeded."""
+        return f"/v1/payments/{self.id}/receipt" if self.status == "succeeded" else None
 
 
 class RefundOut(BaseModel):

@@ -222,6 +222,7 @@ class Invoice(Base):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("subscription_id", "period_start", name="uq_invoices_period"),
+        UniqueConstraint("account_id", "number", name="uq_invoices_number"),
         Index("ix_invoices_account_created", "account_id", "created_at"),
     )
 
@@ -239,6 +240,8 @@ class Invoice(Base):
     attempt_count: Mapped[int] = mapped_column(Integer)
     next_payment_attempt: Mapped[datetime | None]
     payment_id: Mapped[str | None] = mapped_column(String(64))
+    number: Mapped[str | None] = mapped_column(String(32))
+    """``INV-<year>-<6 digits>``, gapless per account and year, given when the invoice opens."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -280,7 +283,19 @@ class MailOutbox(Base):
 
 from db.models.alerts import Alert  # noqa: E402
 from db.models.audit import AuditEntry, AuditHead  # noqa: E402
+from db.models.documents import InvoiceNumberCounter, MailAttachment, ReceiptRequest  # noqa: E402
+from db.models.held_tokens import HeldPaymentMethodToken  # noqa: E402
+from db.models.ledger import (  # noqa: E402
+    LedgerAccount,
+    LedgerEntry,
+    LedgerFunding,
+    LedgerTransaction,
+    WalletWithdrawal,
+    WithdrawalRefund,
+)
 from db.models.reconciliation import ReconciliationRun  # noqa: E402
+from db.models.risk import LimitCounter, LimitUsage, RiskRuleSet  # noqa: E402
+from db.models.webhooks_out import Event, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 __all__ = [
     "Alert",
@@ -290,16 +305,34 @@ __all__ = [
     "Base",
     "Customer",
     "DunningCase",
+    "Event",
+    "HeldPaymentMethodToken",
     "Invoice",
+    "InvoiceNumberCounter",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerFunding",
+    "LedgerTransaction",
+    "LimitCounter",
+    "LimitUsage",
+    "MailAttachment",
     "MailOutbox",
     "Payment",
     "PaymentEvent",
+    "PaymentLink",
     "PaymentMethod",
     "Plan",
     "ProviderHealth",
+    "ReceiptRequest",
     "ReconciliationRun",
     "Refund",
+    "RiskRuleSet",
     "Subscription",
     "UTCDateTime",
+    "WalletWithdrawal",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
+    "WithdrawalRefund",
 ]
+from db.models.links import PaymentLink  # noqa: E402

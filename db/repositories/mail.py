@@ -8,12 +8,13 @@ Functions flush but never commit: the caller owns the transaction (one per reque
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import DunningCase, MailOutbox
+from db.models import DunningCase, MailAttachment, MailOutbox
 from db.repositories.paging import all_newest_first
 from db.repositories.writes import insert_once, update_rows
 
@@ -47,6 +48,89 @@ async def record_mail(
     stored = await get_mail(session, key)
     assert stored is not None
     return stored
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+PREPARING = "preparing"
+"""A mail recorded with the change it reports whose attachments are still being made; nothing
+sends it until ``release_mail`` stores them and makes it ``pending``."""
+
+
+async def enqueue_mail(
+    session: AsyncSession,
+    *,
+    key: str,
+    to_address: str,
+    template: str,
+    subject: str,
+    body: str,
+    created_at: datetime,
+) -> bool:
+    """Record a ``preparing`` mail in the caller's transaction, once per ``key`` (the
+    transactional outbox: the mail exists exactly when the change it reports committed).
+    False when the key was already recorded; its first content stands."""
+    return await insert_once(
+        session,
+        MailOutbox,
+        {
+            "key": key,
+            "to_address": to_address,
+            "template": template,
+            "subject": subject,
+            "body": body,
+            "status": PREPARING,
+            "attempts": 0,
+            "created_at": created_at,
+            "sent_at": None,
+        },
+    )
+
+
+async def release_mail(session: AsyncSession, key: str, attachments: list[Attachment]) -> bool:
+    """Store the attachments of a ``preparing`` mail and make it ``pending``; False (nothing
+    stored) when another attempt released it first."""
+    released = await update_rows(
+        session,
+        update(MailOutbox)
+        .where(MailOutbox.key == key, MailOutbox.status == PREPARING)
+        .values(status="pending"),
+    )
+    if released:
+        session.add_all(
+            MailAttachment(
+                mail_key=key,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                content=attachment.content,
+            )
+            for attachment in attachments
+        )
+        await session.flush()
+    return bool(released)
+
+
+async def attachments_of(session: AsyncSession, key: str) -> list[MailAttachment]:
+    found = await session.scalars(
+        select(MailAttachment).where(MailAttachment.mail_key == key).order_by(MailAttachment.id)
+    )
+    return list(found)
+
+
+async def stale_pending_keys(session: AsyncSession, created_before: datetime) -> list[str]:
+    """Mails recorded before ``created_before`` and still not sent, oldest first: the ones whose
+    sender gave up (an SMTP outage) or died before handing them over."""
+    found = await session.scalars(
+        select(MailOutbox.key)
+        .where(MailOutbox.status == "pending", MailOutbox.created_at < created_before)
+        .order_by(MailOutbox.created_at)
+    )
+    return list(found)
 
 
 async def count_attempt(session: AsyncSession, key: str) -> None:
@@ -98,7 +182,15 @@ async def erase_recipient(
     session: AsyncSession, customer_id: str, email: str | None, placeholder: str
 ) -> int:
     """Replace the address of every mail to the customer with ``placeholder``; the rows stay,
-    so a replayed send still finds its key and does not mail again. How many rows changed."""
+    so a replayed send still finds its key and does not mail again. Their attachments (invoices
+    and receipts naming the customer) are deleted. How many mails changed."""
+    await session.execute(
+        delete(MailAttachment).where(
+            MailAttachment.mail_key.in_(
+                select(MailOutbox.key).where(_to_customer(customer_id, email))
+            )
+        )
+    )
     return await update_rows(
         session,
         update(MailOutbox).where(_to_customer(customer_id, email)).values(to_address=placeholder),

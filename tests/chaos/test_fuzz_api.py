@@ -41,6 +41,7 @@ from api.main import create_app
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Environment, Settings
+from tests.support.codec import TEST_CONVERTER
 from tests.support.flows import CARD_OK, new_key
 from tests.support.localstripe import create_card_payment_method
 from tests.support.stack import Stack, make_settings
@@ -83,7 +84,7 @@ class ThreadedDurapay:
 
     async def _serve(self) -> None:
         await upgrade_to_head(self.settings.database_url)
-        client = await Client.connect(self.settings.temporal_address)
+        client = await Client.connect(self.settings.temporal_address, data_converter=TEST_CONVERTER)
         engine = create_engine(self.settings.database_url)
         self._server = uvicorn.Server(
             uvicorn.Config(

@@ -21,6 +21,7 @@ from tests.support.chaos import (
     running_worker,
     unfinished_after,
 )
+from tests.support.codec import TEST_CONVERTER
 from tests.support.flows import CARD_DECLINED, CARD_OK, card_customer
 from tests.support.in_process_api import in_process_api
 from tests.support.stack import Stack
@@ -46,7 +47,7 @@ async def test_payments_finish_after_temporal_restarts(
     loop = asyncio.get_running_loop()
 
     async with running_temporal(tmp_path) as temporal:
-        client = await Client.connect(temporal.address)
+        client = await Client.connect(temporal.address, data_converter=TEST_CONVERTER)
         settings = stack.settings.model_copy(
             update={"task_queue": task_queue, "temporal_address": temporal.address}
         )

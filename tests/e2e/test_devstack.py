@@ -5,6 +5,7 @@ JSON lines with no customer's email or name in any of them, and Ctrl-C stops eve
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -15,10 +16,12 @@ import time
 from pathlib import Path
 
 import httpx
+from google.protobuf import json_format
 from temporalio.client import Client
 
 from contracts.payments import PaymentState
 from contracts.workflow_names import STATE_QUERY
+from tests.support.codec import TEST_CONVERTER
 from tests.support.net import free_port, port_is_closed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +93,9 @@ async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
         payment = re.search(r"payment (pay_\w+)", example.stdout)
         assert customer and payment
 
-        client = await Client.connect(f"127.0.0.1:{ports['temporal']}")
+        client = await Client.connect(
+            f"127.0.0.1:{ports['temporal']}", data_converter=TEST_CONVERTER
+        )
         found: list[str] = []
         deadline = time.monotonic() + 30
         while not found and time.monotonic() < deadline:
@@ -110,6 +115,7 @@ async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['api']}") as api:
             health = (await api.get("/health", timeout=10)).json()
         assert health["checks"]["worker"] == "ok"
+        await the_ui_reads_payloads_through_the_codec(ports, payment.group(1))
     finally:
         os.killpg(stack.pid, signal.SIGINT)
         stack.wait(timeout=60)
@@ -136,3 +142,25 @@ async def test_make_dev_serves_the_readme_example(tmp_path: Path) -> None:
     assert captures[0]["api_key_id"] == "key_dev_client"
     assert captures[0]["request_id"] and captures[0]["duration_ms"] > 0
     assert all(json.loads(line) for line in (tmp_path / "data" / "logs" / "worker.log").open())
+
+
+async def the_ui_reads_payloads_through_the_codec(ports: dict[str, int], payment_id: str) -> None:
+    """The UI is configured with the API's codec endpoint, and a call as its browser makes it
+    (from the UI's origin, no key: the dev UI has no login) decrypts the payment's input."""
+    ui_origin = f"http://127.0.0.1:{ports['ui']}"
+    async with httpx.AsyncClient(timeout=10) as http:
+        ui_settings = (await http.get(f"{ui_origin}/api/v1/settings")).json()
+        assert ui_settings["Codec"]["Endpoint"] == f"http://127.0.0.1:{ports['api']}/codec"
+        raw = await Client.connect(f"127.0.0.1:{ports['temporal']}")
+        history = await raw.get_workflow_handle(payment_id).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        sealed = json_format.MessageToDict(started.input)
+        decoded = await http.post(
+            f"{ui_settings['Codec']['Endpoint']}/decode",
+            json=sealed,
+            headers={"Origin": ui_origin, "X-Namespace": "default"},
+        )
+    assert decoded.status_code == 200, decoded.text
+    assert decoded.headers["access-control-allow-origin"] == ui_origin
+    [payload] = decoded.json()["payloads"]
+    assert payment_id in base64.b64decode(payload["data"]).decode()

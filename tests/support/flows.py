@@ -37,8 +37,10 @@ async def saved_card(api: httpx.AsyncClient, stripe_url: str, customer_id: str, 
     return method_id
 
 
-async def card_customer(api: httpx.AsyncClient, stripe_url: str, number: str) -> tuple[str, str]:
-    customer_id = await new_customer(api)
+async def card_customer(
+    api: httpx.AsyncClient, stripe_url: str, number: str, email: str = "ada@example.com"
+) -> tuple[str, str]:
+    customer_id = await new_customer(api, email)
     return customer_id, await saved_card(api, stripe_url, customer_id, number)
 
 

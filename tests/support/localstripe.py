@@ -75,6 +75,13 @@ def authenticate_3ds(base_url: str, intent_id: str, client_secret: str, success:
     response.raise_for_status()
 
 
+def client_secret_of(base_url: str, intent_id: str) -> str:
+    """The intent's client secret, as Stripe hands it to whoever holds the secret key."""
+    secret = _client(base_url).v1.payment_intents.retrieve(intent_id).client_secret
+    assert secret is not None
+    return secret
+
+
 def intent_statuses(base_url: str, payment_id: str) -> list[str]:
     """Statuses of every PaymentIntent localstripe holds for one Durapay payment: more than one
     means a retry created a second intent."""

@@ -14,6 +14,9 @@ REAL: dict[str, object] = {
     "stripe_api_base": "https://api.stripe.com",
     "paypal_api_base": "https://api-m.paypal.com",
     "update_payment_method_url": "https://shop.example/billing?subscription={subscription_id}",
+    "payload_keys": {"prod-1": "cHJvZHVjdGlvbi1wYXlsb2FkLWtleS0zMi1ieXRlcyE="},
+    "payload_key_id": "prod-1",
+    "webhook_sealing_key": "cmVhbC13ZWJob29rLXNlYWxpbmcta2V5LTMyYnl0ZSE=",
 }
 """A complete production configuration: real secrets, real credentials, real addresses."""
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from contracts.subscriptions import PlanInterval, PlanTerms, SubscriptionInput
-from tests.support.subscriptions import PRO_MONTHLY, TERMS, unique_email
+from tests.support.subscriptions import PRO_MONTHLY, TERMS
 from workflows.policies.invoicing import period_end
 
 CONFIRM = r"/v1/payment_intents/[^/]+/confirm"
@@ -44,7 +44,6 @@ def renewing_at(renews_at: datetime, customer_id: str, method_id: str) -> Subscr
         subscription_id=f"sub_{uuid.uuid4().hex[:16]}",
         account_id="acct_dev",
         customer_id=customer_id,
-        customer_email=unique_email(),
         plan=plan,
         trial_days=0,
         billing=CRASH_TERMS,

@@ -22,6 +22,7 @@ from contracts.search_attributes import SEARCH_ATTRIBUTES
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from settings import Environment, Settings
+from tests.support.codec import TEST_CONVERTER
 from tests.support.localstripe import register_webhook, running_localstripe
 from tests.support.mail import running_mail_sink
 from tests.support.net import free_port
@@ -80,6 +81,7 @@ async def _temporal_dev_server() -> AsyncIterator[WorkflowEnvironment]:
         ip="127.0.0.1",
         port=free_port(),
         ui=False,
+        data_converter=TEST_CONVERTER,
     )
     try:
         yield env

@@ -57,11 +57,10 @@ async def subscribe(
     terms: BillingTerms = TERMS,
 ) -> tuple[SubscriptionInput, datetime]:
     """A new customer with a saved card, subscribed on the time-skipping server."""
-    customer_id, method_id = await card_customer(api, stack.stripe_url, card)
+    customer_id, method_id = await card_customer(api, stack.stripe_url, card, email)
     return await subscribe_customer(
         timeskip,
         customer_id,
-        email,
         payment_method_id=method_id,
         plan=plan,
         terms=terms,
@@ -113,7 +112,6 @@ async def state(timeskip: TimeSkipping, subscription_id: str) -> SubscriptionVie
 async def subscribe_customer(
     timeskip: TimeSkipping,
     customer_id: str,
-    email: str,
     *,
     payment_method_id: str | None = None,
     plan: PlanTerms = PRO_MONTHLY,
@@ -128,7 +126,6 @@ async def subscribe_customer(
         subscription_id=f"sub_{uuid.uuid4().hex[:16]}",
         account_id="acct_dev",
         customer_id=customer_id,
-        customer_email=email,
         plan=plan,
         trial_days=trial_days,
         billing=terms,

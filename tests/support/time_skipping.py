@@ -13,6 +13,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.search_attributes import SEARCH_ATTRIBUTES
+from tests.support.codec import TEST_CONVERTER
 from tests.support.paths import TEMPORAL_TEST_SERVER
 
 DAY = timedelta(days=1)
@@ -21,7 +22,7 @@ DAY = timedelta(days=1)
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEMPORAL_TEST_SERVER)
+        test_server_existing_path=str(TEMPORAL_TEST_SERVER), data_converter=TEST_CONVERTER
     )
     try:
         await env.client.operator_service.add_search_attributes(

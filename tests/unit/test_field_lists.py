@@ -79,7 +79,6 @@ RESOURCES = {
         (PaymentView,),
         PaymentOut,
         renamed=METADATA,
-        stored_only={"risk": "reserved for risk scoring; no workflow sets it, so it stays null"},
         not_answered={
             "account_id": "the tenant: implied by the API key of every request",
             "request_hash": "stored to refuse an Idempotency-Key reused with another body",
@@ -122,7 +121,10 @@ RESOURCES = {
         (InvoiceDraft, InvoiceUpdate),
         InvoiceOut,
         renamed={"invoice_id": "id"},
-        stored_only={"amount_due": "the sum of the lines, computed when the invoice is opened"},
+        stored_only={
+            "amount_due": "the sum of the lines, computed when the invoice is opened",
+            "number": "taken from the account's counter in the transaction that opens it",
+        },
         not_answered={
             "account_id": "the tenant: implied by the API key of every request",
             "period_start": "each line carries its own period",
@@ -203,7 +205,7 @@ PAYMENT = PaymentView(
     provider=ProviderName.STRIPE,
     provider_reference="pi_1",
     capture_method=CaptureMethod.AUTOMATIC,
-    next_action=NextAction(type="stripe_sdk", client_secret="secret"),
+    next_action=NextAction(type="redirect_to_url", url="https://pay.example/approve"),
     failure=Failure(code="card_declined", message="declined", retryable=True),
     description=None,
     metadata={"order": "1"},

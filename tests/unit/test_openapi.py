@@ -32,12 +32,20 @@ UNAUTHENTICATED = {
     "GET /health",
     "GET /metrics",
 }
+PUBLIC_PREFIX = "/v1/public/"
+"""The customer portal: authenticated by a payment link's token alone."""
 KEY_REQUIRED = {
     "POST /v1/payments",
     "POST /v1/payments/{payment_id}/capture",
     "POST /v1/payments/{payment_id}/refunds",
     "POST /v1/subscriptions",
     "POST /v1/admin/invoices/{invoice_id}/retry",
+    "POST /v1/payment-links",
+    "POST /v1/customers/{customer_id}/credits/purchase",
+    "POST /v1/customers/{customer_id}/credits/consume",
+    "POST /v1/customers/{customer_id}/credits/transfer",
+    "POST /v1/customers/{customer_id}/wallet/deposits",
+    "POST /v1/customers/{customer_id}/wallet/withdrawals",
 }
 """The contract: required "on every POST that creates or moves money"."""
 BODILESS = {"POST /v1/admin/invoices/{invoice_id}/retry"}
@@ -93,7 +101,7 @@ def test_the_api_key_is_a_bearer_scheme_on_every_route_but_webhooks_and_health(
     name: str, operation: dict[str, Any]
 ) -> None:
     assert SCHEMA["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
-    if name in UNAUTHENTICATED:
+    if name in UNAUTHENTICATED or name.split(" ")[1].startswith(PUBLIC_PREFIX):
         assert "security" not in operation
         assert "401" not in operation["responses"]
     else:

@@ -3,6 +3,7 @@ deployment gets when it names no environment at all."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def test_an_environment_nobody_named_is_production(monkeypatch: pytest.MonkeyPat
     with pytest.raises(ValidationError, match="refusing to start in production with dev secrets"):
         Settings()
     for name, value in REAL.items():
-        monkeypatch.setenv(f"DURAPAY_{name.upper()}", str(value))
+        monkeypatch.setenv(
+            f"DURAPAY_{name.upper()}", json.dumps(value) if isinstance(value, dict) else str(value)
+        )
     assert Settings().environment is Environment.PRODUCTION
     assert not Settings().dev_keys_enabled
 

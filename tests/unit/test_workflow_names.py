@@ -14,6 +14,8 @@ from contracts.workflow_names import (
     STATE_QUERY,
     DunningSignal,
     DunningUpdate,
+    FundingSignal,
+    FundingUpdate,
     PaymentSignal,
     PaymentUpdate,
     SubscriptionSignal,
@@ -21,10 +23,13 @@ from contracts.workflow_names import (
     WorkflowName,
 )
 from workflows.dunning import DunningWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.payment_method import AttachPaymentMethodWorkflow
 from workflows.reconciliation import ReconciliationWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, WebhookSweepWorkflow
+from workflows.withdrawal import WithdrawalWorkflow
 
 NONE: frozenset[str] = frozenset()
 
@@ -50,6 +55,15 @@ EXPECTED: dict[type, tuple[WorkflowName, frozenset[str], frozenset[str], frozens
     ),
     ReconciliationWorkflow: (WorkflowName.RECONCILIATION, NONE, NONE, NONE),
     AttachPaymentMethodWorkflow: (WorkflowName.ATTACH_PAYMENT_METHOD, NONE, NONE, NONE),
+    WebhookDeliveryWorkflow: (WorkflowName.WEBHOOK_DELIVERY, NONE, NONE, NONE),
+    WebhookSweepWorkflow: (WorkflowName.WEBHOOK_SWEEP, NONE, NONE, NONE),
+    FundingWorkflow: (
+        WorkflowName.FUNDING,
+        frozenset(FundingUpdate),
+        frozenset(FundingSignal),
+        frozenset({STATE_QUERY}),
+    ),
+    WithdrawalWorkflow: (WorkflowName.WITHDRAWAL, NONE, NONE, frozenset({STATE_QUERY})),
 }
 
 

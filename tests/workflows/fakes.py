@@ -104,8 +104,7 @@ class FakeProvider:
             decline = Decline("card_declined", f"The card was declined ({code}).", code)
             intent = replace(intent, status=IntentStatus.DECLINED, decline=decline)
         elif card == CARD_3DS:
-            secret = f"{call.reference}_secret"
-            intent = replace(intent, status=IntentStatus.REQUIRES_ACTION, client_secret=secret)
+            intent = replace(intent, status=IntentStatus.REQUIRES_ACTION)
         elif self._capture_methods[call.reference] is CaptureMethod.MANUAL:
             intent = replace(
                 intent, status=IntentStatus.REQUIRES_CAPTURE, amount_capturable=intent.amount

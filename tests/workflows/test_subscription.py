@@ -59,7 +59,6 @@ async def subscribe(
         subscription_id=f"sub_{uuid.uuid4().hex[:16]}",
         account_id="acct_test",
         customer_id="cus_test",
-        customer_email="ada@example.com",
         plan=PRO,
         trial_days=trial_days,
         billing=TERMS,

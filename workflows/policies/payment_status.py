@@ -110,10 +110,11 @@ def after_intent(
 
 
 def next_action(intent: IntentResult) -> NextAction:
-    """Redirect providers (PayPal) send the buyer to a page; Stripe hands the client a secret."""
+    """Redirect providers (PayPal) send the buyer to a page; Stripe hands the client a secret,
+    which the API adds when it answers (it stays out of the history)."""
     if intent.action_url is not None:
         return NextAction(type="redirect_to_url", url=intent.action_url)
-    return NextAction(type="stripe_sdk", client_secret=intent.client_secret)
+    return NextAction(type="stripe_sdk")
 
 
 def failed(view: PaymentView, failure: Failure) -> PaymentView:

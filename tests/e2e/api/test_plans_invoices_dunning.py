@@ -8,6 +8,7 @@ own (fresh ids) and dunning figures are compared before and after.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from db.repositories import dunning as dunning_repo
+from db.repositories import invoice_numbers as invoice_numbers_repo
 from db.repositories import invoices as invoices_repo
 from settings import DEV_ACCOUNT_ID, DEV_ADMIN_KEY
 from tests.support.stack import Stack
@@ -50,7 +52,7 @@ async def add_invoice(
     start = T0 + timedelta(days=31 * month)
     end = start + timedelta(days=31)
     async with stack.sessions() as session, session.begin():
-        await invoices_repo.create_invoice(
+        stored, _ = await invoices_repo.create_invoice(
             session,
             {
                 "id": invoice_id,
@@ -78,6 +80,7 @@ async def add_invoice(
                 "updated_at": start,
             },
         )
+        await invoice_numbers_repo.number_invoice(session, stored)
         if status != "open":
             await invoices_repo.update_invoice(
                 session,
@@ -151,7 +154,9 @@ async def test_an_invoice_shows_its_lines_and_attempts(
     response = await api.get(f"/v1/invoices/{invoice_id}")
 
     assert response.status_code == 200
-    assert response.json() == {
+    invoice = response.json()
+    assert re.fullmatch(r"INV-2026-\d{6}", invoice.pop("number"))
+    assert invoice == {
         "id": invoice_id,
         "subscription_id": subscription_id,
         "customer_id": "cus_billing_reader",

@@ -4,6 +4,8 @@ per key, whatever retries, repeats or an unreachable server do to the call."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosmtplib
@@ -15,6 +17,8 @@ from activities.notify import NotifyActivities, SmtpRelay, message_id
 from contracts.errors import ErrorType
 from contracts.mail import MailRequest, MailTemplate
 from db.migrate import upgrade_to_head
+from db.models import Customer
+from db.repositories import customers as customers_repo
 from db.repositories import mail as mail_repo
 from db.session import create_engine, create_session_factory
 from tests.support.mail import received_messages, running_mail_sink
@@ -153,3 +157,38 @@ async def test_missing_context_is_a_non_retryable_error(sessions: Sessions, mail
     assert received_messages(mail_dir) == []
     async with sessions() as session:
         assert await mail_repo.get_mail(session, "k") is None
+
+
+async def add_customer(sessions: Sessions, customer_id: str, email: str) -> None:
+    async with sessions() as session, session.begin():
+        await customers_repo.add_customer(
+            session,
+            Customer(
+                id=customer_id, account_id="acct_1", email=email, created_at=datetime.now(UTC)
+            ),
+        )
+
+
+async def test_the_address_is_read_from_the_customer_when_the_mail_is_sent(
+    sessions: Sessions, mail_dir: Path
+) -> None:
+    """No address travels through Temporal: the request names the customer, and the mail goes
+    to the address the database holds at send time."""
+    await add_customer(sessions, "cus_1", "grace@example.com")
+    by_id = replace(request(), to=None, customer_id="cus_1")
+    async with running_mail_sink(mail_dir) as sink:
+        assert await notify(sessions, sink.port).send_mail(by_id)
+    [message] = received_messages(mail_dir)
+    assert message["To"] == "grace@example.com"
+
+
+async def test_an_erased_customer_gets_no_mail(sessions: Sessions, mail_dir: Path) -> None:
+    await add_customer(sessions, "cus_2", "erased@example.com")
+    async with sessions() as session, session.begin():
+        await customers_repo.erase_customer(session, "cus_2", datetime.now(UTC))
+    by_id = replace(request(), to=None, customer_id="cus_2")
+    async with running_mail_sink(mail_dir) as sink:
+        assert not await notify(sessions, sink.port).send_mail(by_id)
+    assert received_messages(mail_dir) == []
+    async with sessions() as session:
+        assert await mail_repo.get_mail(session, by_id.key) is None

@@ -21,6 +21,7 @@ from contracts.providers import (
 from tests.support.localstripe import (
     TEST_API_KEY,
     authenticate_3ds,
+    client_secret_of,
     create_card_payment_method,
 )
 from tests.support.net import free_port, port_is_closed
@@ -76,7 +77,6 @@ async def test_confirm_succeeds_once_and_repeats_without_error(
     created, customer = await create(stripe_provider, provider_localstripe_url, CARD_OK)
     assert created.status is IntentStatus.REQUIRES_CONFIRMATION
     assert created.amount == 1000
-    assert created.client_secret is None
 
     confirm_key = key("confirm")
     first = await stripe_provider.confirm_intent(created.reference, confirm_key, off_session=True)
@@ -118,14 +118,13 @@ async def test_3ds_success(stripe_provider: StripeProvider, provider_localstripe
 
     pending = await stripe_provider.confirm_intent(created.reference, key("confirm"), True)
     assert pending.status is IntentStatus.REQUIRES_ACTION
-    assert pending.client_secret is not None
     again = await stripe_provider.confirm_intent(created.reference, key("confirm"), True)
     assert again == pending
 
-    authenticate_3ds(provider_localstripe_url, pending.reference, pending.client_secret, True)
+    secret = client_secret_of(provider_localstripe_url, pending.reference)
+    authenticate_3ds(provider_localstripe_url, pending.reference, secret, True)
     settled = await stripe_provider.retrieve_intent(pending.reference)
     assert settled.status is IntentStatus.SUCCEEDED
-    assert settled.client_secret is None
 
 
 async def test_3ds_failure_leaves_the_intent_waiting_for_a_payment_method(
@@ -133,15 +132,14 @@ async def test_3ds_failure_leaves_the_intent_waiting_for_a_payment_method(
 ) -> None:
     created, _ = await create(stripe_provider, provider_localstripe_url, CARD_3DS)
     pending = await stripe_provider.confirm_intent(created.reference, key("confirm"), True)
-    assert pending.client_secret is not None
+    secret = client_secret_of(provider_localstripe_url, pending.reference)
 
-    authenticate_3ds(provider_localstripe_url, pending.reference, pending.client_secret, False)
+    authenticate_3ds(provider_localstripe_url, pending.reference, secret, False)
     failed = await stripe_provider.retrieve_intent(pending.reference)
     again = await stripe_provider.confirm_intent(pending.reference, key("confirm"), True)
 
     assert failed == again
     assert failed.status is IntentStatus.REQUIRES_PAYMENT_METHOD
-    assert failed.client_secret == pending.client_secret
     assert failed.decline is not None
     assert failed.decline.code == "payment_intent_authentication_failure"
 

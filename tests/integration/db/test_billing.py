@@ -84,6 +84,7 @@ def invoice_values(
         "amount_paid": 0,
         "currency": "USD",
         "status": "open",
+        "number": None,
         "lines": [
             {
                 "description": "Pro (monthly)",

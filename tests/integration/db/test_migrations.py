@@ -3,13 +3,18 @@ describe exactly the models and be harmless to repeat."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -21,6 +26,7 @@ from db.migrate import ALEMBIC_INI, upgrade_to_head
 from db.models import Base, Customer
 from db.repositories import customers as customers_repo
 from db.session import create_engine
+from tests.integration.db.conftest import _fresh_postgres_database
 from tests.integration.db.test_repository import customer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -89,3 +95,48 @@ def test_module_entry_point_migrates_the_configured_database(tmp_path: Path) -> 
     connection.close()
     assert versions == [(_head(),)]
     assert {"payments", "webhook_events", "payment_events", "api_keys"} <= tables
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, not migrated at all."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    return await _fresh_postgres_database(request.getfixturevalue("postgres_server"))
+
+
+def _upgrade_to(database_url: str, revision: str) -> None:
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    command.upgrade(config, revision)
+
+
+async def test_client_secrets_recorded_before_leave_the_projection(
+    empty_database_url: str,
+) -> None:
+    """Payments projected before Stripe's client secret was kept out of Durapay lose it on
+    upgrade; the rest of their next action stays."""
+    await asyncio.to_thread(_upgrade_to, empty_database_url, "0007")
+    engine = create_engine(empty_database_url)
+    action = {"type": "stripe_sdk", "client_secret": "pi_1_secret_2"}
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO payments (id, account_id, customer_id, provider, status, amount,"
+                    " currency, amount_capturable, amount_captured, amount_refunded,"
+                    " capture_method, next_action, metadata, request_hash, version, created_at,"
+                    " updated_at) VALUES ('pay_1', 'acct_1', 'cus_1', 'stripe',"
+                    " 'requires_action', 100, 'USD', 0, 0, 0, 'automatic', :action, '{}', 'h', 1,"
+                    " :at, :at)"
+                ),
+                {"action": json.dumps(action), "at": datetime.now(UTC)},
+            )
+        await upgrade_to_head(empty_database_url)
+        async with engine.connect() as connection:
+            stored = (
+                await connection.execute(text("SELECT next_action FROM payments"))
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    assert (json.loads(stored) if isinstance(stored, str) else stored) == {"type": "stripe_sdk"}

@@ -21,6 +21,7 @@ from dotenv import dotenv_values
 from contracts.search_attributes import SEARCH_ATTRIBUTES
 from settings import Environment, Settings
 from tests.support.processes import ROOT
+from tests.support.production import production
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -203,10 +204,17 @@ def test_the_namespace_job_registers_every_search_attribute(services: dict[str, 
 def test_the_web_ui_decodes_through_durapay_and_only_the_proxy_is_public(
     services: dict[str, Any], example: dict[str, str]
 ) -> None:
+    """The UI's browser (no login, no key) reaches the codec through the proxy's loopback-only
+    operator site, which adds the admin key, from an origin the API answers CORS for."""
     ui = services["temporal-ui"]
-    assert (
-        ui["environment"]["TEMPORAL_CODEC_ENDPOINT"] == f"https://{example['DURAPAY_DOMAIN']}/codec"
-    )
+    assert ui["environment"]["TEMPORAL_CODEC_ENDPOINT"] == "http://127.0.0.1:8234/codec"
+    assert "DURAPAY_CODEC_KEY" in services["proxy"]["environment"]
+    assert any("8234" in str(port) for port in services["proxy"]["ports"])
+    ui_ports = [port for port in ui["ports"] if "8233" in str(port)]
+    assert ui_ports and all(published_on(port) == "127.0.0.1" for port in ui_ports)
+    assert "http://127.0.0.1:8233" in production().codec_cors_origins
+    caddyfile = (ROOT / "deploy" / "caddy" / "Caddyfile").read_text()
+    assert 'header_up Authorization "Bearer {$DURAPAY_CODEC_KEY}"' in caddyfile
     public = {
         name
         for name, service in services.items()

@@ -5,6 +5,7 @@ and the outcome, with real localstripe behind a fault proxy that plays the issue
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 import httpx
 import pytest
@@ -45,8 +46,18 @@ EXPIRED_CARD: dict[str, object] = {
 HOUR = timedelta(hours=1)
 
 
+def dunning_mails(stack: Stack, email: str) -> list[EmailMessage]:
+    """The plain-text mails to ``email``: the invoice and receipt mails, which carry a PDF
+    (multipart), are tests/e2e/api/test_invoice_documents.py's."""
+    return [
+        m
+        for m in received_messages(stack.mail_dir)
+        if m["To"] == email and m.get_content_maintype() == "text"
+    ]
+
+
 def mail_subjects(stack: Stack, email: str) -> list[str]:
-    return [str(m["Subject"]) for m in received_messages(stack.mail_dir) if m["To"] == email]
+    return [str(m["Subject"]) for m in dunning_mails(stack, email)]
 
 
 async def payment_created(api: httpx.AsyncClient, payment_id: str) -> datetime:
@@ -100,8 +111,7 @@ async def test_a_soft_decline_is_retried_on_schedule_and_recovers_on_the_second_
     ]
     assert all(
         "https://billing.example.com/update" in str(message.get_body())
-        for message in received_messages(stack.mail_dir)
-        if message["To"] == email
+        for message in dunning_mails(stack, email)
     )
     async with stack.sessions() as session:
         dunning_case = await dunning_repo.get_dunning_case(session, invoice.id)

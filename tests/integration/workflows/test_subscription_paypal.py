@@ -77,7 +77,7 @@ async def test_renewals_charge_a_saved_paypal_wallet_once_per_invoice(
 ) -> None:
     email = unique_email()
     customer_id, wallet_id = await paypal_customer(api, stack.paypal_url, email)
-    subscription, started = await subscribe_customer(timeskip, customer_id, email)
+    subscription, started = await subscribe_customer(timeskip, customer_id)
     # Just past the second renewal, whatever the months' lengths: three invoices.
     await advance(timeskip, days=(period_end(started, PRO_MONTHLY.interval, 2) - started).days + 1)
 

@@ -1,0 +1,151 @@
+"""Events raised in the transaction of the projection write that records their change.
+
+Each function is called inside the caller's transaction, after the row is written, and returns
+the ids of the events it wrote (none when the write was a repeat): the caller dispatches them once
+its transaction has committed. Which status raises which event is the contract's table
+(``contracts.webhooks_out``). An event's object is the resource as the API answers it: the row's
+columns but for the internal ones named here; ``tests/unit/test_field_lists.py`` holds each list
+to the API's response model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.projections import ORM_RENAMED
+from contracts.billing import InvoiceStatus
+from contracts.payments import PaymentView, RefundView
+from contracts.subscriptions import SubscriptionView
+from contracts.webhooks_out import (
+    INVOICE_STATUS_EVENTS,
+    PAYMENT_STATUS_EVENTS,
+    REFUND_STATUS_EVENTS,
+    SUBSCRIPTION_STATUS_EVENTS,
+    EventType,
+)
+from db.models import Base, Invoice, Payment, Refund, Subscription
+from db.repositories import webhooks_out as webhooks_repo
+
+PAYMENT_INTERNAL = frozenset({"account_id", "request_hash", "version"})
+REFUND_INTERNAL = frozenset({"provider_reference", "updated_at"})
+SUBSCRIPTION_INTERNAL = frozenset(
+    {"account_id", "paused_at", "canceled_at", "version", "updated_at"}
+)
+INVOICE_INTERNAL = frozenset(
+    {"account_id", "period_start", "period_end", "payment_id", "updated_at"}
+)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def public_object(row: Base, internal: frozenset[str]) -> dict[str, Any]:
+    """The row as the API shows it: public columns by their API names, times in RFC 3339."""
+    shown = {renamed: name for name, renamed in ORM_RENAMED.items()}
+    return {
+        shown.get(attr.key, attr.key): _json_value(getattr(row, attr.key))
+        for attr in inspect(type(row)).column_attrs
+        if attr.key not in internal
+    }
+
+
+async def _fresh(session: AsyncSession, model: type[Base], row_id: str) -> Any:
+    """The row as this transaction just wrote it (Core writes bypass the identity map)."""
+    return await session.get(model, row_id, populate_existing=True)
+
+
+async def payment_events(
+    session: AsyncSession, view: PaymentView, refund: RefundView | None
+) -> list[str]:
+    """The payment's status event and the refund's outcome event, each once."""
+    raised: list[str] = []
+    refund_type = REFUND_STATUS_EVENTS.get(refund.status.value) if refund else None
+    if refund is not None and refund_type is not None:
+        row = await _fresh(session, Refund, refund.id)
+        event_id = await webhooks_repo.record_event(
+            session,
+            account_id=view.account_id,
+            type=refund_type,
+            resource_id=refund.id,
+            dedupe_key=f"{refund.id}:{refund_type}",
+            resource=public_object(row, REFUND_INTERNAL),
+            created_at=view.updated_at,
+        )
+        raised += [event_id] if event_id else []
+    payment_type = PAYMENT_STATUS_EVENTS.get(view.status.value)
+    if payment_type is not None:
+        row = await _fresh(session, Payment, view.id)
+        event_id = await webhooks_repo.record_event(
+            session,
+            account_id=view.account_id,
+            type=payment_type,
+            resource_id=view.id,
+            dedupe_key=f"{view.id}:{payment_type}",
+            resource=public_object(row, PAYMENT_INTERNAL),
+            created_at=view.updated_at,
+        )
+        raised += [event_id] if event_id else []
+    return raised
+
+
+async def subscription_events(
+    session: AsyncSession, view: SubscriptionView, previous_status: str | None
+) -> list[str]:
+    """Called when ``view`` was written: ``subscription.created`` on its first record, then an
+    event per change of status (a status may come back, so the key names the version)."""
+    if previous_status == view.status.value:
+        return []
+    event_type = (
+        EventType.SUBSCRIPTION_CREATED
+        if previous_status is None
+        else SUBSCRIPTION_STATUS_EVENTS.get(view.status.value, EventType.SUBSCRIPTION_UPDATED)
+    )
+    row = await _fresh(session, Subscription, view.id)
+    event_id = await webhooks_repo.record_event(
+        session,
+        account_id=view.account_id,
+        type=event_type,
+        resource_id=view.id,
+        dedupe_key=f"{view.id}:{event_type}:{view.version}",
+        resource=public_object(row, SUBSCRIPTION_INTERNAL),
+        created_at=view.updated_at,
+    )
+    return [event_id] if event_id else []
+
+
+async def invoice_events(
+    session: AsyncSession, invoice_id: str, previous: tuple[str, int] | None
+) -> list[str]:
+    """``invoice.paid`` / ``invoice.uncollectible`` on entering the status; an open invoice whose
+    attempt count grew raises ``invoice.payment_failed`` once per attempt."""
+    row: Invoice | None = await _fresh(session, Invoice, invoice_id)
+    if row is None or previous is None:
+        return []
+    previous_status, previous_attempts = previous
+    event_type: EventType | None = None
+    if row.status != previous_status:
+        event_type = INVOICE_STATUS_EVENTS.get(row.status)
+    elif row.status == InvoiceStatus.OPEN.value and row.attempt_count > previous_attempts:
+        event_type = EventType.INVOICE_PAYMENT_FAILED
+    if event_type is None:
+        return []
+    event_id = await webhooks_repo.record_event(
+        session,
+        account_id=row.account_id,
+        type=event_type,
+        resource_id=row.id,
+        dedupe_key=f"{row.id}:{event_type}:{row.attempt_count}",
+        resource=public_object(row, INVOICE_INTERNAL),
+        created_at=row.updated_at,
+    )
+    return [event_id] if event_id else []

@@ -1,0 +1,145 @@
+"""Risk on the wire: rules, an evaluation, a customer's limits and the review queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.schemas.common import Amount, Request
+from api.schemas.payments import RiskOut
+from money import ISO_4217
+
+Score = Annotated[int, Field(ge=0, le=100)]
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    if code not in ISO_4217:
+        raise ValueError("must be an ISO 4217 currency code")
+    return code
+
+
+class ThresholdsIn(Request):
+    challenge: Score = 30
+    review: Score = 60
+    block: Score = 80
+
+
+class ConditionIn(Request):
+    amount_gte: Amount | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    customer_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    email_domain_in: (
+        Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=100)] | None
+    ) = None
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str | None) -> str | None:
+        return None if value is None else _currency(value)
+
+
+class RuleIn(Request):
+    action: Literal["allow", "challenge", "review", "block"]
+    when: ConditionIn = Field(default_factory=ConditionIn)
+
+
+class RulesIn(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "thresholds": {"challenge": 30, "review": 60, "block": 80},
+                    "rules": [
+                        {"action": "review", "when": {"amount_gte": 500000, "currency": "USD"}},
+                        {"action": "block", "when": {"email_domain_in": ["mailinator.com"]}},
+                    ],
+                }
+            ]
+        }
+    )
+
+    thresholds: ThresholdsIn = Field(default_factory=ThresholdsIn)
+    rules: Annotated[list[RuleIn], Field(max_length=100)] = Field(default_factory=list)
+
+
+class ConditionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    amount_gte: int | None
+    currency: str | None
+    customer_id: str | None
+    email_domain_in: list[str] | None
+
+
+class RuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    action: str
+    when: ConditionOut
+
+
+class ThresholdsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    challenge: int
+    review: int
+    block: int
+
+
+class RulesOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    thresholds: ThresholdsOut
+    rules: list[RuleOut]
+
+
+class EvaluateIn(Request):
+    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Amount
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    client_ip: Annotated[str, Field(max_length=45)] | None = None
+    """Accepted as the contract names it; no factor reads it yet (README "Risk")."""
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        return _currency(value)
+
+
+class PeriodOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    limit: int
+    used: int
+    remaining: int
+
+
+class LimitsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kyc_tier: str | None
+    currency: str
+    single: int | None
+    daily: PeriodOut | None
+    monthly: PeriodOut | None
+
+
+class ReviewOut(BaseModel):
+    payment_id: str
+    customer_id: str
+    amount: int
+    currency: str
+    risk: RiskOut | None
+    opened_at: datetime
+    expires_at: datetime | None
+
+
+class ReviewList(BaseModel):
+    data: list[ReviewOut]
+
+
+class RejectIn(Request):
+    reason: Annotated[str, Field(max_length=500)] | None = None

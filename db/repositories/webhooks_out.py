@@ -1,0 +1,252 @@
+"""The event log, webhook endpoints and delivery attempts: every query of webhooks to merchants.
+
+Functions flush but never commit: the caller owns the transaction. An event is written in the
+transaction of the projection write that records its change (``record_event``), which is what
+makes the log an outbox: no committed change without its event, no event without its change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Event, WebhookDelivery, WebhookEndpoint
+from db.repositories.writes import insert_once, insert_or_update, update_rows
+
+Listed = TypeVar("Listed", Event, WebhookEndpoint, WebhookDelivery)
+
+ENABLED = "enabled"
+DISABLED = "disabled"
+
+
+def _derived_id(prefix: str, key: str) -> str:
+    """An ID derived from a unique key: the same write retried names the same row."""
+    return prefix + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+async def record_event(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    type: str,
+    resource_id: str,
+    dedupe_key: str,
+    resource: dict[str, Any],
+    created_at: datetime,
+) -> str | None:
+    """Write the event once per ``dedupe_key``; its id when this call wrote it, else None."""
+    event_id = _derived_id("evt_", dedupe_key)
+    written = await insert_once(
+        session,
+        Event,
+        {
+            "id": event_id,
+            "account_id": account_id,
+            "type": type,
+            "resource_id": resource_id,
+            "dedupe_key": dedupe_key,
+            "data": {"object": resource},
+            "created_at": created_at,
+            "dispatched_at": None,
+        },
+    )
+    return event_id if written else None
+
+
+async def get_event(session: AsyncSession, event_id: str, account_id: str | None) -> Event | None:
+    query = select(Event).where(Event.id == event_id)
+    if account_id is not None:
+        query = query.where(Event.account_id == account_id)
+    found: Event | None = await session.scalar(query)
+    return found
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    type: str | None,
+    limit: int,
+    starting_after: str | None,
+) -> tuple[list[Event], bool]:
+    query = select(Event).where(Event.account_id == account_id)
+    if type is not None:
+        query = query.where(Event.type == type)
+    cursor = (
+        await get_event(session, starting_after, account_id) if starting_after is not None else None
+    )
+    return await _page(session, query, Event, starting_after, cursor, limit)
+
+
+async def undispatched_events(
+    session: AsyncSession, *, created_before: datetime, limit: int
+) -> list[Event]:
+    """Events whose deliveries no one started, oldest first (a dispatcher died after commit)."""
+    rows = await session.scalars(
+        select(Event)
+        .where(Event.dispatched_at.is_(None), Event.created_at < created_before)
+        .order_by(Event.created_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def mark_dispatched(session: AsyncSession, event_ids: Sequence[str], at: datetime) -> None:
+    if event_ids:
+        await update_rows(
+            session,
+            update(Event)
+            .where(Event.id.in_(event_ids), Event.dispatched_at.is_(None))
+            .values(dispatched_at=at),
+        )
+
+
+async def expire_events(session: AsyncSession, created_before: datetime) -> int:
+    """Delete the events older than the retention (and their attempts); how many went."""
+    old = select(Event.id).where(Event.created_at < created_before)
+    await session.execute(
+        delete(WebhookDelivery)
+        .where(WebhookDelivery.event_id.in_(old))
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(
+        delete(Event)
+        .where(Event.created_at < created_before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return "*" in endpoint.events or event_type in endpoint.events
+
+
+async def endpoints_for(
+    session: AsyncSession, event: Event, *, registered_since: bool = False
+) -> list[WebhookEndpoint]:
+    """The account's enabled endpoints that want this event and existed when it happened (with
+    ``registered_since``, those registered later too: a redelivery on request)."""
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.account_id == event.account_id,
+        WebhookEndpoint.status == ENABLED,
+        WebhookEndpoint.deleted_at.is_(None),
+    )
+    if not registered_since:
+        query = query.where(WebhookEndpoint.created_at <= event.created_at)
+    rows = await session.scalars(query)
+    return [endpoint for endpoint in rows if subscribed(endpoint, event.type)]
+
+
+async def add_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
+    session.add(endpoint)
+    await session.flush()
+
+
+async def get_endpoint(
+    session: AsyncSession, endpoint_id: str, account_id: str | None
+) -> WebhookEndpoint | None:
+    """A live (not deleted) endpoint; with ``account_id``, only that account's."""
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.deleted_at.is_(None)
+    )
+    if account_id is not None:
+        query = query.where(WebhookEndpoint.account_id == account_id)
+    found: WebhookEndpoint | None = await session.scalar(query)
+    return found
+
+
+async def list_endpoints(
+    session: AsyncSession, *, account_id: str, limit: int, starting_after: str | None
+) -> tuple[list[WebhookEndpoint], bool]:
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.account_id == account_id, WebhookEndpoint.deleted_at.is_(None)
+    )
+    cursor = (
+        await get_endpoint(session, starting_after, account_id)
+        if starting_after is not None
+        else None
+    )
+    return await _page(session, query, WebhookEndpoint, starting_after, cursor, limit)
+
+
+async def disable_endpoint(session: AsyncSession, endpoint_id: str, at: datetime) -> bool:
+    """Disable an enabled endpoint; True only for the call that did (one alert, not two)."""
+    changed = await update_rows(
+        session,
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.status == ENABLED)
+        .values(status=DISABLED, disabled_at=at),
+    )
+    return changed > 0
+
+
+async def record_attempt(
+    session: AsyncSession,
+    *,
+    delivery_id: str,
+    event_id: str,
+    endpoint_id: str,
+    attempt: int,
+    status: str,
+    response_code: int | None,
+    error: str | None,
+    at: datetime,
+) -> None:
+    """One row per (delivery, attempt): an attempt the activity made again (its worker died
+    after posting) overwrites its own row with the latest outcome instead of adding one."""
+    await insert_or_update(
+        session,
+        WebhookDelivery,
+        {
+            "id": _derived_id("wha_", f"{delivery_id}:{attempt}"),
+            "delivery_id": delivery_id,
+            "event_id": event_id,
+            "endpoint_id": endpoint_id,
+            "attempt": attempt,
+            "status": status,
+            "response_code": response_code,
+            "error": error,
+            "created_at": at,
+        },
+    )
+
+
+async def list_attempts(
+    session: AsyncSession, *, endpoint_id: str, limit: int, starting_after: str | None
+) -> tuple[list[WebhookDelivery], bool]:
+    query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+    cursor: WebhookDelivery | None = None
+    if starting_after is not None:
+        cursor = await session.scalar(query.where(WebhookDelivery.id == starting_after).limit(1))
+    return await _page(session, query, WebhookDelivery, starting_after, cursor, limit)
+
+
+async def _page(
+    session: AsyncSession,
+    query: Select[Listed],
+    model: type[Listed],
+    starting_after: str | None,
+    cursor: Listed | None,
+    limit: int,
+) -> tuple[list[Listed], bool]:
+    """Keyset paging newest first by (created_at, id), as ``db.repositories.paging`` does for
+    the other resources; a cursor that is not the caller's gives an empty page."""
+    if starting_after is not None:
+        if cursor is None:
+            return [], False
+        after: ColumnElement[bool] = or_(
+            model.created_at < cursor.created_at,
+            (model.created_at == cursor.created_at) & (model.id < cursor.id),
+        )
+        query = query.where(after)
+    rows = list(
+        await session.scalars(
+            query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
+        )
+    )
+    return rows[:limit], len(rows) > limit
