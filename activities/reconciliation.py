@@ -81,11 +81,13 @@ def judge(
     *,
     now: datetime,
     orphan_grace: timedelta,
+    refund_recorded: bool = False,
 ) -> Drift | None:
     """What, if anything, is wrong with ``found``: ``owner`` is the payment recording it (or its
     intent), ``tagged`` the payment whose ID is written on it. ``None`` when all agrees or when
     it is too early to say (an unowned intent younger than ``orphan_grace`` may be a create whose
-    payment has not recorded it yet)."""
+    payment has not recorded it yet). A refund agrees when Durapay records it
+    (``refund_recorded``: by its tag or its provider reference)."""
 
     def drift(kind: DriftKind, action: DriftAction, who: Owner | None) -> Drift:
         return Drift(
@@ -101,6 +103,10 @@ def judge(
             recorded_status=who.status.value if who else "",
         )
 
+    if found.kind is ProviderObjectKind.REFUND:
+        if refund_recorded or found.status not in MONEY_MOVED:
+            return None
+        return drift(DriftKind.UNOWNED_REFUND, DriftAction.ALERTED, owner)
     settled_elsewhere = tagged is not None and tagged.provider_reference not in (
         None,
         found.intent_reference,
@@ -155,7 +161,7 @@ class ReconciliationActivities:
     async def list_provider_objects(self, listing: ProviderListing) -> list[ProviderObject]:
         if listing.provider is ProviderName.STRIPE:
             return await self._stripe.list_since(listing.since)
-        return await self._paypal.captures(listing.since, datetime.now(UTC))
+        return await self._paypal.transactions(listing.since, datetime.now(UTC))
 
     @activity.defn(name="compare_provider_objects")
     async def compare(self, request: ComparisonRequest) -> list[Drift]:
@@ -179,6 +185,11 @@ class ReconciliationActivities:
                     await reconciliation_repo.payments_by_id(session, tags)
                 ).items()
             }
+            refunds = await reconciliation_repo.recorded_refunds(
+                session,
+                {found.tag for found in request.objects if found.tag},
+                {f.reference for f in request.objects if f.kind is ProviderObjectKind.REFUND},
+            )
         found_drift = (
             judge(
                 found,
@@ -186,6 +197,7 @@ class ReconciliationActivities:
                 tagged.get(found.tag or ""),
                 now=request.now,
                 orphan_grace=request.orphan_grace,
+                refund_recorded=bool({found.tag, found.reference} & refunds),
             )
             for found in request.objects
         )

@@ -20,6 +20,8 @@ class ProviderObjectKind(StrEnum):
     """A payment object that may not have moved money yet (a Stripe PaymentIntent)."""
     CHARGE = "charge"
     """Money moved: a Stripe charge, a PayPal capture transaction."""
+    REFUND = "refund"
+    """Money given back: a Stripe refund, a PayPal refund transaction."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class ProviderListing:
 class DriftKind(StrEnum):
     UNOWNED_CHARGE = "unowned_charge"
     """Money moved at the provider and no payment owns it."""
+    UNOWNED_REFUND = "unowned_refund"
+    """Money given back at the provider that no Durapay refund records."""
     UNOWNED_AUTHORIZATION = "unowned_authorization"
     """An authorization (or a charge in flight) that no payment owns."""
     ORPHAN_INTENT = "orphan_intent"

@@ -33,6 +33,8 @@ REPORTING_LAG = timedelta(hours=3)
 """How long PayPal may take before a transaction shows in a search."""
 _PAGE_SIZE = 500
 _CAPTURE_EVENT = "T0006"
+_REFUND_EVENT = "T1107"
+_KINDS = {_CAPTURE_EVENT: ProviderObjectKind.CHARGE, _REFUND_EVENT: ProviderObjectKind.REFUND}
 _STATUSES = {"S": "completed", "D": "denied", "P": "pending", "V": "reversed"}
 
 
@@ -53,7 +55,7 @@ def _object(info: Json) -> ProviderObject:
     value = str(amount["value"])
     return ProviderObject(
         provider=ProviderName.PAYPAL,
-        kind=ProviderObjectKind.CHARGE,
+        kind=_KINDS[str(info["transaction_event_code"])],
         reference=str(info["transaction_id"]),
         status=_STATUSES.get(str(info.get("transaction_status")), "unknown"),
         amount=from_decimal_string(value.lstrip("-"), currency),
@@ -69,7 +71,7 @@ def _object(info: Json) -> ProviderObject:
 
 
 class PayPalTransactionSearch:
-    """Captures at PayPal by date range, as reconciliation's ``ProviderObject``s."""
+    """Captures and refunds at PayPal by date range, as reconciliation's ``ProviderObject``s."""
 
     def __init__(
         self, client_id: str, client_secret: str, api_base: str, timeout: timedelta
@@ -79,8 +81,8 @@ class PayPalTransactionSearch:
         self._timeout = timeout.total_seconds()
         self._token: tuple[str, float] | None = None
 
-    async def captures(self, start: datetime, end: datetime) -> list[ProviderObject]:
-        """Every capture (completed or denied) initiated from ``start`` to ``end``."""
+    async def transactions(self, start: datetime, end: datetime) -> list[ProviderObject]:
+        """Every capture (completed or denied) and refund initiated from ``start`` to ``end``."""
         found: list[ProviderObject] = []
         async with httpx.AsyncClient(base_url=self._base, timeout=self._timeout) as http:
             for window_start, window_end in _windows(start, end):
@@ -90,7 +92,7 @@ class PayPalTransactionSearch:
                     pages = int(body.get("total_pages") or 1)
                     for detail in body.get("transaction_details") or []:
                         info = detail.get("transaction_info") or {}
-                        if info.get("transaction_event_code") == _CAPTURE_EVENT:
+                        if info.get("transaction_event_code") in _KINDS:
                             found.append(_object(info))
                     page += 1
         return found
@@ -100,7 +102,12 @@ class PayPalTransactionSearch:
     ) -> ProviderObject | None:
         """The capture Durapay's order for ``payment_id`` made, if PayPal holds one."""
         return next(
-            (found for found in await self.captures(start, end) if found.tag == payment_id), None
+            (
+                found
+                for found in await self.transactions(start, end)
+                if found.kind is ProviderObjectKind.CHARGE and found.tag == payment_id
+            ),
+            None,
         )
 
     async def _page(

@@ -369,11 +369,12 @@ class StripeProvider:
         return AttachResult(details=_card_details(method))
 
     async def list_since(self, since: datetime) -> list[ProviderObject]:
-        """Every PaymentIntent and charge created at or after ``since``, for reconciliation.
+        """Every PaymentIntent, charge and refund created at or after ``since``, for
+        reconciliation.
 
         Charges are listed with ``created[gt]``, which Stripe and localstripe both take.
-        localstripe refuses any filter on PaymentIntents, so intents are listed whole and
-        filtered here (at Stripe, a ``created`` filter would spare the pages)."""
+        localstripe refuses any ``created`` filter on PaymentIntents and refunds, so those are
+        listed whole and filtered here (at Stripe, the filter would spare the pages)."""
         floor = int(since.timestamp()) - 1
         listed: list[ProviderObject] = []
         with _translated_errors():
@@ -386,6 +387,10 @@ class StripeProvider:
             )
             async for charge in charges.auto_paging_iter():
                 listed.append(_charge_object(charge))
+            refunds = await self._client.v1.refunds.list_async({"limit": _PAGE})
+            async for refund in refunds.auto_paging_iter():
+                if refund.created > floor:
+                    listed.append(_refund_object(refund))
         return listed
 
 
@@ -405,6 +410,22 @@ def _intent_object(intent: stripe.PaymentIntent) -> ProviderObject:
         created_at=_created(intent.created),
         intent_reference=intent.id,
         tag=metadata.get("durapay_payment_id"),
+    )
+
+
+def _refund_object(refund: stripe.Refund) -> ProviderObject:
+    raw = refund.to_dict()
+    intent = raw.get("payment_intent")
+    return ProviderObject(
+        provider=ProviderName.STRIPE,
+        kind=ProviderObjectKind.REFUND,
+        reference=refund.id,
+        status=str(raw.get("status") or ""),
+        amount=_from_stripe(refund.amount, refund.currency),
+        currency=refund.currency.upper(),
+        created_at=_created(refund.created),
+        intent_reference=intent if isinstance(intent, str) else None,
+        tag=(raw.get("metadata") or {}).get("durapay_refund_id"),
     )
 
 

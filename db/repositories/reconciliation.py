@@ -97,6 +97,20 @@ async def payments_by_id(session: AsyncSession, payment_ids: Collection[str]) ->
     return {payment.id: payment for payment in result}
 
 
+async def recorded_refunds(
+    session: AsyncSession, refund_ids: Collection[str], references: Collection[str]
+) -> set[str]:
+    """Which of ``refund_ids`` and provider ``references`` Durapay records as a refund."""
+    if not refund_ids and not references:
+        return set()
+    rows = await session.execute(
+        select(Refund.id, Refund.provider_reference).where(
+            Refund.id.in_(list(refund_ids)) | Refund.provider_reference.in_(list(references))
+        )
+    )
+    return {value for row in rows for value in row if value is not None}
+
+
 async def refund_owner(session: AsyncSession, refund_id: str) -> str | None:
     """The payment that owns refund ``refund_id`` (a provider tags a refund with its id)."""
     result: str | None = await session.scalar(

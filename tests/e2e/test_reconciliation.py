@@ -166,3 +166,34 @@ async def test_a_stored_event_that_matched_nothing_is_delivered_again(
             select(WebhookEvent.outcome).where(WebhookEvent.event_id == event_id)
         )
     assert outcome == "redelivered"
+
+
+async def test_a_refund_made_outside_durapay_is_alerted_and_durapays_own_is_not(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
+    customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
+    ours = (await pay(api, customer_id, method_id, amount=2200)).json()
+    recorded = await api.post(
+        f"/v1/payments/{ours['id']}/refunds",
+        json={"amount": 200},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert recorded.status_code == 201, recorded.text
+    outside = localstripe(stack).v1.refunds.create(
+        {"payment_intent": ours["provider_reference"], "amount": 300}
+    )
+
+    started = await api.post("/v1/admin/reconciliation/runs", headers=ADMIN)
+    run = await finished_run(api, started.json()["id"])
+
+    (drift,) = [d for d in run["drift"] if d["reference"] == outside.id]
+    assert (drift["kind"], drift["action"], drift["payment_id"], drift["amount"]) == (
+        "unowned_refund",
+        "alerted",
+        ours["id"],
+        300,
+    )
+    refunds_flagged = [
+        d for d in run["drift"] if d["kind"] == "unowned_refund" and d["payment_id"] == ours["id"]
+    ]
+    assert refunds_flagged == [drift]

@@ -136,3 +136,33 @@ def test_agreeing_and_in_flight_payments_are_left_alone(
 def test_a_charge_of_a_succeeded_payment_agrees() -> None:
     charge = found(ProviderObjectKind.CHARGE, "succeeded")
     assert verdict(charge, owner(PaymentStatus.SUCCEEDED)) is None
+
+
+def refund(status: str = "succeeded") -> ProviderObject:
+    return ProviderObject(
+        provider=ProviderName.STRIPE,
+        kind=ProviderObjectKind.REFUND,
+        reference="re_1",
+        status=status,
+        amount=500,
+        currency="USD",
+        created_at=NOW,
+        intent_reference="pi_1",
+    )
+
+
+def test_a_refund_durapay_never_made_is_alerted_on_the_payment_it_returns() -> None:
+    drift = judge(refund(), owner(PaymentStatus.SUCCEEDED), None, now=NOW, orphan_grace=GRACE)
+    assert drift is not None
+    assert (drift.kind, drift.action, drift.payment_id, drift.amount) == (
+        DriftKind.UNOWNED_REFUND,
+        DriftAction.ALERTED,
+        "pay_1",
+        500,
+    )
+
+
+def test_a_recorded_or_failed_refund_agrees() -> None:
+    own = owner(PaymentStatus.SUCCEEDED)
+    assert judge(refund(), own, None, now=NOW, orphan_grace=GRACE, refund_recorded=True) is None
+    assert judge(refund("failed"), own, None, now=NOW, orphan_grace=GRACE) is None
