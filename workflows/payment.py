@@ -60,14 +60,8 @@ with workflow.unsafe.imports_passed_through():
         PaymentUpdate,
         WorkflowName,
     )
-    from workflows import details, handlers
+    from workflows import details, handlers, payment_lookup
     from workflows.database import call_database_locally
-    from workflows.payment_lookup import (
-        LOST_CREATE_PATCH,
-        call_then_look_up,
-        create_repeat_limit,
-        find_lost_charge,
-    )
     from workflows.policies import guards
     from workflows.policies.payment_status import (
         CANCELABLE_STATUSES,
@@ -204,7 +198,7 @@ class PaymentWorkflow(PaymentRisk):
                     give_up_after=(
                         timeouts.fallback_after
                         if alternative is not None
-                        else create_repeat_limit(self._input, provider)
+                        else payment_lookup.create_repeat_limit(self._input, provider)
                     ),
                 )
             except ActivityError as error:
@@ -255,8 +249,8 @@ class PaymentWorkflow(PaymentRisk):
             f"{provider} unreachable past the outage limit; waiting for it to say whether "
             "money moved"
         )
-        if reference is None and workflow.patched(LOST_CREATE_PATCH):
-            found = await find_lost_charge(self._input, provider)
+        if reference is None and workflow.patched(payment_lookup.LOST_CREATE_PATCH):
+            found = await payment_lookup.find_lost_charge(self._input, provider)
             if found is None:
                 await self._fail_unreachable()
                 return
@@ -400,13 +394,11 @@ class PaymentWorkflow(PaymentRisk):
 
         async def capture_once() -> None:
             amount = guards.require_capture(self._view, request.amount)
-            intent = await call_then_look_up(
+            intent = await payment_lookup.call_then_look_up(
                 self._input,
                 PaymentActivities.capture_intent,
                 self._call(self._key("capture"), amount=amount),
             )
-            if intent is None:
-                raise guards.provider_unavailable("capture")
             await self._apply_intent(intent, "payment.captured", captured=amount)
 
         return await self._once_per_key(request, capture_once)
@@ -427,11 +419,9 @@ class PaymentWorkflow(PaymentRisk):
                     f"The payment became {self._view.status} before the cancel."
                 )
             self._set_step("canceling at the provider")
-            intent = await call_then_look_up(
+            intent = await payment_lookup.call_then_look_up(
                 self._input, PaymentActivities.cancel_intent, self._call(self._key("cancel"))
             )
-            if intent is None:
-                raise guards.provider_unavailable("cancel")
             await self._apply_intent(intent, "payment.canceled")
 
         return await self._once_per_key(request, cancel_once)

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.payments import PaymentInput
     from contracts.providers import IntentCall, IntentResult, IntentStatus, ProviderName
     from contracts.reconciliation import LostChargeLookup
+    from workflows.policies import guards
     from workflows.policies.provider_failures import charges_on_create, outlasted
     from workflows.policies.retries import PROVIDER_RETRY_POLICY
 
@@ -76,13 +77,11 @@ BOUNDED_MONEY_CALLS_PATCH = "bounded-capture-and-cancel"
 """Payments started before this change repeat a capture or cancel for as long as it fails."""
 
 
-async def call_then_look_up(
-    payment: PaymentInput, activity: Any, call: IntentCall
-) -> IntentResult | None:
+async def call_then_look_up(payment: PaymentInput, activity: Any, call: IntentCall) -> IntentResult:
     """A capture or cancel, repeated for at most the outage limit (the payment's lock is held
     meanwhile, so refunds and other updates wait behind it), then resolved by reading the
-    provider object back instead of sending it again. ``None`` when the provider still shows
-    the object untouched: the call did not happen, and the caller may ask again later."""
+    provider object back instead of sending it again. When the provider still shows the object
+    untouched, the call did not happen: the update is refused, and may be asked again later."""
     bounded = workflow.patched(BOUNDED_MONEY_CALLS_PATCH)
     try:
         answered: IntentResult = await workflow.execute_activity_method(
@@ -101,5 +100,7 @@ async def call_then_look_up(
             start_to_close_timeout=payment.timeouts.provider_call,
             retry_policy=PROVIDER_RETRY_POLICY,
         )
-        return None if current.status in UNTOUCHED_BY_CALL else current
+        if current.status in UNTOUCHED_BY_CALL:
+            raise guards.provider_unavailable(activity.__name__.removesuffix("_intent")) from None
+        return current
     return answered
