@@ -36,6 +36,7 @@ DEV_PAYPAL_WEBHOOK_ID = "WH-DURAPAY-DEV"
 DEV_CLIENT_KEY = "sk_dev_client"
 DEV_ADMIN_KEY = "sk_dev_admin"
 DEV_ACCOUNT_ID = "acct_dev"
+DEV_API_KEY_SECRET = "durapay-dev-api-key-secret"
 
 
 class Environment(StrEnum):
@@ -123,6 +124,24 @@ class Settings(BaseSettings):
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cool_down: timedelta = Field(default=timedelta(seconds=30))
 
+    # The edge (issue 15): rate limits, request size, API key hashing, webhook signatures.
+    rate_limit_api: str = "100/second"
+    """Per API key (per client IP where a request has no key), ``limits`` notation."""
+    rate_limit_public_view: str = "20/minute"
+    rate_limit_public_action: str = "5/minute"
+    """The public payment-link routes, per token and client IP: viewing (GET) and acting."""
+    redis_url: str = ""
+    """Where every API process keeps the rate-limit counters they share (``redis://host:6379/0``);
+    unset, each process counts in its own memory (``make dev`` runs one process)."""
+    api_key_secret: SecretStr = SecretStr(DEV_API_KEY_SECRET)
+    """The HMAC key API keys are hashed with: a leaked ``api_keys`` table cannot be checked
+    against guessed keys without it. Changing it invalidates every issued key."""
+    paypal_webhook_max_age: timedelta = Field(default=timedelta(minutes=5))
+    """A PayPal delivery whose transmission time is older (or further ahead) is refused."""
+    paypal_ca_cert: Path | None = None
+    """PEM roots PayPal's webhook certificates must chain to; unset, the sandbox's CA in
+    dev and tests (fetched from it), the system's roots (certifi) in production."""
+
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served
     everywhere but in production (the schema names every route, the admin ones too)."""
@@ -191,6 +210,9 @@ class Settings(BaseSettings):
             ),
             "DURAPAY_PAYPAL_CLIENT_SECRET": (
                 self.paypal_client_secret.get_secret_value() == DEV_PAYPAL_CLIENT_SECRET
+            ),
+            "DURAPAY_API_KEY_SECRET": (
+                self.api_key_secret.get_secret_value() == DEV_API_KEY_SECRET
             ),
         }
         sandbox = {

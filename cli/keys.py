@@ -9,6 +9,7 @@ from typing import Any
 
 from services import api_keys
 from services.database import Database, connect
+from settings import Settings
 
 _ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9_]{1,59}$")
 _PAGE = 100
@@ -50,15 +51,20 @@ def add_commands(commands: Any) -> None:
     revoke.add_argument("key_id", help="key_…")
 
 
-async def run(args: argparse.Namespace, database_url: str) -> Any:
+async def run(args: argparse.Namespace, settings: Settings) -> Any:
     """What to print: a key (with its secret when just made), the keys, or a line of text."""
-    async with connect(database_url) as database:
+    hashing_key = settings.api_key_secret
+    async with connect(settings.database_url) as database:
         if args.action == "create":
-            return await api_keys.create_key(database, args.account, args.name, args.role)
+            return await api_keys.create_key(
+                database, args.account, args.name, args.role, hashing_key=hashing_key
+            )
         if args.action == "list":
             return await _all_keys(database, args.account)
         if args.action == "roll":
-            return await api_keys.roll_key(database, None, args.key_id, args.expires_in)
+            return await api_keys.roll_key(
+                database, None, args.key_id, args.expires_in, hashing_key=hashing_key
+            )
         await api_keys.revoke_key(database, None, args.key_id)
         return f"{args.key_id} revoked"
 

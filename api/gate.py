@@ -1,0 +1,112 @@
+"""The gate every request passes before anything reads its body: who is calling, and whether they
+are within their rate limit.
+
+A route that needs an API key (its dependencies include ``api.deps.authenticated``) is refused
+here with 401 when the key is missing or unknown, so an anonymous caller can never make the card
+guard scan a body; the caller found is left in the request's state for the route's own
+dependency, so a request reads its key once.
+
+Budgets (``services.rate_limits``): per API key; on the public payment-link routes
+(``/v1/public/payment/{token}…``) per token and client IP, viewing (GET) and acting apart; per
+client IP for the rest (health, metrics, the docs). Provider webhooks are not counted: they carry
+no key, arrive in bursts from a provider's few addresses, and a refused one is only redelivered
+later; they are bounded by size and by their signature instead. Every counted answer carries the
+``RateLimit-*`` headers; a refused one is 429 ``rate_limited`` with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from limits import RateLimitItem
+from sqlalchemy import exc as sa_exc
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import BEARER_PREFIX, authenticated
+from api.errors import DATABASE_UNAVAILABLE, problem
+from api.problems import depends_on
+from api.route_index import RouteIndex
+from services.api_keys import authenticate
+from services.errors import AppError, RateLimited, Unauthorized
+from services.rate_limits import RateLimiter, Verdict
+from services.runtime import Runtime
+
+PUBLIC_PAYMENT = re.compile(r"^/v1/public/payment/(?P<token>[^/]+)")
+UNCOUNTED_PREFIXES = ("/v1/webhooks/",)
+VIEWING = frozenset({"GET", "HEAD", "OPTIONS"})
+DATABASE_ERRORS = (*DATABASE_UNAVAILABLE, sa_exc.DBAPIError)
+
+
+class GateMiddleware:
+    """Pure ASGI: authenticates and counts, then lets the request through with the
+    ``RateLimit-*`` headers added to its answer, or answers 401 or 429 itself."""
+
+    def __init__(self, app: ASGIApp, routes: RouteIndex, limiter: RateLimiter) -> None:
+        self.app = app
+        self.routes = routes
+        self.limiter = limiter
+        self._needs_key: dict[tuple[str, str], bool] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNCOUNTED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        try:
+            verdict = await self._count(scope)
+        except AppError as error:
+            await problem(error.status, error.code, error.title, error.detail)(scope, receive, send)
+            return
+        if not verdict.allowed:
+            refused = RateLimited(f"Too many requests: retry in {verdict.reset_after} s.")
+            answer = problem(refused.status, refused.code, refused.title, refused.detail)
+            answer.raw_headers.extend(verdict.headers())
+            await answer(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *verdict.headers()]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+    async def _count(self, scope: Scope) -> Verdict:
+        """The request's verdict; raises ``Unauthorized`` for a route that needs a key and got
+        no usable one."""
+        budgets = self.limiter.budgets
+        client_ip = (scope.get("client") or ("unknown",))[0]
+        public = PUBLIC_PAYMENT.match(scope["path"])
+        if public is not None:
+            budget: RateLimitItem = (
+                budgets.public_view if scope["method"] in VIEWING else budgets.public_action
+            )
+            return await self.limiter.hit(budget, "public", public["token"], client_ip)
+        if not self._route_needs_key(scope):
+            return await self.limiter.hit(budgets.api, "ip", client_ip)
+        runtime: Runtime = scope["app"].state.runtime
+        header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != BEARER_PREFIX or not key.strip():
+            raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
+        try:
+            principal = await authenticate(
+                runtime.database, key.strip(), runtime.settings.api_key_secret
+            )
+        except DATABASE_ERRORS:
+            # The route's own dependency meets the same error and answers it as the app's
+            # handlers do (503 ``database_unavailable`` when it is one); counted by IP meanwhile.
+            return await self.limiter.hit(budgets.api, "ip", client_ip)
+        scope.setdefault("state", {})["principal"] = principal
+        return await self.limiter.hit(budgets.api, "key", principal.key_id)
+
+    def _route_needs_key(self, scope: Scope) -> bool:
+        """Whether the route the request will reach depends on an API key; a request no route
+        takes (404, 405) needs none and is counted by IP."""
+        route = self.routes.find(scope)
+        if route is None or route.dependant is None:
+            return False
+        needs = self._needs_key.get((route.path_format, scope["method"]))
+        if needs is None:
+            needs = depends_on(route.dependant, authenticated)
+            self._needs_key[route.path_format, scope["method"]] = needs
+        return needs
