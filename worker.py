@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 import workflows
 from activities.billing import BillingActivities
 from activities.notify import NotifyActivities, SmtpRelay
+from activities.oversight import OversightActivities
 from activities.payments import PaymentActivities
 from activities.providers.base import Provider
 from activities.providers.circuit import CircuitBreaker
@@ -93,6 +94,7 @@ def build_worker(
     records = RecordActivities(sessions)
     billing = BillingActivities(sessions)
     notify = NotifyActivities(sessions, smtp_relay(settings), settings.mail_from)
+    oversight = OversightActivities(sessions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -122,6 +124,8 @@ def build_worker(
             billing.open_dunning_case,
             billing.close_dunning_case,
             notify.send_mail,
+            oversight.raise_alert,
+            oversight.record_audit,
             SubscriptionRefundActivities(client).refund_unused_time,
         ],
     )

@@ -24,6 +24,7 @@ from api.routes import (
     customers,
     health,
     invoices,
+    oversight,
     payments,
     plans,
     subscriptions,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         webhooks.router,
         admin.router,
         api_keys.router,
+        oversight.router,
         health.router,
     ):
         app.include_router(router)

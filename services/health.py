@@ -11,6 +11,7 @@ from contracts.providers import ProviderName
 from db.repositories import liveness as liveness_repo
 from db.repositories import provider_health as provider_health_repo
 from services import temporal
+from services.alerts import refresh_alert_metrics
 from services.runtime import Runtime
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -92,8 +93,9 @@ async def health(runtime: Runtime) -> Health:
     return Health("ok" if healthy else "degraded", checks, usable)
 
 
-async def refresh_circuit_metrics(runtime: Runtime) -> None:
-    """Copy the circuits the workers recorded into the API's gauges before they are scraped."""
+async def refresh_metrics(runtime: Runtime) -> None:
+    """Copy what the workers recorded (circuits, alerts) into the API's metrics before a scrape."""
+    await refresh_alert_metrics(runtime.database, runtime.metrics)
     for name, check in (await provider_checks(runtime) or {}).items():
         runtime.metrics.circuit_open.labels(name).set(1 if check.open_until else 0)
         runtime.metrics.consecutive_failures.labels(name).set(check.consecutive_failures)

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 M = TypeVar("M", Counter, Gauge, Histogram)
 
@@ -56,5 +59,27 @@ class Metrics:
             "outcome",
         )
 
+        self.alerts = AlertCounts()
+        self.registry.register(self.alerts)
+
     def _metric(self, kind: type[M], name: str, documentation: str, *labels: str) -> M:
         return kind(name, documentation, labels, registry=self.registry)
+
+
+class AlertCounts(Collector):
+    """``durapay_alerts_total{kind,severity}``: alerts ever raised, as last read from the alerts
+    table (every process raises them; the table is the only place that sees them all)."""
+
+    def __init__(self) -> None:
+        self._counts: Sequence[tuple[str, str, int]] = ()
+
+    def set_counts(self, counts: Iterable[tuple[str, str, int]]) -> None:
+        self._counts = tuple(counts)
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "durapay_alerts", "Alerts raised, by kind and severity.", labels=["kind", "severity"]
+        )
+        for kind, severity, count in self._counts:
+            family.add_metric([kind, severity], count)
+        yield family

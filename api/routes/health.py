@@ -37,5 +37,5 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(runtime: RuntimeDep) -> Response:
-    await health_service.refresh_circuit_metrics(runtime)
+    await health_service.refresh_metrics(runtime)
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
+    Alert,
     ApiKey,
     Customer,
     Invoice,
@@ -21,7 +22,7 @@ from db.models import (
     Subscription,
 )
 
-Row = TypeVar("Row", Customer, Payment, Subscription, Invoice, ApiKey)
+Row = TypeVar("Row", Customer, Payment, Subscription, Invoice, ApiKey, Alert)
 Dated = TypeVar(
     "Dated", Customer, Payment, Subscription, Invoice, ApiKey, Refund, PaymentMethod, MailOutbox
 )
