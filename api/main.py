@@ -11,6 +11,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.audit import AuditMiddleware
 from api.body_limit import BodyLimitMiddleware
 from api.card_guard import CardGuardMiddleware
 from api.errors import install_error_handlers
@@ -82,11 +83,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         app.include_router(router)
     install_openapi(app, docs=settings.api_docs_enabled)
     # The last added runs first: the request id, the security headers, the access log, the body
-    # limit, the gate (who is calling, within their rate limit), then the card guard: even a
-    # refused request has an id, its headers and an access line, and nothing scans a body before
-    # the caller is known and the body is known to be small.
+    # limit, the gate (who is calling, within their rate limit), the audit trail, then the card
+    # guard: even a refused request has an id, its headers and an access line, nothing scans a
+    # body before the caller is known and the body is known to be small, and a refusal of the
+    # guard is audited.
     app.add_middleware(CardGuardMiddleware)
     routes = RouteIndex(app.router.routes)
+    app.add_middleware(AuditMiddleware, routes=routes)
     app.add_middleware(GateMiddleware, routes=routes, limiter=RateLimiter(settings))
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)

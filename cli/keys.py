@@ -7,7 +7,9 @@ import argparse
 import re
 from typing import Any
 
-from services import api_keys
+from pydantic import SecretStr
+
+from services import api_keys, audit_trail
 from services.database import Database, connect
 from settings import Settings
 
@@ -52,9 +54,14 @@ def add_commands(commands: Any) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> Any:
-    """What to print: a key (with its secret when just made), the keys, or a line of text."""
-    hashing_key = settings.api_key_secret
-    async with connect(settings.database_url) as database:
+    """What to print: a key (with its secret when just made), the keys, or a line of text. Each
+    change is audited as the operator's."""
+    with audit_trail.acting(audit_trail.operator_at_the_command()):
+        return await _run(args, settings.database_url, settings.api_key_secret)
+
+
+async def _run(args: argparse.Namespace, database_url: str, hashing_key: SecretStr) -> Any:
+    async with connect(database_url) as database:
         if args.action == "create":
             return await api_keys.create_key(
                 database, args.account, args.name, args.role, hashing_key=hashing_key

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiKey
 from db.repositories import api_keys as api_keys_repo
+from services import audit_trail
 from services.database import Database
 from services.errors import Unauthorized, ValidationFailed
 from services.idempotency import hash_api_key, legacy_hash_api_key, random_id
@@ -147,9 +148,18 @@ async def create_key(
     database: Database, account_id: str, name: str, role: Role, *, hashing_key: SecretStr
 ) -> IssuedApiKey:
     async with database.writing() as session:
-        return await _issue(
+        issued = await _issue(
             session, account_id=account_id, name=name, role=role, hashing_key=hashing_key
         )
+        await audit_trail.append_change(
+            session,
+            account_id=account_id,
+            action="api_key.create",
+            resource_id=issued.id,
+            outcome=201,
+            details={"role": role},
+        )
+        return issued
 
 
 async def list_keys(
@@ -184,13 +194,22 @@ async def roll_key(
     async with database.writing() as session:
         old = await _usable(session, account_id, key_id, now)
         await api_keys_repo.expire_api_key(session, old, now + timedelta(seconds=expires_in))
-        return await _issue(
+        issued = await _issue(
             session,
             account_id=old.account_id,
             name=old.name,
             role=old.role,
             hashing_key=hashing_key,
         )
+        await audit_trail.append_change(
+            session,
+            account_id=old.account_id,
+            action="api_key.roll",
+            resource_id=old.id,
+            outcome=201,
+            details={"new_key_id": issued.id, "expires_in": expires_in},
+        )
+        return issued
 
 
 async def revoke_key(database: Database, account_id: str | None, key_id: str) -> None:
@@ -199,6 +218,13 @@ async def revoke_key(database: Database, account_id: str | None, key_id: str) ->
     async with database.writing() as session:
         key = await _usable(session, account_id, key_id, now)
         await api_keys_repo.revoke_api_key(session, key, now)
+        await audit_trail.append_change(
+            session,
+            account_id=key.account_id,
+            action="api_key.revoke",
+            resource_id=key.id,
+            outcome=204,
+        )
 
 
 async def _issue(

@@ -8,67 +8,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import SecretStr
-from temporalio.client import Client
 
-from api.main import create_app
-from db.migrate import upgrade_to_head
 from db.models import ApiKey, Payment
 from services import api_keys
 from services.database import Database, connect
 from services.errors import Unauthorized
 from services.idempotency import legacy_hash_api_key
-from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Environment, Settings
+from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY
+from tests.support.edge_api import Edge, bearer, running_edge
 
 CARD = "4242424242424242"
-
-
-@dataclass(frozen=True)
-class Edge:
-    settings: Settings
-    api: httpx.AsyncClient
-    """No key of its own: each test sends the one it means."""
-
-    async def issue(self, account_id: str, role: api_keys.Role = "admin") -> str:
-        async with connect(self.settings.database_url) as database:
-            issued = await api_keys.create_key(
-                database, account_id, "test", role, hashing_key=self.settings.api_key_secret
-            )
-        return issued.secret
-
-
-@asynccontextmanager
-async def running_edge(tmp_path: Path, **overrides: object) -> AsyncIterator[Edge]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'durapay.db'}"
-    await upgrade_to_head(url)
-    settings = Settings.model_validate(
-        {"environment": Environment.TEST, "database_url": url, "data_dir": tmp_path, **overrides}
-    )
-    app = create_app(settings, client=await Client.connect("127.0.0.1:1", lazy=True))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://durapay.in-process"
-        ) as api,
-    ):
-        yield Edge(settings, api)
 
 
 @pytest.fixture
 async def edge(tmp_path: Path) -> AsyncIterator[Edge]:
     async with running_edge(tmp_path) as started:
         yield started
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def test_a_burst_over_the_limit_is_refused_with_the_rate_limit_headers(
