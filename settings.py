@@ -139,8 +139,11 @@ class Settings(BaseSettings):
     paypal_webhook_max_age: timedelta = Field(default=timedelta(minutes=5))
     """A PayPal delivery whose transmission time is older (or further ahead) is refused."""
     paypal_ca_cert: Path | None = None
-    """PEM roots PayPal's webhook certificates must chain to; unset, the sandbox's CA in
-    dev and tests (fetched from it), the system's roots (certifi) in production."""
+    """PEM roots PayPal's webhook certificates must chain to; unset, the public roots (certifi)
+    in production, the root of Durapay's PayPal sandbox (fetched from it) elsewhere."""
+    alerts_account_id: str = DEV_ACCOUNT_ID
+    """The account whose admins see alerts about the deployment itself rather than one account
+    (forged webhook deliveries): set it to the operators' account in production."""
 
     api_docs: bool | None = None
     """``/docs``, ``/redoc`` and ``/openapi.json``: served when true, not when false; unset, served
