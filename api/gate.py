@@ -88,10 +88,18 @@ class GateMiddleware:
         scheme, _, key = header.partition(" ")
         if scheme.lower() != BEARER_PREFIX or not key.strip():
             raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
+        # Unknown keys are counted per IP, and looked up only while that IP is within its
+        # budget: guessing keys costs the database at most the API rate.
+        guessing = await self.limiter.peek(budgets.api, "unknown-key", client_ip)
+        if not guessing.allowed:
+            return guessing
         try:
             principal = await authenticate(
                 runtime.database, key.strip(), runtime.settings.api_key_secret
             )
+        except Unauthorized:
+            await self.limiter.hit(budgets.api, "unknown-key", client_ip)
+            raise
         except DATABASE_ERRORS:
             # The route's own dependency meets the same error and answers it as the app's
             # handlers do (503 ``database_unavailable`` when it is one); counted by IP meanwhile.

@@ -84,9 +84,22 @@ class RateLimiter:
     async def hit(self, item: RateLimitItem, *identity: str) -> Verdict:
         """Count one request. When the storage cannot be reached the request is let through
         (and logged): a Redis outage must not stop payments, it only lifts the limits."""
+        return await self._verdict(item, identity, count=True)
+
+    async def peek(self, item: RateLimitItem, *identity: str) -> Verdict:
+        """Whether one more request would be allowed, without counting it."""
+        return await self._verdict(item, identity, count=False)
+
+    async def _verdict(
+        self, item: RateLimitItem, identity: tuple[str, ...], *, count: bool
+    ) -> Verdict:
+        limiter = self._limiter
         try:
-            allowed = await self._limiter.hit(item, *identity)
-            stats = await self._limiter.get_window_stats(item, *identity)
+            if count:
+                allowed = await limiter.hit(item, *identity)
+            else:
+                allowed = await limiter.test(item, *identity)
+            stats = await limiter.get_window_stats(item, *identity)
         except StorageError as error:
             log.warning("rate limit not counted, storage unavailable: %s", type(error).__name__)
             return Verdict(True, item.amount, item.amount, item.get_expiry())

@@ -51,6 +51,12 @@ async def test_a_burst_over_the_limit_is_refused_with_the_rate_limit_headers(
         another_key = await edge.api.get("/v1/plans", headers=bearer(DEV_ADMIN_KEY))
         assert another_key.status_code == 200, "each key has a budget of its own"
 
+        guesses = [
+            (await edge.api.get("/v1/plans", headers=bearer(f"sk_guess_{n}"))).status_code
+            for n in range(7)
+        ]
+        assert guesses == [401] * 5 + [429] * 2, "unknown keys are counted per IP"
+
 
 async def test_public_payment_routes_are_counted_per_token(tmp_path: Path) -> None:
     async with running_edge(tmp_path, rate_limit_public_action="2/minute") as edge:
