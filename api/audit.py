@@ -16,6 +16,7 @@ records with ``append_change``, as the public token's actor.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -28,6 +29,7 @@ from contracts.audit import ActorType, AuditRecord
 from services import audit
 from services.api_keys import Principal
 from services.audit_trail import Actor, Detail, acting
+from services.database import Database
 from services.runtime import Runtime
 
 log = logging.getLogger("durapay.audit")
@@ -81,9 +83,10 @@ class AuditMiddleware:
     """Pure ASGI, inside the gate (which found the caller) and outside the card guard (whose
     refusals are recorded as such)."""
 
-    def __init__(self, app: ASGIApp, routes: RouteIndex) -> None:
+    def __init__(self, app: ASGIApp, routes: RouteIndex, writer: AuditWriter) -> None:
         self.app = app
         self.routes = routes
+        self.writer = writer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -117,9 +120,9 @@ class AuditMiddleware:
                 await self.app(scope, receive, watched)
             finally:
                 if principal is not None and (not actor.recorded or status >= 400):
-                    await self._record(scope, principal, actor, status, b"".join(body))
+                    self._record(scope, principal, actor, status, b"".join(body))
 
-    async def _record(
+    def _record(
         self, scope: Scope, principal: Principal, actor: Actor, status: int, body: bytes
     ) -> None:
         route = self.routes.find(scope)
@@ -135,23 +138,45 @@ class AuditMiddleware:
         if status >= 400 and isinstance(code, str):
             details["code"] = code
         runtime: Runtime = scope["app"].state.runtime
+        self.writer.write(
+            runtime.database,
+            AuditRecord(
+                account_id=principal.account_id,
+                actor_type=actor.type,
+                actor_id=actor.id,
+                action=action,
+                resource_id=resource_id,
+                outcome=status,
+                details=details,
+                ip=actor.ip,
+                request_id=actor.request_id,
+            ),
+        )
+
+
+class AuditWriter:
+    """Writes the entries that follow an answer as tasks of their own, so neither the request
+    (nor the next one on its keep-alive connection) waits for the write, which a busy database
+    can hold for seconds; ``drain`` lets the last ones finish before the app's database closes."""
+
+    def __init__(self) -> None:
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def write(self, database: Database, record: AuditRecord) -> None:
+        task = asyncio.get_running_loop().create_task(self._write(database, record))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=timeout)
+
+    @staticmethod
+    async def _write(database: Database, record: AuditRecord) -> None:
         try:
-            await audit.record(
-                runtime.database,
-                AuditRecord(
-                    account_id=principal.account_id,
-                    actor_type=actor.type,
-                    actor_id=actor.id,
-                    action=action,
-                    resource_id=resource_id,
-                    outcome=status,
-                    details=details,
-                    ip=actor.ip,
-                    request_id=actor.request_id,
-                ),
-            )
+            await audit.record(database, record)
         except Exception as error:
-            log.error("audit entry for %s not written: %s", action, type(error).__name__)
+            log.error("audit entry for %s not written: %s", record.action, type(error).__name__)
 
 
 def _json_object(body: bytes) -> dict[str, object]:

@@ -20,10 +20,11 @@ import re
 
 from limits import RateLimitItem
 from sqlalchemy import exc as sa_exc
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import BEARER_PREFIX, authenticated
-from api.errors import DATABASE_UNAVAILABLE, problem
+from api.errors import DATABASE_UNAVAILABLE, database_error_answer, problem
 from api.problems import depends_on
 from api.route_index import RouteIndex
 from services.api_keys import authenticate
@@ -56,6 +57,9 @@ class GateMiddleware:
         except AppError as error:
             await problem(error.status, error.code, error.title, error.detail)(scope, receive, send)
             return
+        except DATABASE_ERRORS as error:
+            await database_error_answer(Request(scope), error)(scope, receive, send)
+            return
         if not verdict.allowed:
             refused = RateLimited(f"Too many requests: retry in {verdict.reset_after} s.")
             answer = problem(refused.status, refused.code, refused.title, refused.detail)
@@ -72,7 +76,7 @@ class GateMiddleware:
 
     async def _count(self, scope: Scope) -> Verdict:
         """The request's verdict; raises ``Unauthorized`` for a route that needs a key and got
-        no usable one."""
+        no usable one, and the database's error when the key cannot be looked up now."""
         budgets = self.limiter.budgets
         client_ip = (scope.get("client") or ("unknown",))[0]
         public = PUBLIC_PAYMENT.match(scope["path"])
@@ -100,11 +104,8 @@ class GateMiddleware:
         except Unauthorized:
             await self.limiter.hit(budgets.api, "unknown-key", client_ip)
             raise
-        except DATABASE_ERRORS:
-            # The route's own dependency meets the same error and answers it as the app's
-            # handlers do (503 ``database_unavailable`` when it is one); counted by IP meanwhile.
-            return await self.limiter.hit(budgets.api, "ip", client_ip)
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope.setdefault("state", {})
+        state["principal"], state["api_key_id"] = principal, principal.key_id
         return await self.limiter.hit(budgets.api, "key", principal.key_id)
 
     def _route_needs_key(self, scope: Scope) -> bool:

@@ -11,7 +11,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api.audit import AuditMiddleware
+from api.audit import AuditMiddleware, AuditWriter
 from api.body_limit import BodyLimitMiddleware
 from api.card_guard import CardGuardMiddleware
 from api.errors import install_error_handlers
@@ -51,12 +51,14 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         settings = get_settings()
         logs.configure(settings.log_level)
     metrics = Metrics()
+    audit_writer = AuditWriter()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(settings, metrics, client) as runtime:
             app.state.runtime = runtime
             yield
+            await audit_writer.drain()
 
     app = FastAPI(
         title="Durapay",
@@ -89,7 +91,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     # guard is audited.
     app.add_middleware(CardGuardMiddleware)
     routes = RouteIndex(app.router.routes)
-    app.add_middleware(AuditMiddleware, routes=routes)
+    app.add_middleware(AuditMiddleware, routes=routes, writer=audit_writer)
     app.add_middleware(GateMiddleware, routes=routes, limiter=RateLimiter(settings))
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
