@@ -13,18 +13,21 @@ from __future__ import annotations
 import logging
 import time
 from typing import NoReturn
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import exc as sa_exc
 
 from contracts.alerts import AlertKind, AlertRequest, AlertSeverity
 from services import alerts, errors
+from services.database import Database
 from services.runtime import Runtime
 
 log = logging.getLogger("durapay.webhooks")
 
 ALERT_WINDOW_SECONDS = 3600
-_alerted_windows: dict[tuple[str, str], int] = {}
-"""(account, provider) → the window an alert was last raised in by this process."""
+_alerted_windows: WeakKeyDictionary[Database, dict[tuple[str, str], int]] = WeakKeyDictionary()
+"""Per database (several apps share a process in tests): (account, provider) → the window an
+alert was last raised in by this process."""
 
 
 async def refuse(runtime: Runtime, provider: str, detail: str) -> NoReturn:
@@ -33,7 +36,8 @@ async def refuse(runtime: Runtime, provider: str, detail: str) -> NoReturn:
     runtime.metrics.invalid_webhook_signatures.labels(provider).inc()
     account_id = runtime.settings.alerts_account_id
     window = int(time.time()) // ALERT_WINDOW_SECONDS
-    if _alerted_windows.get((account_id, provider)) != window:
+    alerted = _alerted_windows.setdefault(runtime.database, {})
+    if alerted.get((account_id, provider)) != window:
         try:
             await alerts.raise_alert(
                 runtime.database,
@@ -46,7 +50,7 @@ async def refuse(runtime: Runtime, provider: str, detail: str) -> NoReturn:
                     window_seconds=ALERT_WINDOW_SECONDS,
                 ),
             )
-            _alerted_windows[account_id, provider] = window
+            alerted[account_id, provider] = window
         except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as error:
             log.warning("invalid-signature alert not raised: %s", type(error).__name__)
     raise errors.InvalidSignature(detail)
