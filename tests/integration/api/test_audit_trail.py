@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.routing import iter_route_contexts
 
-from api.audit import action_of
-from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY
+from api.audit import MUTATING, UNCHANGING, action_of
+from api.main import create_app
+from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY, Environment, Settings
 from tests.support.edge_api import Edge, bearer, running_edge
 
 DURAPAY = Path(sys.executable).with_name("durapay")
@@ -163,6 +166,18 @@ async def test_the_operators_key_commands_are_audited_as_the_operators(edge: Edg
         ("api_key.revoke", {"type": "operator", "id": "durapay-cli"}),
     ]
     assert all(e["ip"] is None and e["request_id"] is None for e in entries)
+
+
+def test_every_mutating_route_has_an_action_of_its_own() -> None:
+    actions: dict[tuple[str, str], str] = {}
+    for route in iter_route_contexts(create_app(Settings(environment=Environment.TEST)).routes):
+        path = route.path_format or ""
+        for method in set(getattr(route, "methods", None) or ()) & MUTATING:
+            if not path.startswith(UNCHANGING):
+                actions[method, path] = action_of(method, path)
+    assert actions, "the app has mutating routes"
+    assert all(re.fullmatch(r"[a-z_]+\.[a-z_]+", action) for action in actions.values()), actions
+    assert len(set(actions.values())) == len(actions), "two routes would share an action"
 
 
 def test_actions_are_named_as_the_contract_names_them() -> None:
