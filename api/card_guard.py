@@ -21,6 +21,7 @@ from urllib.parse import unquote_plus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
+from api.route_index import ROUTE_FOUND
 from services.errors import RawCardDataForbidden
 
 EXEMPT_PREFIXES = ("/v1/webhooks/",)
@@ -93,6 +94,11 @@ class CardGuardMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
+        if not scope.get("state", {}).get(ROUTE_FOUND, True):
+            # No route takes it (404, 405): its body is never read, so never scanned; a card
+            # number in its path or query is still refused.
+            await self._guarded(scope, None, receive, send)
+            return
         chunks: list[bytes] = []
         more = True
         while more:
@@ -101,14 +107,22 @@ class CardGuardMiddleware:
                 return
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        body = b"".join(chunks)
-        if self._suspicious(scope, body):
+        await self._guarded(scope, b"".join(chunks), receive, send)
+
+    async def _guarded(
+        self, scope: Scope, body: bytes | None, receive: Receive, send: Send
+    ) -> None:
+        """Refuse the request, or pass it on with ``body`` replayed (None: left unread)."""
+        if self._suspicious(scope, body or b""):
             refusal = RawCardDataForbidden(
                 "Send a provider token (for example a Stripe PaymentMethod id), never a card "
                 "number."
             )
             response = problem(refusal.status, refusal.code, refusal.title, refusal.detail)
             await response(scope, receive, send)
+            return
+        if body is None:
+            await self.app(scope, receive, send)
             return
         replayed = False
 

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import BEARER_PREFIX, authenticated
 from api.errors import DATABASE_UNAVAILABLE, database_error_answer, problem
 from api.problems import depends_on
-from api.route_index import RouteIndex
+from api.route_index import ROUTE_FOUND, RouteIndex, RouteMatch
 from services.api_keys import authenticate
 from services.errors import AppError, RateLimited, Unauthorized
 from services.rate_limits import RateLimiter, Verdict
@@ -79,13 +79,19 @@ class GateMiddleware:
         no usable one, and the database's error when the key cannot be looked up now."""
         budgets = self.limiter.budgets
         client_ip = (scope.get("client") or ("unknown",))[0]
+        route = self.routes.find(scope)
+        state = scope.setdefault("state", {})
+        state[ROUTE_FOUND] = route is not None
         public = PUBLIC_PAYMENT.match(scope["path"])
         if public is not None:
             budget: RateLimitItem = (
                 budgets.public_view if scope["method"] in VIEWING else budgets.public_action
             )
-            return await self.limiter.hit(budget, "public", public["token"], client_ip)
-        if not self._route_needs_key(scope):
+            per_token = await self.limiter.hit(budget, "public", public["token"], client_ip)
+            # A new token is a new budget: the IP's own budget bounds a caller who invents them.
+            per_ip = await self.limiter.hit(budgets.api, "ip", client_ip)
+            return per_ip if per_token.allowed and not per_ip.allowed else per_token
+        if not self._needs_key_for(route, scope["method"]):
             return await self.limiter.hit(budgets.api, "ip", client_ip)
         runtime: Runtime = scope["app"].state.runtime
         header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
@@ -104,18 +110,16 @@ class GateMiddleware:
         except Unauthorized:
             await self.limiter.hit(budgets.api, "unknown-key", client_ip)
             raise
-        state = scope.setdefault("state", {})
         state["principal"], state["api_key_id"] = principal, principal.key_id
         return await self.limiter.hit(budgets.api, "key", principal.key_id)
 
-    def _route_needs_key(self, scope: Scope) -> bool:
+    def _needs_key_for(self, route: RouteMatch | None, method: str) -> bool:
         """Whether the route the request will reach depends on an API key; a request no route
         takes (404, 405) needs none and is counted by IP."""
-        route = self.routes.find(scope)
         if route is None or route.dependant is None:
             return False
-        needs = self._needs_key.get((route.path_format, scope["method"]))
+        needs = self._needs_key.get((route.path_format, method))
         if needs is None:
             needs = depends_on(route.dependant, authenticated)
-            self._needs_key[route.path_format, scope["method"]] = needs
+            self._needs_key[route.path_format, method] = needs
         return needs

@@ -12,6 +12,10 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
+ROUTE_FOUND = "route_found"
+"""Left in the request's state by the gate: whether a route takes the request (the card guard
+reads no body that no route would)."""
+
 
 @dataclass(frozen=True)
 class RouteMatch:

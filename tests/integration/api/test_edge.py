@@ -197,3 +197,12 @@ async def hash_scheme(database: Database, key_id: str) -> str:
         row = await session.get(ApiKey, key_id)
         assert row is not None
         return row.hash_scheme
+
+
+async def test_a_body_no_route_takes_is_never_read(edge: Edge) -> None:
+    """Scanning a body costs the API; one no route would read is answered without it."""
+    nowhere = await edge.api.post("/v1/nowhere", json={"note": CARD})
+    assert nowhere.status_code == 404
+    in_the_path = await edge.api.post(f"/v1/nowhere/{CARD}", json={})
+    assert in_the_path.status_code == 422
+    assert in_the_path.json()["code"] == "raw_card_data_forbidden"
