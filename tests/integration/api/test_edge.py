@@ -21,6 +21,7 @@ from services.errors import Unauthorized
 from services.idempotency import legacy_hash_api_key
 from settings import DEV_ADMIN_KEY, DEV_CLIENT_KEY
 from tests.support.edge_api import Edge, bearer, running_edge
+from tests.support.net import free_port
 
 CARD = "4242424242424242"
 
@@ -206,3 +207,15 @@ async def test_a_body_no_route_takes_is_never_read(edge: Edge) -> None:
     in_the_path = await edge.api.post(f"/v1/nowhere/{CARD}", json={})
     assert in_the_path.status_code == 422
     assert in_the_path.json()["code"] == "raw_card_data_forbidden"
+
+
+async def test_an_unreachable_redis_lifts_the_limits_rather_than_stopping_requests(
+    tmp_path: Path,
+) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    async with running_edge(tmp_path, redis_url=closed, rate_limit_api="1/minute") as edge:
+        answers = [
+            (await edge.api.get("/v1/plans", headers=bearer(DEV_CLIENT_KEY))).status_code
+            for _ in range(3)
+        ]
+    assert answers == [200, 200, 200]
