@@ -116,6 +116,27 @@ class Settings(BaseSettings):
     refund_window: timedelta = Field(default=timedelta(days=180))
     provider_call_timeout: timedelta = Field(default=timedelta(seconds=30))
 
+    # Payment links and the payment page (/pay/{token}).
+    merchant_name: str = "Durapay"
+    """The name a customer sees on the payment page and the public payment routes."""
+    payment_link_expiry: timedelta = Field(default=timedelta(days=7))
+    """How long a link lives when its creator does not say (``expires_in``)."""
+    payment_link_max_expiry: timedelta = Field(default=timedelta(days=90))
+    stripe_publishable_key: str = "pk_test_durapay_dev"
+    """The key Stripe.js runs with in the customer's browser (``pk_…``: not a secret)."""
+    stripe_js_url: str = ""
+    """Where the payment page loads Stripe.js from; unset: ``https://js.stripe.com/v3/`` for
+    Stripe's own API, and the stand-in's copy (``<stripe_api_base>/js.stripe.com/v3/``) for
+    localstripe."""
+
+    @property
+    def stripe_js_source(self) -> str:
+        if self.stripe_js_url:
+            return self.stripe_js_url
+        if self.stripe_api_base.rstrip("/") == "https://api.stripe.com":
+            return "https://js.stripe.com/v3/"
+        return f"{self.stripe_api_base.rstrip('/')}/js.stripe.com/v3/"
+
     routing_priority: tuple[Literal["stripe", "paypal"], ...] = ("stripe", "paypal")
     stripe_currencies: frozenset[str] = ISO_4217
     paypal_currencies: frozenset[str] = PAYPAL_CURRENCIES

@@ -26,8 +26,11 @@ from api.routes import (
     health,
     invoices,
     oversight,
+    pay_page,
+    payment_links,
     payments,
     plans,
+    public_payment,
     subscriptions,
     webhooks,
 )
@@ -81,6 +84,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         api_keys.router,
         oversight.router,
         health.router,
+        payment_links.router,
+        public_payment.router,
+        pay_page.router,
     ):
         app.include_router(router)
     install_openapi(app, docs=settings.api_docs_enabled)

@@ -139,3 +139,15 @@ class DatabaseUnavailable(AppError):
     """Rendered by ``api.errors`` from the database layer's own exceptions, never raised."""
 
     status, code, title = 503, "database_unavailable", "The database is unavailable"
+
+
+class LinkExpired(AppError):
+    """A payment link past its expiry, or revoked by the merchant."""
+
+    status, code, title = 410, "link_expired", "This payment link has expired"
+
+
+class LinkUsed(AppError):
+    """A payment link whose one payment has succeeded."""
+
+    status, code, title = 410, "link_used", "This payment link has been used"

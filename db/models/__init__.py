@@ -297,6 +297,7 @@ __all__ = [
     "MailOutbox",
     "Payment",
     "PaymentEvent",
+    "PaymentLink",
     "PaymentMethod",
     "PaypalTransmission",
     "Plan",
@@ -306,3 +307,4 @@ __all__ = [
     "UTCDateTime",
     "WebhookEvent",
 ]
+from db.models.links import PaymentLink  # noqa: E402
