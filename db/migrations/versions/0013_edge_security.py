@@ -1,7 +1,7 @@
 """API keys under a keyed hash; PayPal transmissions accepted once
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-02
 
 Keys issued before this revision are stored as plain SHA-256 and cannot be re-hashed here: the
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
