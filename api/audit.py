@@ -27,8 +27,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.route_index import RouteIndex
 from contracts.audit import ActorType, AuditRecord
 from services import audit
+from services.actor import Actor, acting
 from services.api_keys import Principal
-from services.audit_trail import Actor, Detail, acting
+from services.audit_trail import Detail
 from services.database import Database
 from services.runtime import Runtime
 

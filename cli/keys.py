@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from services import api_keys, audit_trail
+from services import api_keys
+from services.actor import acting, operator_at_the_command
 from services.database import Database, connect
 from settings import Settings
 
@@ -56,7 +57,7 @@ def add_commands(commands: Any) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> Any:
     """What to print: a key (with its secret when just made), the keys, or a line of text. Each
     change is audited as the operator's."""
-    with audit_trail.acting(audit_trail.operator_at_the_command()):
+    with acting(operator_at_the_command()):
         return await _run(args, settings.database_url, settings.api_key_secret)
 
 

@@ -60,6 +60,8 @@ def make_settings(
         # Tests share the dev keys and burst on purpose (storms, concurrency); the limits have
         # tests of their own (tests/integration/api/test_edge*.py).
         "rate_limit_api": "100000/second",
+        "rate_limit_public_view": "100000/second",
+        "rate_limit_public_action": "100000/second",
     }
     values.update(overrides)
     return Settings.model_validate(values)
