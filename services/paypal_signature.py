@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import warnings
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from settings import Environment, Settings
@@ -145,8 +147,12 @@ def certificate_cache(settings: Settings) -> CertificateCache:
 
 
 def _from_file(path: Path) -> Roots:
-    """Read at start: a missing or broken file stops the process, not the first webhook."""
-    certificates = x509.load_pem_x509_certificates(path.read_bytes())
+    """Read at start: a missing or broken file stops the process, not the first webhook. (The
+    public bundle holds a few old roots with a non-positive serial number, which ``cryptography``
+    still loads with a deprecation warning: none of them is PayPal's.)"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        certificates = x509.load_pem_x509_certificates(path.read_bytes())
 
     async def roots() -> list[x509.Certificate]:
         return certificates
