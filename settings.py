@@ -42,6 +42,7 @@ DEV_PAYLOAD_KEY = "ZHVyYXBheS1kZXYtcGF5bG9hZC1rZXktMzItYnl0ZXM="
 """Base64 of 32 public bytes: anyone reading this file decrypts what it encrypted."""
 DEV_UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
 DEV_WEBHOOK_SEALING_KEY = "ZHVyYXBheS1kZXYtd2ViaG9vay1zZWFsaW5nLWtleSE="
+DEV_API_KEY_SECRET = "durapay-dev-api-key-secret"
 
 
 class Environment(StrEnum):
@@ -219,6 +220,27 @@ class Settings(BaseSettings):
             raise ValueError("must be base64 of 32 bytes (an AES-256 key)")
         return value
 
+    # The edge (issue 15): rate limits, request size, API key hashing, webhook signatures.
+    rate_limit_api: str = "100/second"
+    """Per API key (per client IP where a request has no key), ``limits`` notation."""
+    rate_limit_public_view: str = "20/minute"
+    rate_limit_public_action: str = "5/minute"
+    """The public payment-link routes, per token and client IP: viewing (GET) and acting."""
+    redis_url: str = ""
+    """Where every API process keeps the rate-limit counters they share (``redis://host:6379/0``);
+    unset, each process counts in its own memory (``make dev`` runs one process)."""
+    api_key_secret: SecretStr = SecretStr(DEV_API_KEY_SECRET)
+    """The HMAC key API keys are hashed with: a leaked ``api_keys`` table cannot be checked
+    against guessed keys without it. Changing it invalidates every issued key."""
+    paypal_webhook_max_age: timedelta = Field(default=timedelta(minutes=5))
+    """A PayPal delivery whose transmission time is older (or further ahead) is refused."""
+    paypal_ca_cert: Path | None = None
+    """PEM roots PayPal's webhook certificates must chain to; unset, the public roots (certifi)
+    in production, the root of Durapay's PayPal sandbox (fetched from it) elsewhere."""
+    alerts_account_id: str = DEV_ACCOUNT_ID
+    """The account whose admins see alerts about the deployment itself rather than one account
+    (forged webhook deliveries): set it to the operators' account in production."""
+
     # Reconciliation and operator retries (issue 20): how often the Schedule runs reconciliation,
     # how far back its first run looks, how old an unowned unconfirmed intent must be before it
     # is canceled, and the margin for provider clocks when listing from the last watermark.
@@ -226,8 +248,6 @@ class Settings(BaseSettings):
     reconciliation_first_lookback: timedelta = Field(default=timedelta(days=1))
     reconciliation_orphan_grace: timedelta = Field(default=timedelta(minutes=15))
     reconciliation_clock_skew: timedelta = Field(default=timedelta(minutes=5))
-    reconciliation_operator_account: str = DEV_ACCOUNT_ID
-    """The account alerted about provider objects no account owns (a charge made outside)."""
     paypal_reporting_lag: timedelta = Field(default=timedelta(hours=3))
     """How far PayPal's transaction search may lag: a lost create's lookup that finds nothing is
     final only this long after the create was last sent."""
@@ -314,6 +334,9 @@ class Settings(BaseSettings):
             ),
             "DURAPAY_WEBHOOK_SEALING_KEY": (
                 self.webhook_sealing_key.get_secret_value() == DEV_WEBHOOK_SEALING_KEY
+            ),
+            "DURAPAY_API_KEY_SECRET": (
+                self.api_key_secret.get_secret_value() == DEV_API_KEY_SECRET
             ),
         }
         sandbox = {

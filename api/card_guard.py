@@ -1,22 +1,29 @@
 """Refuses any request that carries something shaped like a card number.
 
 Durapay handles tokens only. A raw PAN must never reach validation (whose errors could echo it),
-a log line, or the database, so this runs as the outermost middleware over the raw bytes: the
-body, the query string and the Idempotency-Key header. Provider webhooks are exempt: they are
-signature-checked payloads from processors, which never contain full card numbers.
+a log line, or the database, so this runs before the routes, over everything a client writes: the
+path (a card number in a URL would be echoed by a 404), the query string, the Idempotency-Key
+header, and the body both as sent and, when it is JSON, as decoded (``"\\u0034242…"`` is the same
+number to the parser as ``"4242…"``). The refusal never repeats what it refused.
+
+It runs after the gate (``api.gate``: an anonymous caller is refused before its body is read) and
+inside the body limit (``api.body_limit``: it never buffers more than 1 MiB). Provider webhooks are
+exempt: they are signature-checked payloads from processors, which never contain full card
+numbers.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
-from services.errors import PayloadTooLarge, RawCardDataForbidden
+from api.route_index import ROUTE_FOUND
+from services.errors import RawCardDataForbidden
 
-MAX_BODY_BYTES = 1_000_000
 EXEMPT_PREFIXES = ("/v1/webhooks/",)
 
 _CANDIDATE = re.compile(r"(?<![0-9A-Za-z])(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])")
@@ -56,6 +63,27 @@ def contains_card_number(text: str) -> bool:
     return False
 
 
+def _decoded_strings(body: bytes) -> str:
+    """Every key and scalar of a JSON body as the parser sees it (escapes decoded), one per line;
+    empty when the body is not JSON (FastAPI refuses it then, without echoing it)."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return ""
+    found: list[str] = []
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            found.extend(str(key) for key in value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif value is not None:
+            found.append(str(value))
+    return "\n".join(found)
+
+
 class CardGuardMiddleware:
     """Pure ASGI middleware: buffers the body, inspects it, then replays it to the app."""
 
@@ -66,31 +94,35 @@ class CardGuardMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
+        if not scope.get("state", {}).get(ROUTE_FOUND, True):
+            # No route takes it (404, 405): its body is never read, so never scanned; a card
+            # number in its path or query is still refused.
+            await self._guarded(scope, None, receive, send)
+            return
         chunks: list[bytes] = []
-        size = 0
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                await self._refuse(PayloadTooLarge(), scope, receive, send)
-                return
-            chunks.append(chunk)
+            chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        body = b"".join(chunks)
-        if self._suspicious(scope, body):
-            await self._refuse(
-                RawCardDataForbidden(
-                    "Send a provider token (for example a Stripe PaymentMethod id), never a card "
-                    "number."
-                ),
-                scope,
-                receive,
-                send,
+        await self._guarded(scope, b"".join(chunks), receive, send)
+
+    async def _guarded(
+        self, scope: Scope, body: bytes | None, receive: Receive, send: Send
+    ) -> None:
+        """Refuse the request, or pass it on with ``body`` replayed (None: left unread)."""
+        if self._suspicious(scope, body or b""):
+            refusal = RawCardDataForbidden(
+                "Send a provider token (for example a Stripe PaymentMethod id), never a card "
+                "number."
             )
+            response = problem(refusal.status, refusal.code, refusal.title, refusal.detail)
+            await response(scope, receive, send)
+            return
+        if body is None:
+            await self.app(scope, receive, send)
             return
         replayed = False
 
@@ -105,15 +137,10 @@ class CardGuardMiddleware:
 
     @staticmethod
     def _suspicious(scope: Scope, body: bytes) -> bool:
+        path = unquote_plus(scope["path"])
         query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
         headers = dict(scope.get("headers", []))
         key = headers.get(b"idempotency-key", b"").decode("latin-1")
         text = body.decode("utf-8", errors="replace")
-        return any(contains_card_number(part) for part in (query, key, text))
-
-    @staticmethod
-    async def _refuse(
-        error: PayloadTooLarge | RawCardDataForbidden, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        response = problem(error.status, error.code, error.title, error.detail)
-        await response(scope, receive, send)
+        parts = (path, query, key, text, _decoded_strings(body) if body else "")
+        return any(contains_card_number(part) for part in parts)

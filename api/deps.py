@@ -13,6 +13,9 @@ from services.api_keys import Principal, authenticate, record_use
 from services.errors import BadRequest, Forbidden, IdempotencyKeyRequired, Unauthorized
 from services.runtime import Runtime
 
+BEARER_PREFIX = "bearer"
+"""The ``Authorization`` scheme of an API key, compared without case (RFC 9110)."""
+
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
 
 IdempotencyKeyHeader = Header(
@@ -73,12 +76,17 @@ async def authenticated(
     after_answer: BackgroundTasks,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller's key, checked in a session of its own that is closed before the route runs;
-    its ``last_used_at`` is brought up to date once the answer is sent, and its id is left in the
+    """The caller's key, as the gate (``api.gate``) found it before the body was read, or else
+    checked here in a session of its own that is closed before the route runs; its
+    ``last_used_at`` is brought up to date once the answer is sent, and its id is left in the
     request's state for the access log."""
-    if credentials is None:
-        raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    principal = await authenticate(runtime.database, credentials.credentials)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        if credentials is None:
+            raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
+        principal = await authenticate(
+            runtime.database, credentials.credentials, runtime.settings.api_key_secret
+        )
     after_answer.add_task(record_use, runtime.database, principal)
     request.state.api_key_id = principal.key_id
     return principal

@@ -126,6 +126,14 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
+def database_error_answer(request: Request, exc: Exception) -> JSONResponse:
+    """What the handlers below answer a database error with, for one met before any route runs
+    (by ``api.gate``): 503 when the database cannot serve right now; raised on otherwise."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return _database_unavailable(request, exc)
+    return _database_error(request, exc)
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "unhandled %s on %s %s",

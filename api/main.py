@@ -11,11 +11,15 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.audit import AuditMiddleware, AuditWriter
+from api.body_limit import BodyLimitMiddleware
 from api.card_guard import CardGuardMiddleware
 from api.codec_cors import CodecCorsMiddleware
 from api.errors import install_error_handlers
+from api.gate import GateMiddleware
 from api.observability import REQUEST_ID_HEADER, AccessLogMiddleware
 from api.openapi import install_openapi
+from api.route_index import RouteIndex
 from api.routes import (
     admin,
     api_keys,
@@ -38,10 +42,12 @@ from api.routes import (
     webhooks,
     webhooks_out,
 )
+from api.security_headers import SecurityHeadersMiddleware
 from services import logs
 from services.metrics import Metrics
+from services.rate_limits import RateLimiter
 from services.runtime import open_runtime
-from settings import Settings, get_settings
+from settings import Environment, Settings, get_settings
 
 log = logging.getLogger("durapay.api")
 
@@ -56,12 +62,14 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         settings = get_settings()
         logs.configure(settings.log_level)
     metrics = Metrics()
+    audit_writer = AuditWriter()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(settings, metrics, client) as runtime:
             app.state.runtime = runtime
             yield
+            await audit_writer.drain()
 
     app = FastAPI(
         title="Durapay",
@@ -97,10 +105,20 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     ):
         app.include_router(router)
     install_openapi(app, docs=settings.api_docs_enabled)
-    # The last added runs first: the request id, then the access log, then the card guard, so
-    # even a request the guard refuses has an id and an access line.
-    app.add_middleware(CodecCorsMiddleware, origins=settings.codec_cors_origins)
+    # The last added runs first: the request id, the security headers, the access log, the body
+    # limit, the gate (who is calling, within their rate limit), the audit trail, then the card
+    # guard: even a refused request has an id, its headers and an access line, nothing scans a
+    # body before the caller is known and the body is known to be small, and a refusal of the
+    # guard is audited. The Web UI's CORS preflights to /codec/* are answered before the gate.
     app.add_middleware(CardGuardMiddleware)
+    routes = RouteIndex(app.router.routes)
+    app.add_middleware(AuditMiddleware, routes=routes, writer=audit_writer)
+    app.add_middleware(GateMiddleware, routes=routes, limiter=RateLimiter(settings))
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(CodecCorsMiddleware, origins=settings.codec_cors_origins)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
+    app.add_middleware(
+        SecurityHeadersMiddleware, https_only=settings.environment is Environment.PRODUCTION
+    )
     app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER)
     return app

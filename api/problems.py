@@ -157,29 +157,30 @@ def problems(*raised: type[errors.AppError]) -> dict[int | str, Any]:
     return {int(status): response for status, response in with_problems({}, raised).items()}
 
 
-def _depends_on(dependant: Dependant, call: object) -> bool:
-    return any(dep.call is call or _depends_on(dep, call) for dep in dependant.dependencies)
+def depends_on(dependant: Dependant, call: object) -> bool:
+    """Whether ``call`` is among the dependencies of ``dependant``, at any depth."""
+    return any(dep.call is call or depends_on(dep, call) for dep in dependant.dependencies)
 
 
 def shared_problems(route: APIRouteLike) -> list[type[errors.AppError]]:
     """What a route can answer by its shape alone, whatever its service does."""
-    shared: list[type[errors.AppError]] = []
+    shared: list[type[errors.AppError]] = [errors.PayloadTooLarge]
     if not route.path_format.startswith(EXEMPT_PREFIXES):
-        shared += [errors.PayloadTooLarge, errors.RawCardDataForbidden]
+        shared += [errors.RawCardDataForbidden, errors.RateLimited]
     if get_flat_params(route.dependant) or route.body_field is not None:
         shared.append(errors.ValidationFailed)
     if route.body_field is not None:
         shared.append(errors.BadRequest)  # a body FastAPI cannot read (not UTF-8, say)
-    if _depends_on(route.dependant, deps.authenticated):
+    if depends_on(route.dependant, deps.authenticated):
         shared += [errors.Unauthorized, errors.DatabaseUnavailable]
-    if _depends_on(route.dependant, deps.require_admin):
+    if depends_on(route.dependant, deps.require_admin):
         shared.append(errors.Forbidden)
-    if _depends_on(route.dependant, deps.required_idempotency_key):
+    if depends_on(route.dependant, deps.required_idempotency_key):
         shared += [errors.IdempotencyKeyRequired, errors.BadRequest]
-    if _depends_on(route.dependant, deps.optional_idempotency_key):
+    if depends_on(route.dependant, deps.optional_idempotency_key):
         shared.append(errors.BadRequest)
     return shared
 
 
 def requires_idempotency_key(route: APIRouteLike) -> bool:
-    return _depends_on(route.dependant, deps.required_idempotency_key)
+    return depends_on(route.dependant, deps.required_idempotency_key)

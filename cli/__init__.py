@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     value out of range); 2 for a command line argparse refuses."""
     args = _parser().parse_args(argv)
     try:
-        answer = asyncio.run(args.run(args, Settings().database_url))
+        answer = asyncio.run(args.run(args, Settings()))
     except AppError as error:
         print(f"durapay: {error.detail}", file=sys.stderr)
         return 1

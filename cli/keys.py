@@ -7,8 +7,12 @@ import argparse
 import re
 from typing import Any
 
+from pydantic import SecretStr
+
 from services import api_keys
+from services.actor import acting, operator_at_the_command
 from services.database import Database, connect
+from settings import Settings
 
 _ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9_]{1,59}$")
 _PAGE = 100
@@ -50,15 +54,25 @@ def add_commands(commands: Any) -> None:
     revoke.add_argument("key_id", help="key_…")
 
 
-async def run(args: argparse.Namespace, database_url: str) -> Any:
-    """What to print: a key (with its secret when just made), the keys, or a line of text."""
+async def run(args: argparse.Namespace, settings: Settings) -> Any:
+    """What to print: a key (with its secret when just made), the keys, or a line of text. Each
+    change is audited as the operator's."""
+    with acting(operator_at_the_command()):
+        return await _run(args, settings.database_url, settings.api_key_secret)
+
+
+async def _run(args: argparse.Namespace, database_url: str, hashing_key: SecretStr) -> Any:
     async with connect(database_url) as database:
         if args.action == "create":
-            return await api_keys.create_key(database, args.account, args.name, args.role)
+            return await api_keys.create_key(
+                database, args.account, args.name, args.role, hashing_key=hashing_key
+            )
         if args.action == "list":
             return await _all_keys(database, args.account)
         if args.action == "roll":
-            return await api_keys.roll_key(database, None, args.key_id, args.expires_in)
+            return await api_keys.roll_key(
+                database, None, args.key_id, args.expires_in, hashing_key=hashing_key
+            )
         await api_keys.revoke_key(database, None, args.key_id)
         return f"{args.key_id} revoked"
 

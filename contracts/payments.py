@@ -211,3 +211,9 @@ class PaymentSettled:
     """Signal from an invoice's PaymentWorkflow to the workflow that started it."""
 
     payment: PaymentView
+
+
+def receipt_path(payment_id: str, status: str) -> str | None:
+    """Where a succeeded payment's receipt is read, relative to the API's base URL: the same in
+    the API's answer and in the merchant event that carries the payment."""
+    return f"/v1/payments/{payment_id}/receipt" if status == PaymentStatus.SUCCEEDED else None

@@ -1,4 +1,5 @@
-"""Figures across every account, for operators (API keys with the ``admin`` role)."""
+"""Figures of one account, for its operators (API keys with the ``admin`` role): an admin key sees
+its own account's figures, never another's."""
 
 from __future__ import annotations
 
@@ -22,13 +23,13 @@ class PaymentTotal:
     amount_refunded: int
 
 
-async def payment_totals(runtime: Runtime) -> list[PaymentTotal]:
+async def payment_totals(runtime: Runtime, account_id: str) -> list[PaymentTotal]:
     """By status and currency: currencies are never summed together."""
     async with runtime.database.reading() as session:
-        rows = await payments_repo.payment_totals(session)
+        rows = await payments_repo.payment_totals(session, account_id)
     return [PaymentTotal(*row) for row in rows]
 
 
-async def dunning_figures(runtime: Runtime) -> DunningFigures:
+async def dunning_figures(runtime: Runtime, account_id: str) -> DunningFigures:
     async with runtime.database.reading() as session:
-        return await dunning_repo.dunning_figures(session)
+        return await dunning_repo.dunning_figures(session, account_id)

@@ -3,7 +3,10 @@ in production.
 
 The API (``api/routes/api_keys.py``, an admin managing its own account's keys) and the ``durapay``
 command (an operator with the database, any account) share these functions. A secret is returned
-once, by the call that made it; the database keeps only its SHA-256.
+once, by the call that made it; the database keeps only its HMAC-SHA256 under the server's
+secret (``DURAPAY_API_KEY_SECRET``), so a leaked table alone cannot be checked against a guess.
+A key stored before that (plain SHA-256, migration 0013) still works and is moved to the keyed
+hash by its first use, the only moment its secret is in hand.
 
 Rolling issues a *new* key (new id and secret, same account, name and role) and gives the old one an
 ``expires_at``: the old secret keeps working until then, so clients can move over without an
@@ -18,14 +21,16 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from pydantic import SecretStr
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiKey
 from db.repositories import api_keys as api_keys_repo
+from services import audit_trail
 from services.database import Database
 from services.errors import Unauthorized, ValidationFailed
-from services.idempotency import hash_api_key, random_id
+from services.idempotency import hash_api_key, legacy_hash_api_key, random_id
 from services.ownership import owned
 from settings import DEV_ACCOUNT_ID, DEV_ADMIN_KEY, DEV_CLIENT_KEY, Settings
 
@@ -96,10 +101,21 @@ class IssuedApiKey(ApiKeyView):
     secret: str
 
 
-async def authenticate(database: Database, key: str) -> Principal:
-    """The caller behind ``key``: one read, no write (``record_use`` follows the answer)."""
+async def authenticate(database: Database, key: str, hashing_key: SecretStr) -> Principal:
+    """The caller behind ``key``: one read, no write (``record_use`` follows the answer), but for
+    a key still under the legacy hash, which is moved to the keyed one now."""
+    keyed = hash_api_key(key, hashing_key.get_secret_value())
     async with database.reading() as session:
-        found = await api_keys_repo.find_active_api_key(session, hash_api_key(key))
+        found = await api_keys_repo.find_active_api_key(session, keyed)
+        legacy = None
+        if found is None:
+            legacy = await api_keys_repo.find_active_api_key(
+                session, legacy_hash_api_key(key), scheme=api_keys_repo.SHA256_SCHEME
+            )
+    if legacy is not None:
+        async with database.writing() as session:
+            await api_keys_repo.rehash_api_key(session, legacy.id, legacy.key_hash, keyed)
+        found = legacy
     if found is None:
         raise Unauthorized("The API key is unknown, revoked or expired.")
     return Principal(
@@ -128,9 +144,22 @@ async def record_use(database: Database, principal: Principal) -> None:
         log.warning("last use of %s not recorded: %s", principal.key_id, type(error).__name__)
 
 
-async def create_key(database: Database, account_id: str, name: str, role: Role) -> IssuedApiKey:
+async def create_key(
+    database: Database, account_id: str, name: str, role: Role, *, hashing_key: SecretStr
+) -> IssuedApiKey:
     async with database.writing() as session:
-        return await _issue(session, account_id=account_id, name=name, role=role)
+        issued = await _issue(
+            session, account_id=account_id, name=name, role=role, hashing_key=hashing_key
+        )
+        await audit_trail.append_change(
+            session,
+            account_id=account_id,
+            action="api_key.create",
+            resource_id=issued.id,
+            outcome=201,
+            details={"role": role},
+        )
+        return issued
 
 
 async def list_keys(
@@ -150,7 +179,12 @@ async def list_keys(
 
 
 async def roll_key(
-    database: Database, account_id: str | None, key_id: str, expires_in: int
+    database: Database,
+    account_id: str | None,
+    key_id: str,
+    expires_in: int,
+    *,
+    hashing_key: SecretStr,
 ) -> IssuedApiKey:
     """A new key in the old one's place; the old one works ``expires_in`` seconds more (0 ends it
     now). Rolling a key that already expires sooner keeps the sooner time."""
@@ -160,7 +194,22 @@ async def roll_key(
     async with database.writing() as session:
         old = await _usable(session, account_id, key_id, now)
         await api_keys_repo.expire_api_key(session, old, now + timedelta(seconds=expires_in))
-        return await _issue(session, account_id=old.account_id, name=old.name, role=old.role)
+        issued = await _issue(
+            session,
+            account_id=old.account_id,
+            name=old.name,
+            role=old.role,
+            hashing_key=hashing_key,
+        )
+        await audit_trail.append_change(
+            session,
+            account_id=old.account_id,
+            action="api_key.roll",
+            resource_id=old.id,
+            outcome=201,
+            details={"new_key_id": issued.id, "expires_in": expires_in},
+        )
+        return issued
 
 
 async def revoke_key(database: Database, account_id: str | None, key_id: str) -> None:
@@ -169,16 +218,25 @@ async def revoke_key(database: Database, account_id: str | None, key_id: str) ->
     async with database.writing() as session:
         key = await _usable(session, account_id, key_id, now)
         await api_keys_repo.revoke_api_key(session, key, now)
+        await audit_trail.append_change(
+            session,
+            account_id=key.account_id,
+            action="api_key.revoke",
+            resource_id=key.id,
+            outcome=204,
+        )
 
 
-async def _issue(session: AsyncSession, *, account_id: str, name: str, role: str) -> IssuedApiKey:
+async def _issue(
+    session: AsyncSession, *, account_id: str, name: str, role: str, hashing_key: SecretStr
+) -> IssuedApiKey:
     secret = "sk_" + secrets.token_urlsafe(32)
     row = await api_keys_repo.add_api_key(
         session,
         key_id=random_id("key_"),
         account_id=account_id,
         role=role,
-        key_hash=hash_api_key(secret),
+        key_hash=hash_api_key(secret, hashing_key.get_secret_value()),
         name=name,
     )
     return IssuedApiKey(**asdict(ApiKeyView.of(row)), secret=secret)
@@ -195,7 +253,9 @@ async def _usable(
 
 
 async def prepare_keys(database: Database, settings: Settings) -> None:
-    """Seed the dev keys where allowed; refuse to serve production while one still works."""
+    """Seed the dev keys where allowed; refuse to serve production while one still works
+    (under either hash)."""
+    hashing_key = settings.api_key_secret.get_secret_value()
     async with database.writing() as session:
         if settings.dev_keys_enabled:
             for key, role in DEV_KEYS.items():
@@ -204,10 +264,12 @@ async def prepare_keys(database: Database, settings: Settings) -> None:
                     key_id=f"key_dev_{role}",
                     account_id=DEV_ACCOUNT_ID,
                     role=role,
-                    key_hash=hash_api_key(key),
+                    key_hash=hash_api_key(key, hashing_key),
                     name=f"dev {role} key",
                 )
         elif await api_keys_repo.any_api_key_with_hash(
-            session, [hash_api_key(key) for key in DEV_KEYS]
+            session,
+            [hash_api_key(key, hashing_key) for key in DEV_KEYS]
+            + [legacy_hash_api_key(key) for key in DEV_KEYS],
         ):
             raise DevKeysInProduction("revoke the dev API keys before running in production")

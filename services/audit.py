@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.audit import AuditRecord
 from db.models import AuditEntry
 from db.repositories import audit as audit_repo
+from services.actor import current_actor
 from services.database import Database
 from services.idempotency import random_id
 
@@ -31,10 +32,14 @@ def mask_email(address: str | None) -> str | None:
 
 
 async def append(session: AsyncSession, record: AuditRecord) -> str:
-    """Chain the entry in the caller's transaction; it commits or rolls back with the change."""
+    """Chain the entry in the caller's transaction; it commits or rolls back with the change.
+    The request being served (if any) is marked recorded: the API writes no second entry."""
     entry = await audit_repo.append(
         session, record, entry_id=random_id("aud_"), at=datetime.now(UTC)
     )
+    actor = current_actor()
+    if actor is not None:
+        actor.recorded = True
     return entry.id
 
 

@@ -35,7 +35,8 @@ from db.repositories import mail as mail_repo
 from db.repositories import payment_methods as payment_methods_repo
 from db.repositories import payments as payments_repo
 from db.repositories import subscriptions as subscriptions_repo
-from services import errors
+from services import audit_trail, errors
+from services.audit import mask_email
 from services.credits import CreditBalance, credit_balance
 from services.ownership import owned
 from services.runtime import Runtime
@@ -119,4 +120,12 @@ async def erase_customer(runtime: Runtime, account_id: str, customer_id: str) ->
                 "which would go on billing and mailing them: cancel them first, then erase."
             )
         await mail_repo.erase_recipient(session, customer.id, customer.email, ERASED_ADDRESS)
+        await audit_trail.append_change(
+            session,
+            account_id=account_id,
+            action="customer.erase",
+            resource_id=customer.id,
+            outcome=200,
+            details={"email": mask_email(customer.email)},
+        )
         return await customers_repo.erase_customer(session, customer.id, datetime.now(UTC))

@@ -25,7 +25,8 @@ from db.models import Customer, PaymentMethod
 from db.repositories import customers as customers_repo
 from db.repositories import held_tokens
 from db.repositories import payment_methods as payment_methods_repo
-from services import errors, temporal
+from services import audit_trail, errors, temporal
+from services.audit import mask_email
 from services.idempotency import derive_id, random_id, request_hash
 from services.outcome import Outcome
 from services.ownership import owned
@@ -70,6 +71,14 @@ async def create_customer(
             created_at=datetime.now(UTC),
         )
         if await customers_repo.add_customer(session, customer):
+            await audit_trail.append_change(
+                session,
+                account_id=account_id,
+                action="customer.create",
+                resource_id=customer_id,
+                outcome=201,
+                details={"email": mask_email(request.email)},
+            )
             return Outcome(customer, created=True)
     async with runtime.database.reading() as session:
         raced = await customers_repo.get_customer(session, customer_id)
@@ -116,6 +125,14 @@ async def update_customer(
         )
         assert updated is not None, "a customer is never deleted, only erased"
         refuse_erased(updated)
+        await audit_trail.append_change(
+            session,
+            account_id=account_id,
+            action="customer.update",
+            resource_id=customer_id,
+            outcome=200,
+            details={"fields": ",".join(sorted(changes)), "email": mask_email(updated.email)},
+        )
         return updated
 
 
@@ -232,7 +249,12 @@ async def set_default_payment_method(
     runtime: Runtime, account_id: str, customer_id: str, method_id: str
 ) -> PaymentMethod:
     return await _change_method(
-        runtime, account_id, customer_id, method_id, payment_methods_repo.set_default_payment_method
+        runtime,
+        account_id,
+        customer_id,
+        method_id,
+        payment_methods_repo.set_default_payment_method,
+        "payment_method.set_default",
     )
 
 
@@ -241,7 +263,12 @@ async def delete_payment_method(
 ) -> PaymentMethod:
     """Soft delete: past payments keep pointing at the method; new ones cannot use it."""
     return await _change_method(
-        runtime, account_id, customer_id, method_id, payment_methods_repo.soft_delete_payment_method
+        runtime,
+        account_id,
+        customer_id,
+        method_id,
+        payment_methods_repo.soft_delete_payment_method,
+        "payment_method.delete",
     )
 
 
@@ -251,9 +278,19 @@ async def _change_method(
     customer_id: str,
     method_id: str,
     change: Callable[[AsyncSession, str, str], Awaitable[PaymentMethod | None]],
+    action: str,
 ) -> PaymentMethod:
     async with runtime.database.writing() as session:
         await _own_customer(session, account_id, customer_id)
-        return await owned(
+        changed = await owned(
             change(session, customer_id, method_id), f"payment method {method_id} for this customer"
         )
+        await audit_trail.append_change(
+            session,
+            account_id=account_id,
+            action=action,
+            resource_id=method_id,
+            outcome=200,
+            details={"customer_id": customer_id},
+        )
+        return changed

@@ -79,6 +79,10 @@ class PayloadTooLarge(AppError):
     status, code, title = 413, "payload_too_large", "Request body too large"
 
 
+class RateLimited(AppError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
 class ValidationFailed(AppError):
     status, code, title = 422, "validation_error", "Request validation failed"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -31,6 +32,14 @@ def request_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def hash_api_key(key: str) -> str:
-    """API keys are random and long, so one SHA-256 is enough to store them unreadably."""
+def hash_api_key(key: str, hashing_key: str) -> str:
+    """HMAC-SHA256 of the key under the server's secret (``DURAPAY_API_KEY_SECRET``): API keys are
+    random and long, so one keyed hash stores them unreadably, and a leaked table cannot even be
+    checked against a guessed or leaked key without the secret, which lives elsewhere."""
+    return hmac.new(hashing_key.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_hash_api_key(key: str) -> str:
+    """The plain SHA-256 keys were stored under before migration 0013 (``services.api_keys``
+    moves each such key to ``hash_api_key`` on its first use)."""
     return hashlib.sha256(key.encode()).hexdigest()

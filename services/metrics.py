@@ -58,6 +58,12 @@ class Metrics:
             "provider",
             "outcome",
         )
+        self.invalid_webhook_signatures = self._metric(
+            Counter,
+            "durapay_webhook_invalid_signatures_total",
+            "Webhook deliveries refused for a missing, forged, stale or replayed signature.",
+            "provider",
+        )
 
         self.alerts = AlertCounts()
         self.registry.register(self.alerts)

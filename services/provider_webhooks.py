@@ -23,7 +23,8 @@ from contracts.providers import ProviderName
 from contracts.workflow_names import PaymentSignal
 from db.repositories import payments as payments_repo
 from db.repositories import webhook_events as webhook_events_repo
-from services import errors, temporal
+from db.repositories import webhook_security as webhook_security_repo
+from services import errors, temporal, webhook_refusals
 from services.paypal_signature import UnverifiableWebhook, verify
 from services.runtime import Runtime
 
@@ -37,13 +38,15 @@ class Receipt:
 
 async def receive_stripe(runtime: Runtime, payload: bytes, signature: str | None) -> Receipt:
     if not signature:
-        raise errors.InvalidSignature("Missing Stripe-Signature header.")
+        await webhook_refusals.refuse(runtime, "stripe", "Missing Stripe-Signature header.")
     try:
         event = stripe.Webhook.construct_event(
             payload, signature, runtime.settings.stripe_webhook_secret.get_secret_value()
         )
     except (stripe.SignatureVerificationError, ValueError):
-        raise errors.InvalidSignature("The Stripe-Signature does not match this body.") from None
+        await webhook_refusals.refuse(
+            runtime, "stripe", "The Stripe-Signature does not match this body."
+        )
     data = event.to_dict()
     obj: dict[str, Any] = data.get("data", {}).get("object", {}) or {}
     is_intent = obj.get("object") == "payment_intent"
@@ -61,13 +64,21 @@ async def receive_stripe(runtime: Runtime, payload: bytes, signature: str | None
 
 
 async def receive_paypal(runtime: Runtime, headers: Mapping[str, str], payload: bytes) -> Receipt:
+    settings = runtime.settings
     try:
-        await verify(headers, payload, runtime.settings.paypal_webhook_id, runtime.paypal_certs)
+        await verify(
+            headers,
+            payload,
+            settings.paypal_webhook_id,
+            runtime.paypal_certs,
+            max_age=settings.paypal_webhook_max_age,
+        )
     except UnverifiableWebhook as error:
-        raise errors.InvalidSignature(
-            f"The PayPal signature could not be verified: {error}."
-        ) from None
+        await webhook_refusals.refuse(
+            runtime, "paypal", f"The PayPal signature could not be verified: {error}."
+        )
     data: dict[str, Any] = json.loads(payload)
+    await _accept_transmission_once(runtime, headers["paypal-transmission-id"], data)
     target = event_target(ProviderName.PAYPAL, data)
     return await _receive(
         runtime,
@@ -80,6 +91,23 @@ async def receive_paypal(runtime: Runtime, headers: Mapping[str, str], payload: 
         data,
         payment_id=target.tag,
     )
+
+
+async def _accept_transmission_once(
+    runtime: Runtime, transmission_id: str, data: dict[str, Any]
+) -> None:
+    """PayPal's signature covers a CRC32 of the body only, so a captured transmission's headers
+    could carry another body (another event, another order): a transmission id is accepted for
+    the one event it first carried, and its redeliveries (the same event again)."""
+    event_id = str(data.get("id", ""))
+    async with runtime.database.writing() as session:
+        bound = await webhook_security_repo.bind_transmission(
+            session, transmission_id, event_id, datetime.now(UTC)
+        )
+    if bound != event_id:
+        await webhook_refusals.refuse(
+            runtime, "paypal", "This PayPal transmission was already used for another event."
+        )
 
 
 async def _receive(

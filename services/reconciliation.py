@@ -46,7 +46,7 @@ RUNS_LISTED = 50
 
 def run_terms(settings: Settings) -> ReconciliationInput:
     return ReconciliationInput(
-        operator_account=settings.reconciliation_operator_account,
+        operator_account=settings.alerts_account_id,
         first_lookback_seconds=int(settings.reconciliation_first_lookback.total_seconds()),
         orphan_grace_seconds=int(settings.reconciliation_orphan_grace.total_seconds()),
         clock_skew_seconds=int(settings.reconciliation_clock_skew.total_seconds()),

@@ -13,7 +13,7 @@ from db.session import create_engine, create_session_factory
 from services.api_keys import prepare_keys
 from services.database import Database
 from services.metrics import Metrics
-from services.paypal_signature import CertificateCache
+from services.paypal_signature import CertificateCache, certificate_cache
 from services.temporal_connection import connect_temporal
 from settings import Settings
 
@@ -49,7 +49,7 @@ async def open_runtime(
             database=database,
             client=temporal,
             metrics=metrics,
-            paypal_certs=CertificateCache(settings.paypal_certificate_allowed),
+            paypal_certs=certificate_cache(settings),
         )
     finally:
         await engine.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.projections import ORM_RENAMED
 from contracts.billing import InvoiceStatus
-from contracts.payments import PaymentView, RefundView
+from contracts.payments import PaymentView, RefundView, receipt_path
 from contracts.subscriptions import SubscriptionView
 from contracts.webhooks_out import (
     INVOICE_STATUS_EVENTS,
@@ -91,7 +91,10 @@ async def payment_events(
             type=payment_type,
             resource_id=view.id,
             dedupe_key=f"{view.id}:{payment_type}",
-            resource=public_object(row, PAYMENT_INTERNAL),
+            resource={
+                **public_object(row, PAYMENT_INTERNAL),
+                "receipt_url": receipt_path(view.id, view.status.value),
+            },
             created_at=view.updated_at,
         )
         raised += [event_id] if event_id else []

@@ -1,4 +1,4 @@
-"""Operator routes (role ``admin``): figures across every account."""
+"""Operator routes (role ``admin``): the figures of the caller's own account."""
 
 from __future__ import annotations
 
@@ -14,19 +14,19 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
 @router.get("/stats")
-async def stats(runtime: RuntimeDep, _admin: AdminDep) -> Stats:
+async def stats(runtime: RuntimeDep, admin_key: AdminDep) -> Stats:
     """Payments by status and currency, in minor units (currencies are never summed together)."""
-    totals = await admin.payment_totals(runtime)
+    totals = await admin.payment_totals(runtime, admin_key.account_id)
     return Stats(payments=[PaymentTotals.model_validate(total) for total in totals])
 
 
 @router.get("/dunning")
-async def dunning(runtime: RuntimeDep, _admin: AdminDep) -> Dunning:
+async def dunning(runtime: RuntimeDep, admin_key: AdminDep) -> Dunning:
     """Failed renewals: open cases and the revenue they put at risk, and how the closed ones ended.
 
     Amounts are minor units per currency. The recovery rate (recovered / closed cases) is a decimal
     string such as ``"0.667"``, exact to three places rather than a float, and null until a case
     has closed.
     """
-    figures = await admin.dunning_figures(runtime)
+    figures = await admin.dunning_figures(runtime, admin_key.account_id)
     return Dunning.model_validate(asdict(figures) | {"recovery_rate": figures.recovery_rate_text()})

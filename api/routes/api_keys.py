@@ -16,7 +16,13 @@ router = APIRouter(prefix="/v1/admin/api-keys", tags=["api keys"])
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_api_key(body: ApiKeyCreate, admin: AdminDep, runtime: RuntimeDep) -> ApiKeyCreated:
     """A new key of the caller's account; its secret is in this answer and nowhere else."""
-    issued = await api_keys.create_key(runtime.database, admin.account_id, body.name, body.role)
+    issued = await api_keys.create_key(
+        runtime.database,
+        admin.account_id,
+        body.name,
+        body.role,
+        hashing_key=runtime.settings.api_key_secret,
+    )
     return ApiKeyCreated.model_validate(issued)
 
 
@@ -42,7 +48,13 @@ async def roll_api_key(
     """A new key (new id and secret, same name and role) replaces this one, which keeps working
     for ``expires_in`` seconds (its ``expires_at`` in the list) so clients can switch over."""
     expires_in = (body or ApiKeyRoll()).expires_in
-    issued = await api_keys.roll_key(runtime.database, admin.account_id, key_id, expires_in)
+    issued = await api_keys.roll_key(
+        runtime.database,
+        admin.account_id,
+        key_id,
+        expires_in,
+        hashing_key=runtime.settings.api_key_secret,
+    )
     return ApiKeyCreated.model_validate(issued)
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from api.schemas.common import Amount, Metadata, ProviderLiteral, Request
+from contracts.payments import receipt_path
 from money import ISO_4217
 
 
@@ -147,7 +148,7 @@ class PaymentOut(BaseModel):
     def receipt_url(self) -> str | None:
         """Where a succeeded payment's receipt is read (HTML; ``?format=pdf`` for the PDF),
         relative to the API's base URL; null until the payment succeeded."""
-        return f"/v1/payments/{self.id}/receipt" if self.status == "succeeded" else None
+        return receipt_path(self.id, self.status)
 
 
 class RefundOut(BaseModel):

@@ -29,6 +29,9 @@ class ApiKey(Base):
     account_id: Mapped[str] = mapped_column(String(64), index=True)
     role: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash_scheme: Mapped[str] = mapped_column(String(16), default="hmac-sha256")
+    """``hmac-sha256`` (keyed with ``DURAPAY_API_KEY_SECRET``), or ``sha256`` for a key issued
+    before migration 0013 and not used since (its first use moves it to the keyed hash)."""
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
@@ -295,6 +298,7 @@ from db.models.ledger import (  # noqa: E402
 )
 from db.models.reconciliation import ReconciliationRun  # noqa: E402
 from db.models.risk import LimitCounter, LimitUsage, RiskRuleSet  # noqa: E402
+from db.models.webhook_security import PaypalTransmission  # noqa: E402
 from db.models.webhooks_out import Event, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 __all__ = [
@@ -321,6 +325,7 @@ __all__ = [
     "PaymentEvent",
     "PaymentLink",
     "PaymentMethod",
+    "PaypalTransmission",
     "Plan",
     "ProviderHealth",
     "ReceiptRequest",

@@ -16,6 +16,9 @@ from db.models import ApiKey
 from db.repositories.paging import get_owned, newest_first
 from db.repositories.writes import insert_once
 
+HMAC_SCHEME = "hmac-sha256"
+SHA256_SCHEME = "sha256"
+
 
 def _usable(at: datetime) -> ColumnElement[bool]:
     return ApiKey.revoked_at.is_(None) & or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > at)
@@ -66,13 +69,31 @@ async def ensure_api_key(
 
 
 async def find_active_api_key(
-    session: AsyncSession, key_hash: str, at: datetime | None = None
+    session: AsyncSession, key_hash: str, at: datetime | None = None, *, scheme: str = HMAC_SCHEME
 ) -> ApiKey | None:
-    """The usable key with this hash at ``at`` (now by default)."""
+    """The usable key with this hash (stored under ``scheme``) at ``at`` (now by default)."""
     result: ApiKey | None = await session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == key_hash, _usable(at or datetime.now(UTC)))
+        select(ApiKey).where(
+            ApiKey.key_hash == key_hash,
+            ApiKey.hash_scheme == scheme,
+            _usable(at or datetime.now(UTC)),
+        )
     )
     return result
+
+
+async def rehash_api_key(session: AsyncSession, key_id: str, old_hash: str, new_hash: str) -> None:
+    """Move a key from the legacy hash to the keyed one; a concurrent request that moved it
+    first makes this a no-op."""
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            ApiKey.key_hash == old_hash,
+            ApiKey.hash_scheme == SHA256_SCHEME,
+        )
+        .values(key_hash=new_hash, hash_scheme=HMAC_SCHEME)
+    )
 
 
 async def any_api_key_with_hash(session: AsyncSession, hashes: Collection[str]) -> bool:

@@ -121,8 +121,11 @@ async def list_payment_events(session: AsyncSession, payment_id: str) -> list[Pa
     return list(rows)
 
 
-async def payment_totals(session: AsyncSession) -> list[tuple[str, str, int, int, int, int]]:
-    """Per (status, currency): payment count, amount, amount captured, amount refunded."""
+async def payment_totals(
+    session: AsyncSession, account_id: str
+) -> list[tuple[str, str, int, int, int, int]]:
+    """The account's, per (status, currency): payment count, amount, amount captured, amount
+    refunded."""
     rows = await session.execute(
         select(
             Payment.status,
@@ -132,6 +135,7 @@ async def payment_totals(session: AsyncSession) -> list[tuple[str, str, int, int
             func.coalesce(func.sum(Payment.amount_captured), 0),
             func.coalesce(func.sum(Payment.amount_refunded), 0),
         )
+        .where(Payment.account_id == account_id)
         .group_by(Payment.status, Payment.currency)
         .order_by(Payment.status, Payment.currency)
     )

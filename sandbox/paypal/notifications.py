@@ -9,15 +9,23 @@ from fastapi.responses import JSONResponse, Response
 from sandbox.paypal.errors import invalid_request
 from sandbox.paypal.protocol import json_body, paypal_api
 from sandbox.paypal.state import SandboxDep
-from sandbox.paypal.webhooks import CERT_PATH
+from sandbox.paypal.webhooks import CA_PATH, CERT_PATH
 
 router = APIRouter()
 
 
 @router.get(CERT_PATH)
 async def certificate(sandbox: SandboxDep) -> Response:
-    """The PEM certificate named in every delivery's ``PAYPAL-CERT-URL``."""
+    """The PEM chain named in every delivery's ``PAYPAL-CERT-URL``: the signing certificate,
+    then its intermediate."""
     return Response(sandbox.webhooks.certificate_pem, media_type="application/x-pem-file")
+
+
+@router.get(CA_PATH)
+async def root_certificate(sandbox: SandboxDep) -> Response:
+    """The root the signing certificate chains to: what a receiver trusts for this sandbox (in
+    place of the public roots PayPal's certificates chain to)."""
+    return Response(sandbox.webhooks.root_pem, media_type="application/x-pem-file")
 
 
 @router.post("/v1/notifications/verify-webhook-signature", dependencies=[Depends(paypal_api)])

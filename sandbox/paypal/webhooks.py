@@ -1,9 +1,10 @@
 """Outgoing webhooks, signed the way PayPal signs them, and the endpoints around them.
 
 PayPal signs ``transmission_id|transmission_time|webhook_id|crc32(raw body)`` with SHA256withRSA
-and names its certificate by URL in ``PAYPAL-CERT-URL``. The sandbox makes a key and a
-self-signed certificate at start and serves the certificate itself, so a receiver verifies
-sandbox deliveries with the same code it uses for PayPal's.
+and names its certificate by URL in ``PAYPAL-CERT-URL``. The sandbox makes a root CA, an
+intermediate and a signing certificate at start and serves the chain itself (the root at
+``/_config/ca.pem``), so a receiver verifies sandbox deliveries, chain and dates included, with
+the same code it uses for PayPal's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from sandbox.paypal.store import Resource, new_id, timestamp
 
@@ -31,6 +32,7 @@ log = logging.getLogger("sandbox.paypal.webhooks")
 
 AUTH_ALGO = "SHA256withRSA"
 CERT_PATH = "/v1/notifications/certs/CERT-sandbox"
+CA_PATH = "/_config/ca.pem"
 # PayPal retries failed deliveries for days; a few quick tries keep a slow test receiver working.
 DELIVERY_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.5
@@ -48,19 +50,66 @@ def serialize(event: Resource) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
 
 
-def _self_signed(key: rsa.RSAPrivateKey) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Durapay PayPal sandbox webhooks")])
+LEAF_NAME = "messageverificationcerts.sandbox.paypal.com"
+"""The name on the signing certificate, as on PayPal's own sandbox."""
+
+
+def _certificate(
+    subject: str,
+    key: rsa.RSAPrivateKey,
+    issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None,
+    *,
+    path_length: int | None,
+) -> x509.Certificate:
+    """A certificate as a public CA issues one: ``issuer`` None makes a root; ``path_length``
+    None makes the leaf, with its DNS name and the extended key usages PayPal's carries."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    issuer_certificate, issuer_key = issuer or (None, key)
     now = datetime.now(UTC)
-    return (
+    is_ca = path_length is not None
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(name)
+        .issuer_name(issuer_certificate.subject if issuer_certificate else name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=365))
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=path_length), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not is_ca,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=is_ca,
+                crl_sign=is_ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
     )
+    if not is_ca:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+        ).add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 class WebhookSender:
@@ -74,8 +123,20 @@ class WebhookSender:
         self.webhook_id = webhook_id
         self.cert_url = public_url.rstrip("/") + CERT_PATH
         self._public_url = public_url.rstrip("/")
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.certificate_pem = _self_signed(self._key).public_bytes(serialization.Encoding.PEM)
+        # A chain as PayPal's: a root (which receivers trust: ``/_config/ca.pem``), an
+        # intermediate, and the signing certificate; the certificate URL serves the last two.
+        root_key, intermediate_key, self._key = _new_key(), _new_key(), _new_key()
+        root = _certificate("Durapay sandbox root CA", root_key, None, path_length=1)
+        intermediate = _certificate(
+            "Durapay sandbox intermediate CA", intermediate_key, (root, root_key), path_length=0
+        )
+        leaf = _certificate(
+            LEAF_NAME, self._key, (intermediate, intermediate_key), path_length=None
+        )
+        self.root_pem = root.public_bytes(serialization.Encoding.PEM)
+        self.certificate_pem = b"".join(
+            cert.public_bytes(serialization.Encoding.PEM) for cert in (leaf, intermediate)
+        )
         self._tasks: set[asyncio.Task[None]] = set()
 
     def emit(self, event_type: str, resource_type: str, summary: str, resource: Resource) -> None:

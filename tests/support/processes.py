@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,15 +17,20 @@ STARTUP_TIMEOUT = 30.0
 
 @contextmanager
 def running_process(
-    name: str, command: Sequence[str], probe: Callable[[], object]
-) -> Iterator[None]:
-    """Run ``command`` from the repository root until the block ends.
+    name: str,
+    command: Sequence[str],
+    probe: Callable[[], object],
+    env: Mapping[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` from the repository root until the block ends; yields the process.
 
     ``probe`` is called until it stops raising ``httpx.TransportError``; if the process dies first,
     the error shows the end of its stderr, so a broken start is explained rather than timed out.
     """
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(list(command), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(
+            list(command), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env=env
+        )
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT
             while True:
@@ -42,7 +47,7 @@ def running_process(
                             f"{name} did not answer within {STARTUP_TIMEOUT}s"
                         ) from None
                     time.sleep(0.05)
-            yield
+            yield process
         finally:
             process.terminate()
             try:

@@ -9,6 +9,7 @@ REAL: dict[str, object] = {
     "stripe_api_key": "sk_live_real",
     "stripe_webhook_secret": "whsec_real",
     "paypal_client_secret": "real-paypal-secret",
+    "api_key_secret": "real-api-key-secret",
     "paypal_client_id": "AbC-real-client-id",
     "paypal_webhook_id": "8PT597110X687430LKGECATA",
     "stripe_api_base": "https://api.stripe.com",

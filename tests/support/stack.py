@@ -58,6 +58,11 @@ def make_settings(
         "paypal_api_base": f"http://127.0.0.1:{free_port()}",
         "api_port": free_port(),
         "provider_call_timeout": 10,
+        # Tests share the dev keys and burst on purpose (storms, concurrency); the limits have
+        # tests of their own (tests/integration/api/test_edge*.py).
+        "rate_limit_api": "100000/second",
+        "rate_limit_public_view": "100000/second",
+        "rate_limit_public_action": "100000/second",
     }
     values.update(overrides)
     return Settings.model_validate(values)

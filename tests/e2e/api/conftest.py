@@ -24,7 +24,7 @@ async def stranger(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
             key_id=f"key_{uuid.uuid4().hex[:12]}",
             account_id=f"acct_{uuid.uuid4().hex[:12]}",
             role="client",
-            key_hash=hash_api_key(key),
+            key_hash=hash_api_key(key, stack.settings.api_key_secret.get_secret_value()),
             name="another account",
         )
     async with httpx.AsyncClient(

@@ -22,13 +22,14 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import make_url
 from temporalio.client import Client
 
 from db.migrate import upgrade_to_head
 from services import api_keys
 from services.database import connect
-from settings import Environment, Settings
+from settings import DEV_API_KEY_SECRET, Environment, Settings
 from tests.support.in_process_api import in_process_api
 
 DURAPAY = Path(sys.executable).with_name("durapay")
@@ -80,7 +81,9 @@ class Deployment:
     async def admin_key(self, account: str = "acct_ops") -> dict[str, Any]:
         """An admin key made in process, quicker than the command for tests about the API."""
         async with connect(self.database_url) as database:
-            issued = await api_keys.create_key(database, account, "ops", "admin")
+            issued = await api_keys.create_key(
+                database, account, "ops", "admin", hashing_key=SecretStr(DEV_API_KEY_SECRET)
+            )
         return asdict(issued)
 
 

@@ -31,7 +31,11 @@ async def test_production_registers_only_https_urls_on_public_addresses(
     await upgrade_to_head(database_url)
     engine = create_engine(database_url)
     issued = await create_key(
-        Database(create_session_factory(engine)), "acct_prod", "shop", "client"
+        Database(create_session_factory(engine)),
+        "acct_prod",
+        "shop",
+        "client",
+        hashing_key=stack.settings.api_key_secret,
     )
     await engine.dispose()
     production = stack.settings.model_copy(
