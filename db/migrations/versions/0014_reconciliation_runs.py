@@ -1,7 +1,7 @@
 """reconciliation runs (with the watermark the next run lists from)
 
 Revision ID: 0014
-Revises: 0015
+Revises: 0013
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0015"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
