@@ -57,7 +57,9 @@ class RecordActivities:
                 data={"status": view.status.value, **transition.detail},
                 created_at=view.updated_at,
             )
-            raised = await webhook_events.payment_events(session, view, transition.refund)
+            raised = await webhook_events.payment_events(
+                session, view, transition.refund, transition.event_type
+            )
             if (
                 self._mail is not None
                 and view.status is PaymentStatus.SUCCEEDED

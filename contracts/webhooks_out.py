@@ -43,6 +43,13 @@ PAYMENT_STATUS_EVENTS: dict[str, EventType] = {
 }
 """A payment entering one of these statuses raises the event, once per payment and status."""
 
+REVIEW_OUTCOMES: dict[str, str] = {
+    "review.approved": "approved",
+    "review.rejected": "rejected",
+    "review.expired": "expired",
+}
+"""The payment transitions that close a review, and the outcome ``review.closed`` reports."""
+
 REFUND_STATUS_EVENTS: dict[str, EventType] = {
     "succeeded": EventType.REFUND_SUCCEEDED,
     "failed": EventType.REFUND_FAILED,

@@ -25,6 +25,7 @@ from contracts.webhooks_out import (
     INVOICE_STATUS_EVENTS,
     PAYMENT_STATUS_EVENTS,
     REFUND_STATUS_EVENTS,
+    REVIEW_OUTCOMES,
     SUBSCRIPTION_STATUS_EVENTS,
     EventType,
 )
@@ -65,10 +66,30 @@ async def _fresh(session: AsyncSession, model: type[Base], row_id: str) -> Any:
 
 
 async def payment_events(
-    session: AsyncSession, view: PaymentView, refund: RefundView | None
+    session: AsyncSession, view: PaymentView, refund: RefundView | None, transition_type: str
 ) -> list[str]:
-    """The payment's status event and the refund's outcome event, each once."""
+    """The payment's status event, the refund's outcome event and, when the transition closes a
+    review, ``review.closed``: each once."""
     raised: list[str] = []
+    outcome = REVIEW_OUTCOMES.get(transition_type)
+    if outcome is not None:
+        event_id = await webhooks_repo.record_event(
+            session,
+            account_id=view.account_id,
+            type=EventType.REVIEW_CLOSED,
+            resource_id=view.id,
+            dedupe_key=f"{view.id}:{EventType.REVIEW_CLOSED}",
+            resource={
+                "payment_id": view.id,
+                "customer_id": view.customer_id,
+                "amount": view.amount,
+                "currency": view.currency,
+                "outcome": outcome,
+                "closed_at": _json_value(view.updated_at),
+            },
+            created_at=view.updated_at,
+        )
+        raised += [event_id] if event_id else []
     refund_type = REFUND_STATUS_EVENTS.get(refund.status.value) if refund else None
     if refund is not None and refund_type is not None:
         row = await _fresh(session, Refund, refund.id)

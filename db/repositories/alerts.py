@@ -1,4 +1,8 @@
-"""Alerts: raised once per account, kind, cause and time window; listed and resolved."""
+"""Alerts: raised once per account, kind, cause and time window; listed and resolved.
+
+A new alert writes its ``alert.created`` merchant event in the same transaction; the webhook
+sweep (a Temporal Schedule, every minute) starts its deliveries, since an alert is raised from
+the API and from activities alike."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.alerts import AlertRequest, RaisedAlert
+from contracts.webhooks_out import EventType
 from db.models import Alert
+from db.repositories import webhooks_out as webhooks_repo
 from db.repositories.paging import newest_first
 from db.repositories.writes import insert_once
 
@@ -44,6 +50,25 @@ async def raise_alert(
         },
     )
     if created:
+        await webhooks_repo.record_event(
+            session,
+            account_id=request.account_id,
+            type=EventType.ALERT_CREATED,
+            resource_id=alert_id,
+            dedupe_key=f"{alert_id}:{EventType.ALERT_CREATED}",
+            resource={
+                "id": alert_id,
+                "kind": request.kind.value,
+                "severity": request.severity.value,
+                "customer_id": request.customer_id,
+                "payment_id": request.payment_id,
+                "detail": request.detail,
+                "created_at": now.isoformat().replace("+00:00", "Z"),
+                "resolved_at": None,
+                "resolution": None,
+            },
+            created_at=now,
+        )
         return RaisedAlert(id=alert_id, created=True)
     existing = await session.scalar(
         select(Alert.id).where(

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.alerts import AlertKind, AlertRequest, AlertSeverity
 from contracts.audit import ActorType, AuditRecord
 from db.ids import random_id
-from db.models import AuditEntry
+from db.models import AuditEntry, Event
 from db.repositories import alerts as alerts_repo
 from db.repositories import audit as audit_repo
 from services.audit import mask_email
@@ -147,3 +147,6 @@ async def test_a_storm_of_one_cause_raises_one_alert_per_window(
         counts = await alerts_repo.counts(session)
     assert len(rows) == 3
     assert counts == [("failed_attempts", "medium", 3)]
+    async with sessions() as session:
+        created = list(await session.scalars(select(Event).where(Event.type == "alert.created")))
+    assert sorted(e.resource_id for e in created) == sorted(row.id for row in rows)

@@ -175,3 +175,21 @@ async def test_events_older_than_30_days_are_expired(sessions: Sessions) -> None
         expired = await webhooks_repo.expire_events(session, datetime.now(UTC) - timedelta(days=30))
     assert expired == 1
     assert [event.resource_id for event in await events(sessions)] == ["pay_1"]
+
+
+async def test_a_closed_review_raises_review_closed_once_with_its_outcome(
+    sessions: Sessions,
+) -> None:
+    records = RecordActivities(sessions)
+    under_review = moved(PROCESSING, 1, status=PaymentStatus.UNDER_REVIEW)
+    approved = replace(
+        moved(PROCESSING, 2, status=PaymentStatus.SUCCEEDED, amount_captured=2599),
+        event_type="review.approved",
+    )
+    await records.record_payment_transition(under_review)
+    await records.record_payment_transition(approved)
+    await records.record_payment_transition(approved)
+
+    closed = [e for e in await events(sessions) if e.type == "review.closed"]
+    assert [(e.resource_id, e.data["object"]["outcome"]) for e in closed] == [("pay_1", "approved")]
+    assert {e.type for e in await events(sessions)} >= {"payment.under_review", "payment.succeeded"}
