@@ -4,8 +4,6 @@ Frozen dataclasses that cross the workflow boundary (the risk terms a payment st
 assessment its activity answers, the review decisions sent as updates) and the API's vocabulary.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum

@@ -8,8 +8,6 @@ clock, no database. Every factor's points grow with what it counts, so more fail
 payments or a larger amount never lower a score (``tests/unit/test_risk_scoring.py``).
 """
 
-from __future__ import annotations
-
 from contracts.risk import (
     CustomerHistory,
     FactorCode,
