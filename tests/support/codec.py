@@ -20,14 +20,18 @@ def payloads_in(document: Any, path: str = "") -> Iterator[tuple[str, dict[str, 
     it is, Durapay's own only. Two kinds are plain by design and left out: search attributes,
     which the server must read to index (IDs, statuses, amounts: checked for personal data with
     the rest of the text), and the ``data`` of a local activity's marker, the SDK's bookkeeping
-    (sequence number, attempt, activity type, time; its ``result`` is Durapay's, encrypted)."""
+    (sequence number, attempt, activity type, time; its ``result`` is Durapay's, encrypted), and
+    the ``patch-data`` of a ``workflow.patched`` marker, which the SDK writes itself (the patch's
+    name, e.g. ``risk-assessment``)."""
     if isinstance(document, dict):
         metadata = document.get("metadata")
         if isinstance(metadata, dict) and "encoding" in metadata:
             yield path, document
             return
         for key, value in document.items():
-            if key == "searchAttributes" or (key == "data" and path.endswith("/details")):
+            if key == "searchAttributes" or (
+                key in ("data", "patch-data") and path.endswith("/details")
+            ):
                 continue
             yield from payloads_in(value, f"{path}/{key}")
     elif isinstance(document, list):
