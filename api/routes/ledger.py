@@ -167,6 +167,7 @@ async def get_wallet(customer_id: str, principal: PrincipalDep, runtime: Runtime
             errors.PaymentMethodNotFound,
             errors.ProviderNotAvailable,
             errors.AmountNotRepresentable,
+            errors.AmountExceedsLimit,
             errors.ServiceUnavailable,
         ),
     },
