@@ -17,12 +17,17 @@ from tests.support.codec import TEST_CONVERTER
 from tests.support.paths import TEMPORAL_TEST_SERVER
 
 DAY = timedelta(days=1)
+STARTUP_TIMEOUT = timedelta(seconds=30)
+"""The SDK waits 5 s by default for the test server to listen: on two loaded cores it once took
+longer, and three dunning tests errored before they ran."""
 
 
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEMPORAL_TEST_SERVER), data_converter=TEST_CONVERTER
+        test_server_existing_path=str(TEMPORAL_TEST_SERVER),
+        data_converter=TEST_CONVERTER,
+        test_server_startup_timeout=STARTUP_TIMEOUT,
     )
     try:
         await env.client.operator_service.add_search_attributes(
