@@ -40,10 +40,9 @@ def charge_outside_durapay(stack: Stack, amount: int) -> tuple[str, str]:
     )
     confirmed = client.v1.payment_intents.confirm(intent.id)
     assert confirmed.status == "succeeded"
-    (charge,) = [
-        c for c in client.v1.charges.list({"limit": 100}).data if c.payment_intent == intent.id
-    ]
-    return intent.id, charge.id
+    charge = confirmed.latest_charge
+    assert charge is not None
+    return intent.id, charge if isinstance(charge, str) else charge.id
 
 
 async def finished_run(api: httpx.AsyncClient, run_id: str) -> dict[str, Any]:

@@ -19,7 +19,12 @@ import sys
 import threading
 
 import worker
+from documents.render import load_pdf_engine
 from settings import get_settings
+
+load_pdf_engine()
+"""WeasyPrint too (two CPU seconds), which the worker otherwise loads at start: each forked
+worker then polls as soon as it connects."""
 
 
 def _run_child() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from temporalio.service import RPCError, RPCStatusCode
+
 from contracts.reconciliation import RECONCILIATION_SCHEDULE_ID, ReconciliationInput
 from contracts.workflow_names import WorkflowName
 from services.reconciliation import ensure_schedule
@@ -19,6 +21,7 @@ async def test_a_second_deploy_updates_the_one_schedule(stack: Stack) -> None:
             "reconciliation_orphan_grace": timedelta(minutes=30),
         }
     )
+    await forget_schedule(stack)
     try:
         assert await ensure_schedule(stack.client, hourly) is True
         assert await ensure_schedule(stack.client, every_ten) is False
@@ -33,4 +36,13 @@ async def test_a_second_deploy_updates_the_one_schedule(stack: Stack) -> None:
         )
         assert terms.orphan_grace == timedelta(minutes=30)
     finally:
+        await forget_schedule(stack)
+
+
+async def forget_schedule(stack: Stack) -> None:
+    """The session's Temporal is shared: a test before this one may have deployed the Schedule."""
+    try:
         await stack.client.get_schedule_handle(RECONCILIATION_SCHEDULE_ID).delete()
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
