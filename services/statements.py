@@ -39,23 +39,19 @@ STATEMENT_INVOICE_STATUSES = frozenset({"open", "paid", "uncollectible"})
 
 
 async def payment_lines(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
-    """What each payment captured, in the customer's favour, when the payment was made; wallet
-    deposits are the ledger's lines."""
-    deposits, _ = await ledger_moves_repo.wallet_payment_ids(session, customer_id)
+    """What each payment captured, in the customer's favour, when the payment was made."""
     return [
         (p.currency, Movement(p.created_at, "payment", p.id, p.amount_captured))
         for p in await payments_repo.payments_of_customer(session, customer_id)
-        if p.amount_captured > 0 and p.id not in deposits
+        if p.amount_captured > 0
     ]
 
 
 async def refund_lines(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
-    """Succeeded refunds; those that paid a wallet withdrawal back are the ledger's lines."""
-    _, withdrawn = await ledger_moves_repo.wallet_payment_ids(session, customer_id)
     return [
         (r.currency, Movement(r.created_at, "refund", r.id, -r.amount))
         for r in await payments_repo.refunds_of_customer(session, customer_id)
-        if r.status == "succeeded" and r.id not in withdrawn
+        if r.status == "succeeded"
     ]
 
 
@@ -92,8 +88,18 @@ LINE_SOURCES: list[LineSource] = [payment_lines, refund_lines, invoice_lines, le
 
 
 async def movements_of(session: AsyncSession, customer_id: str) -> list[tuple[str, Movement]]:
-    """Every movement of the customer, in every currency, from every line source."""
-    return [pair for source in LINE_SOURCES for pair in await source(session, customer_id)]
+    """Every movement of the customer, in every currency, from every line source; a wallet
+    deposit's payment and a withdrawal's refunds are left to the ledger's own lines."""
+    deposits, withdrawn = await ledger_moves_repo.wallet_payment_ids(session, customer_id)
+    shown_by_ledger = {("payment", ref) for ref in deposits} | {
+        ("refund", ref) for ref in withdrawn
+    }
+    return [
+        (currency, movement)
+        for source in LINE_SOURCES
+        for currency, movement in await source(session, customer_id)
+        if (movement.type, movement.reference) not in shown_by_ledger
+    ]
 
 
 async def customer_statement(

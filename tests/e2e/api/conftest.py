@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -14,22 +15,31 @@ from settings import DEV_ADMIN_KEY
 from tests.support.stack import Stack
 
 
-@pytest.fixture
-async def stranger(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    """A client key of another account."""
+@asynccontextmanager
+async def fresh_account_client(
+    stack: Stack, role: str, name: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the running API holding a new key of a new account, with ``role``."""
     key = f"sk_test_{uuid.uuid4().hex}"
     async with stack.sessions() as session, session.begin():
         await api_keys_repo.add_api_key(
             session,
             key_id=f"key_{uuid.uuid4().hex[:12]}",
             account_id=f"acct_{uuid.uuid4().hex[:12]}",
-            role="client",
+            role=role,
             key_hash=hash_api_key(key, stack.settings.api_key_secret.get_secret_value()),
-            name="another account",
+            name=name,
         )
     async with httpx.AsyncClient(
         base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
     ) as client:
+        yield client
+
+
+@pytest.fixture
+async def stranger(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client key of another account."""
+    async with fresh_account_client(stack, "client", "another account") as client:
         yield client
 
 

@@ -6,7 +6,6 @@ an account of its own, so its rules reach no other test's payments."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,8 +13,7 @@ import httpx
 import pytest
 from stripe import StripeClient
 
-from db.repositories import api_keys as api_keys_repo
-from services.idempotency import hash_api_key
+from tests.e2e.api.conftest import fresh_account_client
 from tests.support.flows import (
     CARD_DECLINED,
     CARD_OK,
@@ -32,19 +30,7 @@ from tests.support.stack import Stack
 @pytest.fixture
 async def operator(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """An admin key of a fresh account: its payments, its rules, its review queue."""
-    key = f"sk_test_{uuid.uuid4().hex}"
-    async with stack.sessions() as session, session.begin():
-        await api_keys_repo.add_api_key(
-            session,
-            key_id=f"key_{uuid.uuid4().hex[:12]}",
-            account_id=f"acct_{uuid.uuid4().hex[:12]}",
-            role="admin",
-            key_hash=hash_api_key(key, stack.settings.api_key_secret.get_secret_value()),
-            name="risk operator",
-        )
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-    ) as client:
+    async with fresh_account_client(stack, "admin", "risk operator") as client:
         yield client
 
 
