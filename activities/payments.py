@@ -31,6 +31,7 @@ from contracts.providers import (
 )
 from db.repositories import customers as customers_repo
 from db.repositories import held_tokens
+from db.repositories import payments as payments_repo
 
 T = TypeVar("T")
 
@@ -57,6 +58,17 @@ class PaymentActivities:
 
     @activity.defn(name="create_intent")
     async def create_intent(self, call: CreateIntentCall) -> IntentResult:
+        """Create the payment's intent, unless one is already recorded against the payment at
+        this provider: then it is read back. A workflow task that ran its local activities and
+        was lost before it completed (its worker killed, say) runs them again, after its record
+        step may already have written the intent; a provider that forgets idempotency keys
+        (localstripe) would otherwise make a second intent."""
+        async with self._sessions() as session:
+            payment = await payments_repo.get_payment(session, call.request.payment_id)
+        if payment is not None and payment.provider == call.provider.value:
+            recorded = payment.provider_reference
+            if recorded is not None:
+                return await self._call(call.provider, lambda p: p.retrieve_intent(recorded))
         return await self._call(
             call.provider, lambda p: p.create_intent(call.request, call.idempotency_key)
         )

@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         RefundStatus,
         RouteRequest,
     )
-    from contracts.search_attributes import PAYMENT_STATUS, PROVIDER
+    from contracts.search_attributes import PROVIDER
     from contracts.workflow_names import (
         PAYMENT_SETTLED_SIGNAL,
         STATE_QUERY,
@@ -62,11 +62,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import details, handlers, payment_lookup
     from workflows.database import call_database_locally
+    from workflows.payment_index import index_status, started_status
     from workflows.policies import guards
     from workflows.policies.payment_status import (
         CANCELABLE_STATUSES,
         Detail,
         after_intent,
+        after_refund,
         failed,
         initial_view,
         unreachable,
@@ -78,7 +80,7 @@ with workflow.unsafe.imports_passed_through():
         outlasted,
         provider_refusal,
     )
-    from workflows.policies.retries import PROVIDER_RETRY_POLICY
+    from workflows.provider_calls import LOCAL_FIRST_PATCH, call_provider
 
 from workflows.payment_risk import PaymentRisk, RiskState
 
@@ -102,11 +104,16 @@ class PaymentWorkflow(PaymentRisk):
         self._closing = False
         self._refunds_until: datetime | None = None
         self._risk = RiskState()
+        self._local_first = False
+        self._indexed_status: PaymentStatus | None = None
 
     # ------------------------------------------------------------------ main flow
 
     @workflow.run
     async def run(self, payment: PaymentInput) -> PaymentView:
+        if workflow.patched(LOCAL_FIRST_PATCH):
+            self._local_first = True
+            self._indexed_status = started_status()
         candidates = await self._route() if payment.provider is None else [payment.provider]
         await self._assess_risk()
         await self._transition("payment.created")
@@ -177,6 +184,7 @@ class PaymentWorkflow(PaymentRisk):
             PaymentActivities.confirm_intent,
             self._call(self._key("confirm")),
             give_up_after=self._input.timeouts.provider_outage,
+            local_first=self._local_first,
         )
         await self._apply_intent(confirmed, "provider.confirmed")
 
@@ -200,6 +208,7 @@ class PaymentWorkflow(PaymentRisk):
                         if alternative is not None
                         else payment_lookup.create_repeat_limit(self._input, provider)
                     ),
+                    local_first=self._local_first,
                 )
             except ActivityError as error:
                 if alternative is None or not fallback_is_safe(request, error):
@@ -455,20 +464,7 @@ class PaymentWorkflow(PaymentRisk):
                 if provider_refusal(error) is None:
                     raise
                 result = RefundResult(reference="", status=RefundStatus.FAILED, amount=amount)
-            refund = RefundView(
-                id=request.refund_id,
-                payment_id=self._view.id,
-                amount=amount,
-                currency=self._view.currency,
-                status=result.status,
-                reason=request.reason,
-                created_at=workflow.now(),
-                provider_reference=result.reference or None,
-            )
-            if result.status is not RefundStatus.FAILED:
-                self._view = replace(
-                    self._view, amount_refunded=self._view.amount_refunded + amount
-                )
+            self._view, refund = after_refund(self._view, request, amount, result, workflow.now())
             self._refunds[refund.id] = refund
             self._keyed_requests[refund.id] = request.request_hash
             await self._transition(
@@ -547,17 +543,15 @@ class PaymentWorkflow(PaymentRisk):
         workflow.set_current_details(step)
 
     async def _provider(
-        self, activity: Any, call: Any, give_up_after: timedelta | None = None
+        self,
+        activity: Any,
+        call: Any,
+        give_up_after: timedelta | None = None,
+        local_first: bool = False,
     ) -> Any:
-        """One provider call, retried while it fails retryably; ``give_up_after`` bounds the
-        retries (Temporal's schedule-to-close), otherwise they last as long as the outage."""
-        return await workflow.execute_activity_method(
-            activity,
-            call,
-            start_to_close_timeout=self._input.timeouts.provider_call,
-            schedule_to_close_timeout=give_up_after,
-            retry_policy=PROVIDER_RETRY_POLICY,
-        )
+        """One provider call (``workflows/provider_calls.py``)."""
+        timeout = self._input.timeouts.provider_call
+        return await call_provider(activity, call, timeout, give_up_after, local_first)
 
     async def _transition(
         self,
@@ -574,10 +568,9 @@ class PaymentWorkflow(PaymentRisk):
             ),
         )
         changed = self._recorded is None or self._recorded.status is not self._view.status
-        if changed:
-            workflow.upsert_search_attributes(
-                [PAYMENT_STATUS.value_set(self._view.status.value), *self._risk_attributes()]
-            )
+        self._indexed_status = index_status(
+            self._view.status, self._indexed_status, self._risk_attributes()
+        )
         self._recorded = self._view
         if changed and self._view.status is not PaymentStatus.PROCESSING:
             await self._notify_settled()

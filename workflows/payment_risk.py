@@ -4,8 +4,9 @@ a limit reservation when the payment ends unpaid.
 
 A mixin of the workflow, so the review's updates are the workflow's own and the money still
 moves under its ``_money_lock``. Every step here runs only for a payment started with risk terms
-(``PaymentInput.risk``, set by ``POST /v1/payments``) and behind ``workflow.patched``, so the
-histories recorded before risk existed replay unchanged.
+(``PaymentInput.risk``, set by ``POST /v1/payments``) and behind ``workflow.patched`` (the
+``risk-assessment`` patch, or ``provider-calls-local-first``, which came later and implies it), so
+the histories recorded before risk existed replay unchanged.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class PaymentRisk:
         _input: PaymentInput
         _view: PaymentView
         _money_lock: asyncio.Lock
+        _local_first: bool
 
         @property
         def _is_checkout(self) -> bool: ...
@@ -88,7 +90,11 @@ class PaymentRisk:
         def _key(self, step: str) -> str: ...
         def _call(self, idempotency_key: str, amount: int | None = None) -> IntentCall: ...
         async def _provider(
-            self, activity: Any, call: Any, give_up_after: timedelta | None = None
+            self,
+            activity: Any,
+            call: Any,
+            give_up_after: timedelta | None = None,
+            local_first: bool = False,
         ) -> Any: ...
         async def _transition(
             self, event_type: str, detail: Detail | None = None, refund: Any = None
@@ -102,7 +108,7 @@ class PaymentRisk:
         provider is known (a challenge means something else at each); before anything is
         recorded, so the payment's first entry already carries its risk."""
         terms = self._input.risk
-        if terms is None or not workflow.patched(RISK_PATCH):
+        if terms is None or not (self._local_first or workflow.patched(RISK_PATCH)):
             return
         payment = self._input
         self._set_step("assessing risk")

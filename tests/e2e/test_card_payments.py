@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 from stripe import StripeClient
+from temporalio.api.enums.v1 import EventType
 
 from tests.support.flows import (
     CARD_3DS,
@@ -42,6 +43,26 @@ async def test_card_payment_succeeds_and_is_recorded(api: httpx.AsyncClient, sta
         "provider.confirmed",
     ]
     assert events[-1]["data"]["status"] == "succeeded"
+
+
+async def test_an_automatic_card_payment_leaves_at_most_16_events_in_temporal(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
+    """Risk, the charge and its records run in the payment's first workflow task, the provider
+    calls as local activities: what Temporal stores per payment (issue 19's target)."""
+    customer_id, method_id = await card_customer(api, stack.stripe_url, CARD_OK)
+
+    response = await pay(api, customer_id, method_id, amount=2500, currency="usd")
+
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "succeeded"
+    history = await stack.client.get_workflow_handle(response.json()["id"]).fetch_history()
+    kinds = [
+        EventType.Name(event.event_type).removeprefix("EVENT_TYPE_") for event in history.events
+    ]
+    assert len(kinds) <= 16, f"{len(kinds)} events: {kinds}"
+    assert "ACTIVITY_TASK_SCHEDULED" not in kinds, kinds
+    assert kinds[-2:] == ["TIMER_STARTED", "WORKFLOW_EXECUTION_UPDATE_COMPLETED"], kinds
 
 
 async def test_a_description_reaches_the_provider(api: httpx.AsyncClient, stack: Stack) -> None:

@@ -4,7 +4,10 @@ card would, while keeping what they were asked for the assertions.
 
 The card a payment carries (its ``payment_method_ref``) decides how the fake provider answers the
 confirm, as the test cards do at localstripe: ``CARD_OK`` pays (or authorizes, for a manual
-capture), ``CARD_3DS`` asks for 3-D Secure, ``declining(code)`` is declined with that code.
+capture), ``CARD_3DS`` asks for 3-D Secure, ``declining(code)`` is declined with that code. Like
+Stripe, it answers a create or confirm sent again under an idempotency key it has answered with
+that same answer, and moves nothing: a workflow task that ran its local activities and then
+failed (a new event arrived as the workflow was completing) runs them again.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class FakeProvider:
         self._cards: dict[str, str] = {}
         self._capture_methods: dict[str, CaptureMethod] = {}
         self._numbers = itertools.count(1)
+        self._answers: dict[str, IntentResult] = {}
 
     def authenticate(self, reference: str) -> None:
         """What the customer finishing 3-D Secure does to the intent."""
@@ -83,6 +87,8 @@ class FakeProvider:
 
     @activity.defn(name="create_intent")
     async def create_intent(self, call: CreateIntentCall) -> IntentResult:
+        if call.idempotency_key in self._answers:
+            return self._answers[call.idempotency_key]
         request = call.request
         self.calls.append(ProviderCall("create_intent", call.idempotency_key, request.amount))
         reference = f"pi_fake_{next(self._numbers)}"
@@ -90,10 +96,13 @@ class FakeProvider:
         self._capture_methods[reference] = request.capture_method
         intent = IntentResult(reference, IntentStatus.REQUIRES_CONFIRMATION, request.amount)
         self.intents[reference] = intent
+        self._answers[call.idempotency_key] = intent
         return intent
 
     @activity.defn(name="confirm_intent")
     async def confirm_intent(self, call: IntentCall) -> IntentResult:
+        if call.idempotency_key in self._answers:
+            return self._answers[call.idempotency_key]
         self.calls.append(
             ProviderCall("confirm_intent", call.idempotency_key, off_session=call.off_session)
         )
@@ -112,6 +121,7 @@ class FakeProvider:
         else:
             intent = replace(intent, status=IntentStatus.SUCCEEDED)
         self.intents[call.reference] = intent
+        self._answers[call.idempotency_key] = intent
         return intent
 
     @activity.defn(name="retrieve_intent")

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from contracts.payments import Failure, NextAction, PaymentInput, PaymentStatus, PaymentView
-from contracts.providers import IntentResult, IntentStatus, ProviderName
+from contracts.payments import (
+    Failure,
+    NextAction,
+    PaymentInput,
+    PaymentStatus,
+    PaymentView,
+    RefundRequest,
+    RefundView,
+)
+from contracts.providers import IntentResult, IntentStatus, ProviderName, RefundResult, RefundStatus
 from workflows.policies.declines import failure_from_decline
 
 CANCELABLE_STATUSES = frozenset(
@@ -129,3 +137,23 @@ def unreachable(provider: ProviderName | None, outage: timedelta) -> Failure:
         message=f"{provider} could not be reached within {outage}; nothing was charged.",
         retryable=True,
     )
+
+
+def after_refund(
+    view: PaymentView, request: RefundRequest, amount: int, result: RefundResult, now: datetime
+) -> tuple[PaymentView, RefundView]:
+    """The payment and its refund of ``amount`` once the provider has answered ``request``:
+    a refund that did not fail counts against what is left to refund."""
+    refund = RefundView(
+        id=request.refund_id,
+        payment_id=view.id,
+        amount=amount,
+        currency=view.currency,
+        status=result.status,
+        reason=request.reason,
+        created_at=now,
+        provider_reference=result.reference or None,
+    )
+    if result.status is not RefundStatus.FAILED:
+        view = replace(view, amount_refunded=view.amount_refunded + amount)
+    return view, refund
