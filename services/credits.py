@@ -25,7 +25,7 @@ from services import errors
 from services.idempotency import derive_id, request_hash
 from services.ledger import FundingRequest, fund, require_same_request
 from services.outcome import Outcome
-from services.ownership import owned
+from services.ownership import own_customer
 from services.runtime import Runtime
 
 USD = "USD"
@@ -41,7 +41,7 @@ class CreditBalance:
 
 async def get_credits(runtime: Runtime, account_id: str, customer_id: str) -> CreditBalance:
     async with runtime.database.reading() as session:
-        await _own_customer(session, account_id, customer_id)
+        await own_customer(session, account_id, customer_id)
         return await credit_balance(session, account_id, customer_id)
 
 
@@ -81,7 +81,7 @@ async def purchase_credits(
             f"({settings.credits_per_dollar} credits a dollar)."
         )
     async with runtime.database.reading() as session:
-        await _own_customer(session, account_id, customer_id)
+        await own_customer(session, account_id, customer_id)
         held = await ledger_repo.balance(session, credits_of(account_id, customer_id))
     funding_id = derive_id("ctx_", account_id, customer_id, "purchase", idempotency_key)
     fingerprint = request_hash({"credits": credits, "payment_method_id": payment_method_id})
@@ -122,7 +122,7 @@ async def consume_credits(
     move = _move(account_id, customer_id, "consume", idempotency_key, credits, reason=reason)
     try:
         async with runtime.database.writing() as session:
-            await _own_customer(session, account_id, customer_id)
+            await own_customer(session, account_id, customer_id)
             created = await ledger_moves.consume_credits(session, move, reason)
             transaction = await _transaction(session, move.transaction_id)
     except LimitReached:
@@ -148,7 +148,7 @@ async def transfer_credits(
     limit = runtime.settings.credits_max_balance
     try:
         async with runtime.database.writing() as session:
-            await _own_customer(session, account_id, customer_id)
+            await own_customer(session, account_id, customer_id)
             recipient = await customers_repo.get_customer(session, to_customer_id, account_id)
             if recipient is None:
                 raise errors.CustomerNotFound(f"No customer {to_customer_id}.")
@@ -177,7 +177,7 @@ async def list_credit_transactions(
     """The customer's credit movements (purchases granted, consumes, transfers both ways),
     newest first, each signed as it changed their balance."""
     async with runtime.database.reading() as session:
-        await _own_customer(session, account_id, customer_id)
+        await own_customer(session, account_id, customer_id)
         return await ledger_repo.movements_of_account(
             session,
             credits_of(account_id, customer_id),
@@ -209,9 +209,3 @@ async def _transaction(session: AsyncSession, transaction_id: str) -> LedgerTran
     found = await ledger_repo.get_transaction(session, transaction_id)
     assert found is not None
     return found
-
-
-async def _own_customer(session: AsyncSession, account_id: str, customer_id: str) -> None:
-    await owned(
-        customers_repo.get_customer(session, customer_id, account_id), f"customer {customer_id}"
-    )
