@@ -186,12 +186,10 @@ async def list_wallet_transactions(
     """Deposits and withdrawals, newest first, filtered by type and status."""
     async with runtime.database.reading() as session:
         await own_customer(session, account_id, customer_id)
-        deposits = await ledger_moves.fundings_of_customer(session, customer_id, FundingKind.WALLET)
-        withdrawals = await ledger_moves.withdrawals_of_customer(session, customer_id)
-    rows = [_deposit(row) for row in deposits] + [_withdrawal(row) for row in withdrawals]
+        unfiltered = await _deposits_then_withdrawals(session, customer_id)
     rows = [
         row
-        for row in rows
+        for row in unfiltered
         if (type_filter is None or row.type == type_filter)
         and (status is None or row.status == status)
     ]
@@ -203,11 +201,18 @@ async def list_wallet_transactions(
 
 async def wallet_history(session: AsyncSession, customer_id: str) -> list[WalletTransaction]:
     """Every deposit and withdrawal of the customer, newest first."""
-    deposits = await ledger_moves.fundings_of_customer(session, customer_id, FundingKind.WALLET)
-    withdrawals = await ledger_moves.withdrawals_of_customer(session, customer_id)
-    rows = [_deposit(row) for row in deposits] + [_withdrawal(row) for row in withdrawals]
+    rows = await _deposits_then_withdrawals(session, customer_id)
     rows.sort(key=lambda row: (row.created_at, row.id), reverse=True)
     return rows
+
+
+async def _deposits_then_withdrawals(
+    session: AsyncSession, customer_id: str
+) -> list[WalletTransaction]:
+    """The deposits, then the withdrawals, each in its repository's order (not merged by date)."""
+    deposits = await ledger_moves.fundings_of_customer(session, customer_id, FundingKind.WALLET)
+    withdrawals = await ledger_moves.withdrawals_of_customer(session, customer_id)
+    return [_deposit(row) for row in deposits] + [_withdrawal(row) for row in withdrawals]
 
 
 def _deposit(funding: LedgerFunding) -> WalletTransaction:
