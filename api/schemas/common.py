@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-from money import MAX_AMOUNT
+from money import ISO_4217, MAX_AMOUNT
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -26,6 +26,17 @@ Metadata = Annotated[
 
 
 Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
+
+
+def _iso_currency(value: str) -> str:
+    """``usd`` is USD: clients may write codes in either case; an unknown code is a 422."""
+    code = value.upper()
+    if code not in ISO_4217:
+        raise ValueError("must be an ISO 4217 currency code")
+    return code
+
+
+Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_iso_currency)]
 
 
 ProviderLiteral = Literal["stripe", "paypal"]

@@ -18,8 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from api.schemas.common import Amount, Request, ResourceId
-from money import ISO_4217
+from api.schemas.common import Amount, Currency, Request, ResourceId
 
 Credits = Annotated[StrictInt, Field(gt=0, le=1_000_000_000)]
 
@@ -100,13 +99,6 @@ class CreditTransactionOut(BaseModel):
         return _CREDIT_TYPES.get(value, value)
 
 
-def _iso(value: str) -> str:
-    code = value.upper()
-    if code not in ISO_4217:
-        raise ValueError("must be an ISO 4217 currency code")
-    return code
-
-
 class DepositCreate(Request):
     model_config = ConfigDict(
         json_schema_extra={
@@ -115,19 +107,15 @@ class DepositCreate(Request):
     )
 
     amount: Amount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    currency: Currency
     payment_method_id: ResourceId
-
-    _currency = field_validator("currency")(_iso)
 
 
 class WithdrawalCreate(Request):
     model_config = ConfigDict(json_schema_extra={"examples": [{"amount": 3000, "currency": "usd"}]})
 
     amount: Amount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
-
-    _currency = field_validator("currency")(_iso)
+    currency: Currency
 
 
 class WalletBalanceOut(BaseModel):

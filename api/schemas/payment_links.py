@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api.schemas.common import Amount, ProviderLiteral, Request
-from money import ISO_4217
+from api.schemas.common import Amount, Currency, ProviderLiteral, Request
 
 ResourceRef = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -33,20 +32,10 @@ class PaymentLinkCreate(Request):
     customer_id: ResourceRef
     invoice_id: ResourceRef | None = None
     amount: Amount | None = None
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    currency: Currency | None = None
     description: Annotated[str, Field(max_length=500)] | None = None
     expires_in: Annotated[StrictInt, Field(ge=60)] | None = None
     """Seconds until the link expires; default 7 days (``DURAPAY_PAYMENT_LINK_EXPIRY``)."""
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = value.upper()
-        if code not in ISO_4217:
-            raise ValueError("must be an ISO 4217 currency code")
-        return code
 
 
 class PaymentLinkOut(BaseModel):

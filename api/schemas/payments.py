@@ -11,11 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
 
-from api.schemas.common import Amount, Metadata, ProviderLiteral, Request
+from api.schemas.common import Amount, Currency, Metadata, ProviderLiteral, Request
 from contracts.payments import receipt_path
-from money import ISO_4217
 
 
 class PaymentCreate(Request):
@@ -44,7 +43,7 @@ class PaymentCreate(Request):
     """A saved-method payment, then a PayPal checkout (the buyer approves it at ``next_action``)."""
 
     amount: Amount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    currency: Currency
     customer_id: Annotated[str, Field(min_length=1, max_length=64)]
     payment_method_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     provider: ProviderLiteral | None = None
@@ -54,14 +53,6 @@ class PaymentCreate(Request):
     return_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
     receipt_email: bool = False
     """Mail the customer the receipt (PDF attached) once the payment succeeds."""
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        code = value.upper()
-        if code not in ISO_4217:
-            raise ValueError("must be an ISO 4217 currency code")
-        return code
 
 
 class CaptureCreate(Request):

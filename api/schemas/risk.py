@@ -5,20 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Amount, Request
+from api.schemas.common import Amount, Currency, Request
 from api.schemas.payments import RiskOut
-from money import ISO_4217
 
 Score = Annotated[int, Field(ge=0, le=100)]
-
-
-def _currency(value: str) -> str:
-    code = value.upper()
-    if code not in ISO_4217:
-        raise ValueError("must be an ISO 4217 currency code")
-    return code
 
 
 class ThresholdsIn(Request):
@@ -29,16 +21,11 @@ class ThresholdsIn(Request):
 
 class ConditionIn(Request):
     amount_gte: Amount | None = None
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    currency: Currency | None = None
     customer_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     email_domain_in: (
         Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=100)] | None
     ) = None
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str | None) -> str | None:
-        return None if value is None else _currency(value)
 
 
 class RuleIn(Request):
@@ -99,14 +86,9 @@ class RulesOut(BaseModel):
 class EvaluateIn(Request):
     customer_id: Annotated[str, Field(min_length=1, max_length=64)]
     amount: Amount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    currency: Currency
     client_ip: Annotated[str, Field(max_length=45)] | None = None
     """Accepted as the contract names it; no factor reads it yet (README "Risk")."""
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        return _currency(value)
 
 
 class PeriodOut(BaseModel):
