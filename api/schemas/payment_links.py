@@ -7,9 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api.schemas.common import Amount, Currency, ProviderLiteral, Request
-
-ResourceRef = Annotated[str, Field(min_length=1, max_length=64)]
+from api.schemas.common import Amount, Currency, ProviderLiteral, Request, ResourceId
 
 
 class PaymentLinkCreate(Request):
@@ -29,8 +27,8 @@ class PaymentLinkCreate(Request):
     )
     """An amount, or an open invoice whose amount due the link charges."""
 
-    customer_id: ResourceRef
-    invoice_id: ResourceRef | None = None
+    customer_id: ResourceId
+    invoice_id: ResourceId | None = None
     amount: Amount | None = None
     currency: Currency | None = None
     description: Annotated[str, Field(max_length=500)] | None = None
@@ -95,7 +93,7 @@ class LinkIntentCreate(Request):
     """A saved method of the customer (``POST …/methods`` first), or ``provider: "paypal"`` for a
     PayPal checkout (the answer's ``next_action`` is PayPal's approval page)."""
 
-    payment_method_id: ResourceRef | None = None
+    payment_method_id: ResourceId | None = None
     provider: ProviderLiteral | None = None
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
 
-from api.schemas.common import Amount, Currency, Metadata, ProviderLiteral, Request
+from api.schemas.common import Amount, Currency, Metadata, ProviderLiteral, Request, ResourceId
 from contracts.payments import receipt_path
 
 
@@ -44,8 +44,8 @@ class PaymentCreate(Request):
 
     amount: Amount
     currency: Currency
-    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
-    payment_method_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    customer_id: ResourceId
+    payment_method_id: ResourceId | None = None
     provider: ProviderLiteral | None = None
     capture_method: Literal["automatic", "manual"] = "automatic"
     description: Annotated[str, Field(max_length=500)] | None = None

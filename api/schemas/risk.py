@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Amount, Currency, Request
+from api.schemas.common import Amount, Currency, Request, ResourceId
 from api.schemas.payments import RiskOut
 
 Score = Annotated[int, Field(ge=0, le=100)]
@@ -22,7 +22,7 @@ class ThresholdsIn(Request):
 class ConditionIn(Request):
     amount_gte: Amount | None = None
     currency: Currency | None = None
-    customer_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    customer_id: ResourceId | None = None
     email_domain_in: (
         Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=100)] | None
     ) = None
@@ -84,7 +84,7 @@ class RulesOut(BaseModel):
 
 
 class EvaluateIn(Request):
-    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    customer_id: ResourceId
     amount: Amount
     currency: Currency
     client_ip: Annotated[str, Field(max_length=45)] | None = None
