@@ -46,6 +46,13 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class Response(BaseModel):
+    """Read from what a service answered, by attribute (``Model.model_validate(obj)``), so a
+    route never copies fields over one by one."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
 class Page(BaseModel, Generic[T]):
     data: list[T]
     has_more: bool

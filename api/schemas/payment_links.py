@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api.schemas.common import Amount, Currency, ProviderLiteral, Request, ResourceId
+from api.schemas.common import Amount, Currency, ProviderLiteral, Request, ResourceId, Response
 
 
 class PaymentLinkCreate(Request):
@@ -36,9 +36,7 @@ class PaymentLinkCreate(Request):
     """Seconds until the link expires; default 7 days (``DURAPAY_PAYMENT_LINK_EXPIRY``)."""
 
 
-class PaymentLinkOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PaymentLinkOut(Response):
     id: str
     url: str | None
     """``<DURAPAY_PUBLIC_BASE_URL>/pay/<token>``, in the answer that created the link only: the
@@ -55,10 +53,8 @@ class PaymentLinkOut(BaseModel):
     created_at: datetime
 
 
-class LinkPaymentOut(BaseModel):
+class LinkPaymentOut(Response):
     """A payment through a link, as the customer's browser needs it."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: str
     status: str
@@ -72,9 +68,7 @@ class LinkPaymentOut(BaseModel):
     updated_at: datetime
 
 
-class LinkDueOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class LinkDueOut(Response):
     amount: int
     currency: str
     amount_display: str

@@ -11,9 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AliasChoices, ConfigDict, Field, computed_field
 
-from api.schemas.common import Amount, Currency, Metadata, ProviderLiteral, Request, ResourceId
+from api.schemas.common import (
+    Amount,
+    Currency,
+    Metadata,
+    ProviderLiteral,
+    Request,
+    ResourceId,
+    Response,
+)
 from contracts.payments import receipt_path
 
 
@@ -69,35 +77,27 @@ class RefundCreate(Request):
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
 
 
-class NextActionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class NextActionOut(Response):
     type: str
     client_secret: str | None = None
     url: str | None = None
 
 
-class FailureOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class FailureOut(Response):
     code: str
     decline_code: str | None = None
     message: str
     retryable: bool
 
 
-class RiskFactorOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RiskFactorOut(Response):
     code: str
     points: int
     detail: str
 
 
-class RiskOut(BaseModel):
+class RiskOut(Response):
     """The score and decision a payment got before any money moved (README "Risk")."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     score: int
     level: Literal["low", "elevated", "high", "highest"]
@@ -105,10 +105,8 @@ class RiskOut(BaseModel):
     factors: list[RiskFactorOut]
 
 
-class PaymentOut(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True, json_schema_serialization_defaults_required=True
-    )
+class PaymentOut(Response):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     id: str
     status: str
@@ -142,9 +140,7 @@ class PaymentOut(BaseModel):
         return receipt_path(self.id, self.status)
 
 
-class RefundOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RefundOut(Response):
     id: str
     payment_id: str
     amount: int
@@ -154,9 +150,7 @@ class RefundOut(BaseModel):
     created_at: datetime
 
 
-class PaymentEventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PaymentEventOut(Response):
     seq: int
     type: str
     data: dict[str, Any]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Amount, Currency, Request, ResourceId
+from api.schemas.common import Amount, Currency, Request, ResourceId, Response
 from api.schemas.payments import RiskOut
 
 Score = Annotated[int, Field(ge=0, le=100)]
@@ -52,33 +52,25 @@ class RulesIn(Request):
     rules: Annotated[list[RuleIn], Field(max_length=100)] = Field(default_factory=list)
 
 
-class ConditionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ConditionOut(Response):
     amount_gte: int | None
     currency: str | None
     customer_id: str | None
     email_domain_in: list[str] | None
 
 
-class RuleOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RuleOut(Response):
     action: str
     when: ConditionOut
 
 
-class ThresholdsOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ThresholdsOut(Response):
     challenge: int
     review: int
     block: int
 
 
-class RulesOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RulesOut(Response):
     thresholds: ThresholdsOut
     rules: list[RuleOut]
 
@@ -91,17 +83,13 @@ class EvaluateIn(Request):
     """Accepted as the contract names it; no factor reads it yet (README "Risk")."""
 
 
-class PeriodOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PeriodOut(Response):
     limit: int
     used: int
     remaining: int
 
 
-class LimitsOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class LimitsOut(Response):
     kyc_tier: str | None
     currency: str
     single: int | None
