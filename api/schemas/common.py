@@ -66,3 +66,7 @@ def page_of(model: type[M], rows: Iterable[object], has_more: bool = False) -> P
 
 
 ResourceId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+Description = Annotated[str, Field(max_length=500)]
+"""A merchant's own words about a resource: free text, shown back as it was sent."""

@@ -7,7 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api.schemas.common import Amount, Currency, ProviderLiteral, Request, ResourceId, Response
+from api.schemas.common import (
+    Amount,
+    Currency,
+    Description,
+    ProviderLiteral,
+    Request,
+    ResourceId,
+    Response,
+)
 
 
 class PaymentLinkCreate(Request):
@@ -31,7 +39,7 @@ class PaymentLinkCreate(Request):
     invoice_id: ResourceId | None = None
     amount: Amount | None = None
     currency: Currency | None = None
-    description: Annotated[str, Field(max_length=500)] | None = None
+    description: Description | None = None
     expires_in: Annotated[StrictInt, Field(ge=60)] | None = None
     """Seconds until the link expires; default 7 days (``DURAPAY_PAYMENT_LINK_EXPIRY``)."""
 

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, ConfigDict, Field, computed_field
 from api.schemas.common import (
     Amount,
     Currency,
+    Description,
     Metadata,
     ProviderLiteral,
     Request,
@@ -56,7 +57,7 @@ class PaymentCreate(Request):
     payment_method_id: ResourceId | None = None
     provider: ProviderLiteral | None = None
     capture_method: Literal["automatic", "manual"] = "automatic"
-    description: Annotated[str, Field(max_length=500)] | None = None
+    description: Description | None = None
     metadata: Metadata = Field(default_factory=dict)
     return_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
     receipt_email: bool = False

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Request, Response
+from api.schemas.common import Description, Request, Response
 from services.webhooks_out import DEFAULT_ROLL_OVERLAP, MAX_ROLL_OVERLAP
 
 
@@ -30,7 +30,7 @@ class WebhookEndpointCreate(Request):
     """An http(s) URL with a host and no whitespace (production: https on a public address)."""
     events: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1)]
     """Event types (``payment.succeeded`` …), or ``["*"]`` for every type."""
-    description: Annotated[str, Field(max_length=500)] | None = None
+    description: Description | None = None
 
 
 class WebhookEndpointRoll(Request):
