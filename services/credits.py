@@ -9,13 +9,14 @@ payment grants the credits once it succeeds.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.ledger import CREDITS, FundingKind
-from db.models import LedgerFunding, LedgerTransaction
+from db.models import LedgerFunding
 from db.repositories import customers as customers_repo
 from db.repositories import ledger as ledger_repo
 from db.repositories import ledger_moves
@@ -25,7 +26,7 @@ from services import errors
 from services.idempotency import derive_id, request_hash
 from services.ledger import FundingRequest, fund, require_same_request
 from services.outcome import Outcome
-from services.ownership import owned
+from services.ownership import own_customer
 from services.runtime import Runtime
 
 USD = "USD"
@@ -41,7 +42,7 @@ class CreditBalance:
 
 async def get_credits(runtime: Runtime, account_id: str, customer_id: str) -> CreditBalance:
     async with runtime.database.reading() as session:
-        await _own_customer(session, account_id, customer_id)
+        await own_customer(session, account_id, customer_id)
         return await credit_balance(session, account_id, customer_id)
 
 
@@ -81,7 +82,7 @@ async def purchase_credits(
             f"({settings.credits_per_dollar} credits a dollar)."
         )
     async with runtime.database.reading() as session:
-        await _own_customer(session, account_id, customer_id)
+        await own_customer(session, account_id, customer_id)
         held = await ledger_repo.balance(session, credits_of(account_id, customer_id))
     funding_id = derive_id("ctx_", account_id, customer_id, "purchase", idempotency_key)
     fingerprint = request_hash({"credits": credits, "payment_method_id": payment_method_id})
@@ -121,16 +122,13 @@ async def consume_credits(
     """Take ``credits`` now, or refuse (402) with nothing taken."""
     move = _move(account_id, customer_id, "consume", idempotency_key, credits, reason=reason)
     try:
-        async with runtime.database.writing() as session:
-            await _own_customer(session, account_id, customer_id)
-            created = await ledger_moves.consume_credits(session, move, reason)
-            transaction = await _transaction(session, move.transaction_id)
+        return await _apply(
+            runtime, move, lambda session: ledger_moves.consume_credits(session, move, reason)
+        )
     except LimitReached:
         raise errors.InsufficientCredits(
             f"Customer {customer_id} has fewer than {credits} credits; nothing was taken."
         ) from None
-    require_same_request(transaction.request_hash, move.request_hash)
-    return Outcome(AccountMovement(transaction, -credits), created=created)
 
 
 async def transfer_credits(
@@ -146,14 +144,15 @@ async def transfer_credits(
         raise errors.ValidationFailed("A transfer goes to another customer.")
     move = _move(account_id, customer_id, "transfer", idempotency_key, credits, to=to_customer_id)
     limit = runtime.settings.credits_max_balance
+
+    async def give(session: AsyncSession) -> bool:
+        recipient = await customers_repo.get_customer(session, to_customer_id, account_id)
+        if recipient is None:
+            raise errors.CustomerNotFound(f"No customer {to_customer_id}.")
+        return await ledger_moves.transfer_credits(session, move, to_customer_id, limit)
+
     try:
-        async with runtime.database.writing() as session:
-            await _own_customer(session, account_id, customer_id)
-            recipient = await customers_repo.get_customer(session, to_customer_id, account_id)
-            if recipient is None:
-                raise errors.CustomerNotFound(f"No customer {to_customer_id}.")
-            created = await ledger_moves.transfer_credits(session, move, to_customer_id, limit)
-            transaction = await _transaction(session, move.transaction_id)
+        return await _apply(runtime, move, give)
     except LimitReached as refused:
         if refused.below_floor:
             raise errors.InsufficientCredits(
@@ -162,8 +161,6 @@ async def transfer_credits(
         raise errors.CreditBalanceLimit(
             f"Customer {to_customer_id} would hold more than {limit} credits; nothing moved."
         ) from None
-    require_same_request(transaction.request_hash, move.request_hash)
-    return Outcome(AccountMovement(transaction, -credits), created=created)
 
 
 async def list_credit_transactions(
@@ -177,7 +174,7 @@ async def list_credit_transactions(
     """The customer's credit movements (purchases granted, consumes, transfers both ways),
     newest first, each signed as it changed their balance."""
     async with runtime.database.reading() as session:
-        await _own_customer(session, account_id, customer_id)
+        await own_customer(session, account_id, customer_id)
         return await ledger_repo.movements_of_account(
             session,
             credits_of(account_id, customer_id),
@@ -204,14 +201,16 @@ def _move(
     )
 
 
-async def _transaction(session: AsyncSession, transaction_id: str) -> LedgerTransaction:
-    """The transaction this request wrote, or the one its Idempotency-Key wrote before."""
-    found = await ledger_repo.get_transaction(session, transaction_id)
-    assert found is not None
-    return found
-
-
-async def _own_customer(session: AsyncSession, account_id: str, customer_id: str) -> None:
-    await owned(
-        customers_repo.get_customer(session, customer_id, account_id), f"customer {customer_id}"
-    )
+async def _apply(
+    runtime: Runtime, move: CreditMove, change: Callable[[AsyncSession], Awaitable[bool]]
+) -> Outcome[AccountMovement]:
+    """A consume or a transfer in one transaction: the customer's own, the ``change`` (``True``
+    when it wrote the move, ``False`` when its Idempotency-Key had), then the transaction the key
+    names, which must be this same request's."""
+    async with runtime.database.writing() as session:
+        await own_customer(session, move.account_id, move.customer_id)
+        created = await change(session)
+        transaction = await ledger_repo.get_transaction(session, move.transaction_id)
+    assert transaction is not None
+    require_same_request(transaction.request_hash, move.request_hash)
+    return Outcome(AccountMovement(transaction, -move.credits), created=created)

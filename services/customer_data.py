@@ -38,7 +38,7 @@ from db.repositories import subscriptions as subscriptions_repo
 from services import audit_trail, errors
 from services.audit import mask_email
 from services.credits import CreditBalance, credit_balance
-from services.ownership import owned
+from services.ownership import own_customer
 from services.runtime import Runtime
 from services.wallet import WalletBalance, WalletTransaction, wallet_balances, wallet_history
 
@@ -76,10 +76,7 @@ class CustomerExport:
 async def export_customer(runtime: Runtime, account_id: str, customer_id: str) -> CustomerExport:
     """One reading session, so the lists agree with each other."""
     async with runtime.database.reading() as session:
-        customer = await owned(
-            customers_repo.get_customer(session, customer_id, account_id),
-            f"customer {customer_id}",
-        )
+        customer = await own_customer(session, account_id, customer_id)
         return CustomerExport(
             customer=customer,
             payment_methods=await payment_methods_repo.all_payment_methods(session, customer.id),
@@ -106,10 +103,7 @@ async def erase_customer(runtime: Runtime, account_id: str, customer_id: str) ->
     """Erase the customer and the recipient of their mails in one transaction; erasing an
     erased customer again answers it as it is (the first ``erased_at`` stands)."""
     async with runtime.database.writing() as session:
-        customer = await owned(
-            customers_repo.get_customer(session, customer_id, account_id),
-            f"customer {customer_id}",
-        )
+        customer = await own_customer(session, account_id, customer_id)
         if customer.erased_at is not None:
             return customer
         subscriptions = await subscriptions_repo.subscriptions_of_customer(session, customer.id)

@@ -29,7 +29,7 @@ from services import audit_trail, errors, temporal
 from services.audit import mask_email
 from services.idempotency import derive_id, random_id, request_hash
 from services.outcome import Outcome
-from services.ownership import owned
+from services.ownership import own_customer, owned
 from services.runtime import Runtime
 
 _DURAPAY_METHOD_ID = re.compile(r"^pm_[a-z2-7]{24}$")
@@ -119,7 +119,7 @@ async def update_customer(
     """Set the fields sent (``null`` clears ``name`` or ``kyc_tier``; ``metadata`` replaces the
     whole mapping); fields left out stay as they are."""
     async with runtime.database.writing() as session:
-        refuse_erased(await _own_customer(session, account_id, customer_id))
+        refuse_erased(await own_customer(session, account_id, customer_id))
         updated = await customers_repo.update_customer(
             session, customer_id, {_COLUMNS[field]: value for field, value in changes.items()}
         )
@@ -181,15 +181,9 @@ async def usable_method(
     )
 
 
-async def _own_customer(session: AsyncSession, account_id: str, customer_id: str) -> Customer:
-    return await owned(
-        customers_repo.get_customer(session, customer_id, account_id), f"customer {customer_id}"
-    )
-
-
 async def get_customer(runtime: Runtime, account_id: str, customer_id: str) -> Customer:
     async with runtime.database.reading() as session:
-        return await _own_customer(session, account_id, customer_id)
+        return await own_customer(session, account_id, customer_id)
 
 
 async def attach_payment_method(
@@ -200,7 +194,7 @@ async def attach_payment_method(
     the method comes back under its id, with its history."""
     method_id = derive_id("pm_", customer_id, provider, token)
     async with runtime.database.reading() as session:
-        customer = await _own_customer(session, account_id, customer_id)
+        customer = await own_customer(session, account_id, customer_id)
         existing = await payment_methods_repo.get_payment_method(session, method_id)
     if existing is not None and existing.deleted_at is None:
         return Outcome(existing, created=False)
@@ -241,7 +235,7 @@ async def list_payment_methods(
 ) -> list[PaymentMethod]:
     """The customer's live methods, newest first."""
     async with runtime.database.reading() as session:
-        customer = await _own_customer(session, account_id, customer_id)
+        customer = await own_customer(session, account_id, customer_id)
         return await payment_methods_repo.list_payment_methods(session, customer.id)
 
 
@@ -281,7 +275,7 @@ async def _change_method(
     action: str,
 ) -> PaymentMethod:
     async with runtime.database.writing() as session:
-        await _own_customer(session, account_id, customer_id)
+        await own_customer(session, account_id, customer_id)
         changed = await owned(
             change(session, customer_id, method_id), f"payment method {method_id} for this customer"
         )

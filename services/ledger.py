@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from contracts.ledger import FundingInput, FundingKind, FundingStatus
 from db.models import LedgerFunding
-from db.repositories import customers as customers_repo
 from db.repositories import ledger as ledger_repo
 from db.repositories import ledger_moves
 from db.repositories.ledger import LedgerCheck, LedgerMovement
@@ -22,7 +21,7 @@ from money import format_amount
 from services import errors, temporal
 from services.idempotency import derive_id
 from services.outcome import Outcome
-from services.ownership import owned
+from services.ownership import own_customer
 from services.payments import PaymentRequest, payment_input
 from services.runtime import Runtime
 
@@ -51,10 +50,7 @@ async def fund(
     payment_id = derive_id("pay_", account_id, funding_id)
     now = datetime.now(UTC)
     async with runtime.database.writing() as session:
-        await owned(
-            customers_repo.get_customer(session, request.customer_id, account_id),
-            f"customer {request.customer_id}",
-        )
+        await own_customer(session, account_id, request.customer_id)
         recorded = await ledger_moves.get_funding(session, funding_id)
         if recorded is not None:
             require_same_request(recorded.request_hash, request.fingerprint)

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.ledger import CREDITS
-from db.repositories import customers as customers_repo
 from db.repositories import invoices as invoices_repo
 from db.repositories import ledger as ledger_repo
 from db.repositories import ledger_moves as ledger_moves_repo
@@ -28,7 +27,7 @@ from db.repositories import payments as payments_repo
 from documents.statement import Movement, MovementType, Statement, build_statement, statement_pdf
 from money import ISO_4217
 from services import errors
-from services.ownership import owned
+from services.ownership import own_customer
 from services.runtime import Runtime
 
 LineSource = Callable[[AsyncSession, str], Awaitable[list[tuple[str, Movement]]]]
@@ -119,9 +118,7 @@ async def customer_statement(
     if start is not None and start >= until:
         raise errors.ValidationFailed("from must be before to.")
     async with runtime.database.reading() as session:
-        await owned(
-            customers_repo.get_customer(session, customer_id, account_id), f"customer {customer_id}"
-        )
+        await own_customer(session, account_id, customer_id)
         movements = await movements_of(session, customer_id)
     currencies = {code for code, _ in movements}
     if currency is None:

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.ledger import FundingKind, WithdrawalInput, WithdrawalStatus
 from db.models import LedgerFunding, Payment, WalletWithdrawal
-from db.repositories import customers as customers_repo
 from db.repositories import ledger as ledger_repo
 from db.repositories import ledger_moves
 from db.repositories import payments as payments_repo
@@ -27,7 +26,7 @@ from services import errors, temporal
 from services.idempotency import derive_id, request_hash
 from services.ledger import FundingRequest, fund, require_same_request
 from services.outcome import Outcome
-from services.ownership import owned
+from services.ownership import own_customer
 from services.runtime import Runtime
 
 
@@ -58,7 +57,7 @@ class WalletTransaction:
 
 async def get_wallet(runtime: Runtime, account_id: str, customer_id: str) -> list[WalletBalance]:
     async with runtime.database.reading() as session:
-        await _own_customer(session, account_id, customer_id)
+        await own_customer(session, account_id, customer_id)
         return await wallet_balances(session, account_id, customer_id)
 
 
@@ -130,7 +129,7 @@ async def withdraw(
     fingerprint = request_hash({"amount": amount, "currency": currency})
     try:
         async with runtime.database.writing() as session:
-            await _own_customer(session, account_id, customer_id)
+            await own_customer(session, account_id, customer_id)
             created = await ledger_moves.lock_withdrawal(
                 session,
                 WalletWithdrawal(
@@ -186,13 +185,11 @@ async def list_wallet_transactions(
 ) -> tuple[list[WalletTransaction], bool]:
     """Deposits and withdrawals, newest first, filtered by type and status."""
     async with runtime.database.reading() as session:
-        await _own_customer(session, account_id, customer_id)
-        deposits = await ledger_moves.fundings_of_customer(session, customer_id, FundingKind.WALLET)
-        withdrawals = await ledger_moves.withdrawals_of_customer(session, customer_id)
-    rows = [_deposit(row) for row in deposits] + [_withdrawal(row) for row in withdrawals]
+        await own_customer(session, account_id, customer_id)
+        unfiltered = await _deposits_then_withdrawals(session, customer_id)
     rows = [
         row
-        for row in rows
+        for row in unfiltered
         if (type_filter is None or row.type == type_filter)
         and (status is None or row.status == status)
     ]
@@ -204,11 +201,18 @@ async def list_wallet_transactions(
 
 async def wallet_history(session: AsyncSession, customer_id: str) -> list[WalletTransaction]:
     """Every deposit and withdrawal of the customer, newest first."""
-    deposits = await ledger_moves.fundings_of_customer(session, customer_id, FundingKind.WALLET)
-    withdrawals = await ledger_moves.withdrawals_of_customer(session, customer_id)
-    rows = [_deposit(row) for row in deposits] + [_withdrawal(row) for row in withdrawals]
+    rows = await _deposits_then_withdrawals(session, customer_id)
     rows.sort(key=lambda row: (row.created_at, row.id), reverse=True)
     return rows
+
+
+async def _deposits_then_withdrawals(
+    session: AsyncSession, customer_id: str
+) -> list[WalletTransaction]:
+    """The deposits, then the withdrawals, each in its repository's order (not merged by date)."""
+    deposits = await ledger_moves.fundings_of_customer(session, customer_id, FundingKind.WALLET)
+    withdrawals = await ledger_moves.withdrawals_of_customer(session, customer_id)
+    return [_deposit(row) for row in deposits] + [_withdrawal(row) for row in withdrawals]
 
 
 def _deposit(funding: LedgerFunding) -> WalletTransaction:
@@ -234,10 +238,4 @@ def _withdrawal(withdrawal: WalletWithdrawal) -> WalletTransaction:
         payment_id=None,
         refunded=withdrawal.refunded,
         created_at=withdrawal.created_at,
-    )
-
-
-async def _own_customer(session: AsyncSession, account_id: str, customer_id: str) -> None:
-    await owned(
-        customers_repo.get_customer(session, customer_id, account_id), f"customer {customer_id}"
     )

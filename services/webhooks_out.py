@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import WorkflowIDReusePolicy
 
 from contracts.audit import ActorType, AuditRecord
@@ -157,9 +158,7 @@ async def create_endpoint(
 
 async def get_endpoint(database: Database, account_id: str, endpoint_id: str) -> EndpointView:
     async with database.reading() as session:
-        row = await owned(
-            webhooks_repo.get_endpoint(session, endpoint_id, account_id), "webhook endpoint"
-        )
+        row = await _own_endpoint(session, account_id, endpoint_id)
         return EndpointView.of(row)
 
 
@@ -176,9 +175,7 @@ async def list_endpoints(
 async def delete_endpoint(database: Database, caller: Caller, endpoint_id: str) -> None:
     """Deleted at once: deliveries in flight stop at their next attempt."""
     async with database.writing() as session:
-        row = await owned(
-            webhooks_repo.get_endpoint(session, endpoint_id, caller.account_id), "webhook endpoint"
-        )
+        row = await _own_endpoint(session, caller.account_id, endpoint_id)
         row.deleted_at = datetime.now(UTC)
         await audit.append(session, caller.audit("webhook_endpoint.delete", endpoint_id, 204))
 
@@ -192,9 +189,7 @@ async def roll_secret(
     secret = new_secret()
     now = datetime.now(UTC)
     async with runtime.database.writing() as session:
-        row = await owned(
-            webhooks_repo.get_endpoint(session, endpoint_id, caller.account_id), "webhook endpoint"
-        )
+        row = await _own_endpoint(session, caller.account_id, endpoint_id)
         row.sealed_previous_secret = row.sealed_secret if expires_in > 0 else None
         row.previous_secret_expires_at = now + timedelta(seconds=expires_in) if expires_in else None
         row.sealed_secret = sealer.seal(secret, owner=row.id)
@@ -215,12 +210,19 @@ async def list_attempts(
     starting_after: str | None,
 ) -> tuple[list[WebhookDelivery], bool]:
     async with database.reading() as session:
-        await owned(
-            webhooks_repo.get_endpoint(session, endpoint_id, account_id), "webhook endpoint"
-        )
+        await _own_endpoint(session, account_id, endpoint_id)
         return await webhooks_repo.list_attempts(
             session, endpoint_id=endpoint_id, limit=limit, starting_after=starting_after
         )
+
+
+async def _own_endpoint(
+    session: AsyncSession, account_id: str, endpoint_id: str
+) -> WebhookEndpoint:
+    """The account's live endpoint, or 404: another account's is as unknown as a deleted one."""
+    return await owned(
+        webhooks_repo.get_endpoint(session, endpoint_id, account_id), "webhook endpoint"
+    )
 
 
 def event_answer(event: Event) -> dict[str, Any]:

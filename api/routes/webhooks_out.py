@@ -130,7 +130,7 @@ async def list_events(
         limit=paging.limit,
         starting_after=paging.starting_after,
     )
-    return Page[EventOut](data=[EventOut.model_validate(row) for row in rows], has_more=has_more)
+    return page_of(EventOut, rows, has_more)
 
 
 @router.get("/events/{event_id}", responses=problems(errors.NotFound))

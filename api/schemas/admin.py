@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from api.schemas.common import Response
 
 
-class PaymentTotals(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PaymentTotals(Response):
     status: str
     currency: str
     count: int

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from api.schemas.common import Request
+from api.schemas.common import Request, Response
 from services.api_keys import DEFAULT_ROLL_OVERLAP, MAX_ROLL_OVERLAP, Role
 
 
@@ -21,9 +21,7 @@ class ApiKeyRoll(Request):
     """Seconds the old secret keeps working; 0 retires it at once."""
 
 
-class ApiKeyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ApiKeyOut(Response):
     id: str
     name: str
     role: Role

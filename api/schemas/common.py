@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-from money import MAX_AMOUNT
+from money import ISO_4217, MAX_AMOUNT
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -28,11 +28,29 @@ Metadata = Annotated[
 Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
 
 
+def _iso_currency(value: str) -> str:
+    """``usd`` is USD: clients may write codes in either case; an unknown code is a 422."""
+    code = value.upper()
+    if code not in ISO_4217:
+        raise ValueError("must be an ISO 4217 currency code")
+    return code
+
+
+Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_iso_currency)]
+
+
 ProviderLiteral = Literal["stripe", "paypal"]
 
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Response(BaseModel):
+    """Read from what a service answered, by attribute (``Model.model_validate(obj)``), so a
+    route never copies fields over one by one."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class Page(BaseModel, Generic[T]):
@@ -48,3 +66,7 @@ def page_of(model: type[M], rows: Iterable[object], has_more: bool = False) -> P
 
 
 ResourceId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+Description = Annotated[str, Field(max_length=500)]
+"""A merchant's own words about a resource: free text, shown back as it was sent."""

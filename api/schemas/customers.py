@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from api.schemas.common import Metadata, ProviderLiteral, Request
+from api.schemas.common import Metadata, ProviderLiteral, Request, Response
 from api.schemas.invoices import InvoiceOut
 from api.schemas.ledger import (
     CreditPurchaseOut,
@@ -65,9 +65,7 @@ class CustomerUpdate(Request):
         return value
 
 
-class CustomerOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class CustomerOut(Response):
     id: str
     email: str | None
     """``null`` once the customer is erased, as ``name``."""
@@ -84,9 +82,7 @@ class PaymentMethodCreate(Request):
     token: Annotated[str, Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
-class PaymentMethodOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PaymentMethodOut(Response):
     id: str
     provider: str
     type: str
@@ -103,10 +99,8 @@ class ExportedPaymentMethodOut(PaymentMethodOut):
     """Deleted methods are exported too: Durapay still holds them for the payments they made."""
 
 
-class MailOut(BaseModel):
+class MailOut(Response):
     """A mail Durapay sent (or tried to send) the customer."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     to: str = Field(validation_alias=AliasChoices("to_address", "to"))
     template: str
@@ -116,11 +110,9 @@ class MailOut(BaseModel):
     sent_at: datetime | None
 
 
-class CustomerExportOut(BaseModel):
+class CustomerExportOut(Response):
     """Everything Durapay holds about one customer, each list newest first. Audit entries are
     not part of Durapay yet; they join this export when they are."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     customer: CustomerOut
     stripe_customer_id: str | None

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from api.schemas.common import Response
 
 
 class InvoiceLineOut(BaseModel):
@@ -18,9 +20,7 @@ class InvoiceLineOut(BaseModel):
     period_end: datetime
 
 
-class InvoiceOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class InvoiceOut(Response):
     id: str
     number: str | None
     """``INV-2026-000001``, gapless per account and year; null only on an invoice opened before

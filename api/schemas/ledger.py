@@ -18,8 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from api.schemas.common import Amount, Request, ResourceId
-from money import ISO_4217
+from api.schemas.common import Amount, Currency, Request, ResourceId, Response
 
 Credits = Annotated[StrictInt, Field(gt=0, le=1_000_000_000)]
 
@@ -57,19 +56,15 @@ class CreditTransferCreate(Request):
     credits: Credits
 
 
-class CreditsOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class CreditsOut(Response):
     balance: int
     lifetime_purchased: int
     lifetime_consumed: int
 
 
-class CreditPurchaseOut(BaseModel):
+class CreditPurchaseOut(Response):
     """A purchase: ``pending`` until its payment settles, then ``succeeded`` (credits granted)
     or ``failed``."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: str
     type: Literal["purchase"] = "purchase"
@@ -79,10 +74,8 @@ class CreditPurchaseOut(BaseModel):
     created_at: datetime
 
 
-class CreditTransactionOut(BaseModel):
+class CreditTransactionOut(Response):
     """One movement of the customer's credits, read from a ledger transaction."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: str = Field(validation_alias=AliasPath("transaction", "id"))
     type: Literal["purchase", "consume", "transfer"] = Field(
@@ -100,13 +93,6 @@ class CreditTransactionOut(BaseModel):
         return _CREDIT_TYPES.get(value, value)
 
 
-def _iso(value: str) -> str:
-    code = value.upper()
-    if code not in ISO_4217:
-        raise ValueError("must be an ISO 4217 currency code")
-    return code
-
-
 class DepositCreate(Request):
     model_config = ConfigDict(
         json_schema_extra={
@@ -115,24 +101,18 @@ class DepositCreate(Request):
     )
 
     amount: Amount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    currency: Currency
     payment_method_id: ResourceId
-
-    _currency = field_validator("currency")(_iso)
 
 
 class WithdrawalCreate(Request):
     model_config = ConfigDict(json_schema_extra={"examples": [{"amount": 3000, "currency": "usd"}]})
 
     amount: Amount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
-
-    _currency = field_validator("currency")(_iso)
+    currency: Currency
 
 
-class WalletBalanceOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class WalletBalanceOut(Response):
     currency: str
     available: int
     locked: int
@@ -143,11 +123,9 @@ class WalletOut(BaseModel):
     data: list[WalletBalanceOut]
 
 
-class WithdrawalOut(BaseModel):
+class WithdrawalOut(Response):
     """``pending`` while its refunds run; ``succeeded`` (all paid back) or ``failed`` (what was
     not refunded went back to available; ``refunded`` says how much was)."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: str
     status: Literal["pending", "succeeded", "failed"]
@@ -157,9 +135,7 @@ class WithdrawalOut(BaseModel):
     created_at: datetime
 
 
-class WalletTransactionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class WalletTransactionOut(Response):
     id: str
     type: Literal["deposit", "withdrawal"]
     amount: int
@@ -172,12 +148,10 @@ class WalletTransactionOut(BaseModel):
     created_at: datetime
 
 
-class LedgerCheckOut(BaseModel):
+class LedgerCheckOut(Response):
     """The caller's account's books: ``imbalanced`` lists transactions whose entries do not sum
     to zero in some currency; ``mismatched_balances`` and ``negative_balances`` list ledger
     accounts whose cached balance differs from their entries, or a customer's below zero."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     ok: bool
     transactions: int

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from api.schemas.common import Request
+from api.schemas.common import Request, Response
 
 
-class AlertOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class AlertOut(Response):
     id: str
     kind: str
     severity: Literal["low", "medium", "high"]
@@ -33,9 +31,7 @@ class AuditActor(BaseModel):
     id: str | None
 
 
-class AuditEntryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class AuditEntryOut(Response):
     id: str
     at: datetime
     actor: AuditActor
@@ -59,9 +55,7 @@ class AuditEntryOut(BaseModel):
         return {**fields, "actor": {"type": row.actor_type, "id": row.actor_id}}
 
 
-class AuditVerification(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class AuditVerification(Response):
     ok: bool
     checked: int
     first_bad_id: str | None

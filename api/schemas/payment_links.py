@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api.schemas.common import Amount, ProviderLiteral, Request
-from money import ISO_4217
-
-ResourceRef = Annotated[str, Field(min_length=1, max_length=64)]
+from api.schemas.common import (
+    Amount,
+    Currency,
+    Description,
+    ProviderLiteral,
+    Request,
+    ResourceId,
+    Response,
+)
 
 
 class PaymentLinkCreate(Request):
@@ -30,28 +35,16 @@ class PaymentLinkCreate(Request):
     )
     """An amount, or an open invoice whose amount due the link charges."""
 
-    customer_id: ResourceRef
-    invoice_id: ResourceRef | None = None
+    customer_id: ResourceId
+    invoice_id: ResourceId | None = None
     amount: Amount | None = None
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
-    description: Annotated[str, Field(max_length=500)] | None = None
+    currency: Currency | None = None
+    description: Description | None = None
     expires_in: Annotated[StrictInt, Field(ge=60)] | None = None
     """Seconds until the link expires; default 7 days (``DURAPAY_PAYMENT_LINK_EXPIRY``)."""
 
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = value.upper()
-        if code not in ISO_4217:
-            raise ValueError("must be an ISO 4217 currency code")
-        return code
 
-
-class PaymentLinkOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PaymentLinkOut(Response):
     id: str
     url: str | None
     """``<DURAPAY_PUBLIC_BASE_URL>/pay/<token>``, in the answer that created the link only: the
@@ -68,10 +61,8 @@ class PaymentLinkOut(BaseModel):
     created_at: datetime
 
 
-class LinkPaymentOut(BaseModel):
+class LinkPaymentOut(Response):
     """A payment through a link, as the customer's browser needs it."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: str
     status: str
@@ -85,9 +76,7 @@ class LinkPaymentOut(BaseModel):
     updated_at: datetime
 
 
-class LinkDueOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class LinkDueOut(Response):
     amount: int
     currency: str
     amount_display: str
@@ -106,7 +95,7 @@ class LinkIntentCreate(Request):
     """A saved method of the customer (``POST …/methods`` first), or ``provider: "paypal"`` for a
     PayPal checkout (the answer's ``next_action`` is PayPal's approval page)."""
 
-    payment_method_id: ResourceRef | None = None
+    payment_method_id: ResourceId | None = None
     provider: ProviderLiteral | None = None
 
 

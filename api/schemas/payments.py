@@ -11,11 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, computed_field
 
-from api.schemas.common import Amount, Metadata, ProviderLiteral, Request
+from api.schemas.common import (
+    Amount,
+    Currency,
+    Description,
+    Metadata,
+    ProviderLiteral,
+    Request,
+    ResourceId,
+    Response,
+)
 from contracts.payments import receipt_path
-from money import ISO_4217
 
 
 class PaymentCreate(Request):
@@ -44,24 +52,16 @@ class PaymentCreate(Request):
     """A saved-method payment, then a PayPal checkout (the buyer approves it at ``next_action``)."""
 
     amount: Amount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
-    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
-    payment_method_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    currency: Currency
+    customer_id: ResourceId
+    payment_method_id: ResourceId | None = None
     provider: ProviderLiteral | None = None
     capture_method: Literal["automatic", "manual"] = "automatic"
-    description: Annotated[str, Field(max_length=500)] | None = None
+    description: Description | None = None
     metadata: Metadata = Field(default_factory=dict)
     return_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
     receipt_email: bool = False
     """Mail the customer the receipt (PDF attached) once the payment succeeds."""
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        code = value.upper()
-        if code not in ISO_4217:
-            raise ValueError("must be an ISO 4217 currency code")
-        return code
 
 
 class CaptureCreate(Request):
@@ -78,35 +78,27 @@ class RefundCreate(Request):
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
 
 
-class NextActionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class NextActionOut(Response):
     type: str
     client_secret: str | None = None
     url: str | None = None
 
 
-class FailureOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class FailureOut(Response):
     code: str
     decline_code: str | None = None
     message: str
     retryable: bool
 
 
-class RiskFactorOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RiskFactorOut(Response):
     code: str
     points: int
     detail: str
 
 
-class RiskOut(BaseModel):
+class RiskOut(Response):
     """The score and decision a payment got before any money moved (README "Risk")."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     score: int
     level: Literal["low", "elevated", "high", "highest"]
@@ -114,10 +106,8 @@ class RiskOut(BaseModel):
     factors: list[RiskFactorOut]
 
 
-class PaymentOut(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True, json_schema_serialization_defaults_required=True
-    )
+class PaymentOut(Response):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     id: str
     status: str
@@ -151,9 +141,7 @@ class PaymentOut(BaseModel):
         return receipt_path(self.id, self.status)
 
 
-class RefundOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RefundOut(Response):
     id: str
     payment_id: str
     amount: int
@@ -163,9 +151,7 @@ class RefundOut(BaseModel):
     created_at: datetime
 
 
-class PaymentEventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PaymentEventOut(Response):
     seq: int
     type: str
     data: dict[str, Any]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from api.schemas.common import Response
 
 
-class PlanOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PlanOut(Response):
     id: str
     name: str
     amount: int

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from api.schemas.common import Response
 
 
-class DriftOut(BaseModel):
+class DriftOut(Response):
     """One difference between a provider and Durapay, and what the run did about it."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     kind: str
     action: str
@@ -24,9 +24,7 @@ class DriftOut(BaseModel):
     recorded_status: str
 
 
-class ReconciliationRunOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ReconciliationRunOut(Response):
     id: str
     started_at: datetime
     finished_at: datetime | None
@@ -38,10 +36,8 @@ class ReconciliationRunList(BaseModel):
     data: list[ReconciliationRunOut]
 
 
-class InvoiceRetryOut(BaseModel):
+class InvoiceRetryOut(Response):
     """``joined``: a charge was in flight and this retry waited for it instead of charging."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     invoice_id: str
     outcome: str

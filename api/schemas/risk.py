@@ -5,20 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Amount, Request
+from api.schemas.common import Amount, Currency, Request, ResourceId, Response
 from api.schemas.payments import RiskOut
-from money import ISO_4217
 
 Score = Annotated[int, Field(ge=0, le=100)]
-
-
-def _currency(value: str) -> str:
-    code = value.upper()
-    if code not in ISO_4217:
-        raise ValueError("must be an ISO 4217 currency code")
-    return code
 
 
 class ThresholdsIn(Request):
@@ -29,16 +21,11 @@ class ThresholdsIn(Request):
 
 class ConditionIn(Request):
     amount_gte: Amount | None = None
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
-    customer_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    currency: Currency | None = None
+    customer_id: ResourceId | None = None
     email_domain_in: (
         Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=100)] | None
     ) = None
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str | None) -> str | None:
-        return None if value is None else _currency(value)
 
 
 class RuleIn(Request):
@@ -65,61 +52,44 @@ class RulesIn(Request):
     rules: Annotated[list[RuleIn], Field(max_length=100)] = Field(default_factory=list)
 
 
-class ConditionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ConditionOut(Response):
     amount_gte: int | None
     currency: str | None
     customer_id: str | None
     email_domain_in: list[str] | None
 
 
-class RuleOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RuleOut(Response):
     action: str
     when: ConditionOut
 
 
-class ThresholdsOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ThresholdsOut(Response):
     challenge: int
     review: int
     block: int
 
 
-class RulesOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RulesOut(Response):
     thresholds: ThresholdsOut
     rules: list[RuleOut]
 
 
 class EvaluateIn(Request):
-    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    customer_id: ResourceId
     amount: Amount
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    currency: Currency
     client_ip: Annotated[str, Field(max_length=45)] | None = None
     """Accepted as the contract names it; no factor reads it yet (README "Risk")."""
 
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        return _currency(value)
 
-
-class PeriodOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PeriodOut(Response):
     limit: int
     used: int
     remaining: int
 
 
-class LimitsOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class LimitsOut(Response):
     kyc_tier: str | None
     currency: str
     single: int | None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from api.schemas.common import Response
 
 
-class StatementLineOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class StatementLineOut(Response):
     at: datetime
     type: str
     """``payment``, ``refund``, ``invoice``, ``credit``, ``deposit`` or ``withdrawal``."""
@@ -21,8 +21,8 @@ class StatementLineOut(BaseModel):
     """The balance after this line."""
 
 
-class StatementOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+class StatementOut(Response):
+    model_config = ConfigDict(populate_by_name=True)
 
     customer_id: str
     currency: str

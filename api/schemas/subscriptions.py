@@ -12,14 +12,13 @@ from typing import Annotated, Literal
 from pydantic import (
     AliasChoices,
     AliasPath,
-    BaseModel,
     ConfigDict,
     Field,
     StrictInt,
     model_validator,
 )
 
-from api.schemas.common import Request, ResourceId
+from api.schemas.common import Request, ResourceId, Response
 
 
 class SubscriptionCreate(Request):
@@ -66,9 +65,7 @@ class SubscriptionPaymentMethod(Request):
     payment_method_id: ResourceId
 
 
-class SubscriptionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class SubscriptionOut(Response):
     id: str
     status: str
     plan_id: str

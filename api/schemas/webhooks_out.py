@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Request
+from api.schemas.common import Description, Request, Response
 from services.webhooks_out import DEFAULT_ROLL_OVERLAP, MAX_ROLL_OVERLAP
 
 
@@ -30,7 +30,7 @@ class WebhookEndpointCreate(Request):
     """An http(s) URL with a host and no whitespace (production: https on a public address)."""
     events: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1)]
     """Event types (``payment.succeeded`` …), or ``["*"]`` for every type."""
-    description: Annotated[str, Field(max_length=500)] | None = None
+    description: Description | None = None
 
 
 class WebhookEndpointRoll(Request):
@@ -38,9 +38,7 @@ class WebhookEndpointRoll(Request):
     """Seconds the current secret keeps signing beside the new one; 0 retires it at once."""
 
 
-class WebhookEndpointOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class WebhookEndpointOut(Response):
     id: str
     url: str
     events: list[str]
@@ -58,9 +56,7 @@ class WebhookEndpointCreated(WebhookEndpointOut):
     """``whsec_…``: shown in this answer only; verify deliveries with it (Standard Webhooks)."""
 
 
-class DeliveryAttemptOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class DeliveryAttemptOut(Response):
     id: str
     delivery_id: str
     event_id: str
