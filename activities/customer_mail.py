@@ -129,12 +129,7 @@ class CustomerMail:
         subject, body = render_mail(template, context)
         await mail_repo.enqueue_mail(
             session,
-            key=key,
-            to_address=address,
-            template=template.value,
-            subject=subject,
-            body=body,
-            created_at=datetime.now(UTC),
+            mail_repo.NewMail(key, address, template.value, subject, body, datetime.now(UTC)),
         )
 
     @staticmethod
