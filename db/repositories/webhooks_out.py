@@ -7,7 +7,6 @@ makes the log an outbox: no committed change without its event, no event without
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -15,17 +14,13 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.ids import derive_hex_id
 from db.models import Event, WebhookDelivery, WebhookEndpoint
 from db.repositories.paging import account_page, get_owned, page_after
 from db.repositories.writes import insert_once, insert_or_update, update_rows
 
 ENABLED = "enabled"
 DISABLED = "disabled"
-
-
-def _derived_id(prefix: str, key: str) -> str:
-    """An ID derived from a unique key: the same write retried names the same row."""
-    return prefix + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 async def record_event(
@@ -39,7 +34,7 @@ async def record_event(
     created_at: datetime,
 ) -> str | None:
     """Write the event once per ``dedupe_key``; its id when this call wrote it, else None."""
-    event_id = _derived_id("evt_", dedupe_key)
+    event_id = derive_hex_id("evt_", dedupe_key)
     written = await insert_once(
         session,
         Event,
@@ -195,7 +190,7 @@ async def record_attempt(
         session,
         WebhookDelivery,
         {
-            "id": _derived_id("wha_", f"{delivery_id}:{attempt}"),
+            "id": derive_hex_id("wha_", f"{delivery_id}:{attempt}"),
             "delivery_id": delivery_id,
             "event_id": event_id,
             "endpoint_id": endpoint_id,
