@@ -10,8 +10,6 @@ to the API's response model.
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import inspect
@@ -42,19 +40,11 @@ INVOICE_INTERNAL = frozenset(
 )
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
 def public_object(row: Base, internal: frozenset[str]) -> dict[str, Any]:
     """The row as the API shows it: public columns by their API names, times in RFC 3339."""
     shown = {renamed: name for name, renamed in ORM_RENAMED.items()}
     return {
-        shown.get(attr.key, attr.key): _json_value(getattr(row, attr.key))
+        shown.get(attr.key, attr.key): webhooks_repo.json_value(getattr(row, attr.key))
         for attr in inspect(type(row)).column_attrs
         if attr.key not in internal
     }
@@ -85,7 +75,7 @@ async def payment_events(
                 "amount": view.amount,
                 "currency": view.currency,
                 "outcome": outcome,
-                "closed_at": _json_value(view.updated_at),
+                "closed_at": webhooks_repo.json_value(view.updated_at),
             },
             created_at=view.updated_at,
         )

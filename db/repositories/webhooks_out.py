@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -21,6 +22,16 @@ from db.repositories.writes import insert_once, insert_or_update, update_rows
 
 ENABLED = "enabled"
 DISABLED = "disabled"
+
+
+def json_value(value: Any) -> Any:
+    """A column's value as an event's object carries it: times in RFC 3339 (UTC as ``Z``),
+    enums by their value."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
 async def record_event(
