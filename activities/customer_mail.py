@@ -17,7 +17,7 @@ second transaction that makes the mail ``pending``. A crash between the two leav
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -54,6 +54,10 @@ class MailDraft:
     attachment: Callable[[], mail_repo.Attachment] | None
 
 
+Prepared = tuple[dict[str, str], Callable[[], mail_repo.Attachment]]
+"""A mail's template context, and how to make its attachment."""
+
+
 @dataclass(frozen=True)
 class CustomerMail:
     outbox: Outbox
@@ -68,23 +72,21 @@ class CustomerMail:
         return await self._invoice_mail(session, invoice, CustomerMailTemplate.INVOICE_PAID, "paid")
 
     async def payment_receipt(self, session: AsyncSession, payment: Payment) -> MailDraft | None:
+        async def prepare() -> Prepared:
+            receipt = await receipt_document(session, payment, self.merchant_name)
+            context = {
+                "merchant_name": self.merchant_name,
+                "payment_id": payment.id,
+                "amount": str(receipt.amount),
+                "currency": payment.currency,
+            }
+            return context, lambda: mail_repo.Attachment(
+                receipt_filename(receipt), PDF, receipt_pdf(receipt)
+            )
+
+        template = CustomerMailTemplate.PAYMENT_RECEIPT
         key = f"{payment.id}:receipt"
-        address = await self._address(session, payment.customer_id)
-        if address is None:
-            return None
-        if not await self._to_prepare(session, key):
-            return MailDraft(key, None)
-        receipt = await receipt_document(session, payment, self.merchant_name)
-        context = {
-            "merchant_name": self.merchant_name,
-            "payment_id": payment.id,
-            "amount": str(receipt.amount),
-            "currency": payment.currency,
-        }
-        await self._record(session, key, address, CustomerMailTemplate.PAYMENT_RECEIPT, context)
-        return MailDraft(
-            key, lambda: mail_repo.Attachment(receipt_filename(receipt), PDF, receipt_pdf(receipt))
-        )
+        return await self._draft(session, key, payment.customer_id, template, prepare)
 
     async def send(self, draft: MailDraft | None) -> None:
         """After the recording transaction: lay out the attachment (in a thread), release the
@@ -99,43 +101,44 @@ class CustomerMail:
     async def _invoice_mail(
         self, session: AsyncSession, invoice: Invoice, template: CustomerMailTemplate, event: str
     ) -> MailDraft | None:
+        async def prepare() -> Prepared:
+            document = await invoice_document(session, invoice, self.merchant_name)
+            context = {
+                "merchant_name": self.merchant_name,
+                "number": document.number,
+                "amount": str(invoice.amount_due),
+                "currency": invoice.currency,
+            }
+            return context, lambda: mail_repo.Attachment(
+                invoice_filename(document), PDF, invoice_pdf(document)
+            )
+
         key = f"{invoice.id}:{event}"
-        address = await self._address(session, invoice.customer_id)
+        return await self._draft(session, key, invoice.customer_id, template, prepare)
+
+    async def _draft(
+        self,
+        session: AsyncSession,
+        key: str,
+        customer_id: str,
+        template: CustomerMailTemplate,
+        prepare: Callable[[], Awaitable[Prepared]],
+    ) -> MailDraft | None:
+        """Record the mail ``key`` to the customer's address now, its content from ``prepare``
+        (the document it reports, read only for a mail still to be made); None when the customer
+        has no address."""
+        address = await self._address(session, customer_id)
         if address is None:
             return None
         if not await self._to_prepare(session, key):
             return MailDraft(key, None)
-        document = await invoice_document(session, invoice, self.merchant_name)
-        context = {
-            "merchant_name": self.merchant_name,
-            "number": document.number,
-            "amount": str(invoice.amount_due),
-            "currency": invoice.currency,
-        }
-        await self._record(session, key, address, template, context)
-        return MailDraft(
-            key,
-            lambda: mail_repo.Attachment(invoice_filename(document), PDF, invoice_pdf(document)),
-        )
-
-    async def _record(
-        self,
-        session: AsyncSession,
-        key: str,
-        address: str,
-        template: CustomerMailTemplate,
-        context: dict[str, str],
-    ) -> None:
+        context, attachment = await prepare()
         subject, body = render_mail(template, context)
         await mail_repo.enqueue_mail(
             session,
-            key=key,
-            to_address=address,
-            template=template.value,
-            subject=subject,
-            body=body,
-            created_at=datetime.now(UTC),
+            mail_repo.NewMail(key, address, template.value, subject, body, datetime.now(UTC)),
         )
+        return MailDraft(key, attachment)
 
     @staticmethod
     async def _to_prepare(session: AsyncSession, key: str) -> bool:

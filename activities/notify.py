@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -25,7 +26,7 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
 from contracts.mail import MailRequest
-from db.models import MailOutbox
+from db.models import MailAttachment, MailOutbox
 from db.repositories import customers as customers_repo
 from db.repositories import mail as mail_repo
 from money import format_amount
@@ -89,8 +90,9 @@ class SmtpRelay:
         )
 
 
-class NotifyActivities:
-    """Sends mail through one SMTP server, recording each in the outbox under its key."""
+class MailSender:
+    """Hands outbox mails to one SMTP relay: what the dunning activities and the outbox
+    (``activities.outbox``) both do, each with its own way of recording the mail first."""
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], relay: SmtpRelay, mail_from: str
@@ -98,6 +100,26 @@ class NotifyActivities:
         self._sessions = sessions
         self._relay = relay
         self._mail_from = mail_from
+
+    def message(self, mail: MailOutbox, attachments: Sequence[MailAttachment] = ()) -> EmailMessage:
+        """Every header and part comes from the outbox, so a resend is the same message."""
+        message = EmailMessage()
+        message["From"] = self._mail_from
+        message["To"] = mail.to_address
+        message["Subject"] = mail.subject
+        message["Date"] = format_datetime(mail.created_at)
+        message["Message-ID"] = message_id(mail.key, self._mail_from)
+        message.set_content(mail.body)
+        for attachment in attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(
+                attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
+        return message
+
+
+class NotifyActivities(MailSender):
+    """Sends mail through one SMTP server, recording each in the outbox under its key."""
 
     @activity.defn(name="send_mail")
     async def send_mail(self, request: MailRequest) -> bool:
@@ -118,19 +140,14 @@ class NotifyActivities:
             if address is None:
                 log.info("mail %s not sent: the customer has no address (erased)", request.key)
                 return False
-            mail = await mail_repo.record_mail(
-                session,
-                key=request.key,
-                to_address=address,
-                template=request.template.value,
-                subject=subject,
-                body=body,
-                created_at=datetime.now(UTC),
+            recording = mail_repo.NewMail(
+                request.key, address, request.template.value, subject, body, datetime.now(UTC)
             )
+            mail = await mail_repo.record_mail(session, recording)
             if mail.status == "sent":
                 return False
             await mail_repo.count_attempt(session, request.key)
-        await self._relay.send(self._message(mail))
+        await self._relay.send(self.message(mail))
         async with self._sessions() as session, session.begin():
             await mail_repo.mark_mail_sent(session, request.key, datetime.now(UTC))
         return True
@@ -142,17 +159,6 @@ class NotifyActivities:
             return None
         customer = await customers_repo.get_customer(session, customer_id)
         return customer.email if customer is not None else None
-
-    def _message(self, mail: MailOutbox) -> EmailMessage:
-        """Every header comes from the outbox row, so a resend is the same message."""
-        message = EmailMessage()
-        message["From"] = self._mail_from
-        message["To"] = mail.to_address
-        message["Subject"] = mail.subject
-        message["Date"] = format_datetime(mail.created_at)
-        message["Message-ID"] = message_id(mail.key, self._mail_from)
-        message.set_content(mail.body)
-        return message
 
 
 def message_id(key: str, mail_from: str) -> str:

@@ -12,27 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.notify import SmtpRelay, message_id
-from db.models import MailAttachment, MailOutbox
+from activities.notify import MailSender
 from db.repositories import mail as mail_repo
 
 log = logging.getLogger("durapay.outbox")
 
 
-class Outbox:
-    """Hands pending outbox mails to one SMTP relay."""
-
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], relay: SmtpRelay, mail_from: str
-    ) -> None:
-        self._sessions = sessions
-        self._relay = relay
-        self._mail_from = mail_from
+class Outbox(MailSender):
+    """Sends the mails recorded in a change's transaction, with their attachments, once they are
+    ``pending``."""
 
     async def deliver(self, key: str) -> bool:
         """Send the pending mail ``key``; True if this call handed it to SMTP, False when it was
@@ -63,22 +54,6 @@ class Outbox:
             log.warning(
                 "mail %s left pending for the outbox sweeper: %s", key, type(error).__name__
             )
-
-    def message(self, mail: MailOutbox, attachments: list[MailAttachment]) -> EmailMessage:
-        """Every header and part comes from the outbox, so a resend is the same message."""
-        message = EmailMessage()
-        message["From"] = self._mail_from
-        message["To"] = mail.to_address
-        message["Subject"] = mail.subject
-        message["Date"] = format_datetime(mail.created_at)
-        message["Message-ID"] = message_id(mail.key, self._mail_from)
-        message.set_content(mail.body)
-        for attachment in attachments:
-            maintype, _, subtype = attachment.content_type.partition("/")
-            message.add_attachment(
-                attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
-            )
-        return message
 
 
 class OutboxSweeper:

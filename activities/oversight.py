@@ -8,8 +8,6 @@ committed finds its entry instead of chaining a second one.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,7 +15,7 @@ from temporalio import activity
 
 from contracts.alerts import AlertRequest, RaisedAlert
 from contracts.audit import AuditRecord
-from db.ids import random_id
+from db.ids import derive_id, random_id
 from db.repositories import alerts as alerts_repo
 from db.repositories import audit as audit_repo
 
@@ -44,5 +42,4 @@ class OversightActivities:
 
 def _entry_id(info: activity.Info) -> str:
     """The same for every attempt of one activity of one workflow run."""
-    key = "\x1f".join((info.workflow_id or "", info.workflow_run_id or "", info.activity_id))
-    return "aud_" + base64.b32encode(hashlib.sha256(key.encode()).digest()).decode().lower()[:24]
+    return derive_id("aud_", info.workflow_id or "", info.workflow_run_id or "", info.activity_id)

@@ -8,6 +8,8 @@ The update ID is the refund ID, so a retried activity refunds once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -19,25 +21,28 @@ from contracts.subscriptions import UnusedTimeRefund
 from contracts.workflow_names import PaymentUpdate
 
 
+def refund_update(client: Client, payment_id: str, request: RefundRequest) -> Awaitable[RefundView]:
+    """The payment's own ``refund`` update, whose update ID is the refund ID: however often an
+    activity sends it, the payment refunds once."""
+    return client.get_workflow_handle(payment_id).execute_update(
+        PaymentUpdate.REFUND, request, id=request.refund_id, result_type=RefundView
+    )
+
+
 class SubscriptionRefundActivities:
     def __init__(self, client: Client) -> None:
         self._client = client
 
     @activity.defn(name="refund_unused_time")
     async def refund_unused_time(self, refund: UnusedTimeRefund) -> RefundView:
-        handle = self._client.get_workflow_handle(refund.payment_id)
+        request = RefundRequest(
+            refund_id=refund.refund_id,
+            request_hash=f"unused-time:{refund.refund_id}",
+            amount=refund.amount,
+            reason=refund.reason,
+        )
         try:
-            result: RefundView = await handle.execute_update(
-                PaymentUpdate.REFUND,
-                RefundRequest(
-                    refund_id=refund.refund_id,
-                    request_hash=f"unused-time:{refund.refund_id}",
-                    amount=refund.amount,
-                    reason=refund.reason,
-                ),
-                id=refund.refund_id,
-                result_type=RefundView,
-            )
+            result = await refund_update(self._client, refund.payment_id, request)
         except WorkflowUpdateFailedError as error:
             raise ApplicationError(
                 f"{refund.payment_id} refused the refund: {error.cause}",

@@ -19,10 +19,10 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.subscription_refunds import refund_update
 from contracts.ledger import DepositRefundResult, PlannedRefund
-from contracts.payments import RefundRequest, RefundView
+from contracts.payments import RefundRequest
 from contracts.providers import RefundStatus
-from contracts.workflow_names import PaymentUpdate
 
 T = TypeVar("T")
 
@@ -38,21 +38,14 @@ class WalletRefundActivities:
 
     @activity.defn(name="refund_deposit")
     async def refund_deposit(self, planned: PlannedRefund) -> DepositRefundResult:
-        handle = self._client.get_workflow_handle(planned.payment_id)
+        request = RefundRequest(
+            refund_id=planned.refund_id,
+            request_hash=f"withdrawal:{planned.refund_id}",
+            amount=planned.amount,
+            reason="requested_by_customer",
+        )
         try:
-            refund: RefundView = await _heartbeating(
-                handle.execute_update(
-                    PaymentUpdate.REFUND,
-                    RefundRequest(
-                        refund_id=planned.refund_id,
-                        request_hash=f"withdrawal:{planned.refund_id}",
-                        amount=planned.amount,
-                        reason="requested_by_customer",
-                    ),
-                    id=planned.refund_id,
-                    result_type=RefundView,
-                )
-            )
+            refund = await _heartbeating(refund_update(self._client, planned.payment_id, request))
         except WorkflowUpdateFailedError:
             return self._result(planned, refunded=False)
         except RPCError as error:

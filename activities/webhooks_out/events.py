@@ -11,7 +11,6 @@ to the API's response model.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import inspect
@@ -42,19 +41,11 @@ INVOICE_INTERNAL = frozenset(
 )
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
 def public_object(row: Base, internal: frozenset[str]) -> dict[str, Any]:
     """The row as the API shows it: public columns by their API names, times in RFC 3339."""
     shown = {renamed: name for name, renamed in ORM_RENAMED.items()}
     return {
-        shown.get(attr.key, attr.key): _json_value(getattr(row, attr.key))
+        shown.get(attr.key, attr.key): webhooks_repo.json_value(getattr(row, attr.key))
         for attr in inspect(type(row)).column_attrs
         if attr.key not in internal
     }
@@ -65,60 +56,64 @@ async def _fresh(session: AsyncSession, model: type[Base], row_id: str) -> Any:
     return await session.get(model, row_id, populate_existing=True)
 
 
+async def _raise(
+    session: AsyncSession,
+    event_type: str,
+    resource_id: str,
+    resource: dict[str, Any],
+    *,
+    account_id: str,
+    at: datetime,
+    seq: int | None = None,
+) -> list[str]:
+    """Write the event once per ``<resource>:<type>`` (``:<seq>`` for a type that may come
+    again); ``[its id]`` when this call wrote it, ``[]`` for a repeat."""
+    dedupe_key = f"{resource_id}:{event_type}" + ("" if seq is None else f":{seq}")
+    event_id = await webhooks_repo.record_event(
+        session,
+        account_id=account_id,
+        type=event_type,
+        resource_id=resource_id,
+        dedupe_key=dedupe_key,
+        resource=resource,
+        created_at=at,
+    )
+    return [event_id] if event_id else []
+
+
 async def payment_events(
     session: AsyncSession, view: PaymentView, refund: RefundView | None, transition_type: str
 ) -> list[str]:
     """The payment's status event, the refund's outcome event and, when the transition closes a
     review, ``review.closed``: each once."""
     raised: list[str] = []
+    account_id, at = view.account_id, view.updated_at
     outcome = REVIEW_OUTCOMES.get(transition_type)
     if outcome is not None:
-        event_id = await webhooks_repo.record_event(
-            session,
-            account_id=view.account_id,
-            type=EventType.REVIEW_CLOSED,
-            resource_id=view.id,
-            dedupe_key=f"{view.id}:{EventType.REVIEW_CLOSED}",
-            resource={
-                "payment_id": view.id,
-                "customer_id": view.customer_id,
-                "amount": view.amount,
-                "currency": view.currency,
-                "outcome": outcome,
-                "closed_at": _json_value(view.updated_at),
-            },
-            created_at=view.updated_at,
+        review = {
+            "payment_id": view.id,
+            "customer_id": view.customer_id,
+            "amount": view.amount,
+            "currency": view.currency,
+            "outcome": outcome,
+            "closed_at": webhooks_repo.json_value(view.updated_at),
+        }
+        raised += await _raise(
+            session, EventType.REVIEW_CLOSED, view.id, review, account_id=account_id, at=at
         )
-        raised += [event_id] if event_id else []
     refund_type = REFUND_STATUS_EVENTS.get(refund.status.value) if refund else None
     if refund is not None and refund_type is not None:
         row = await _fresh(session, Refund, refund.id)
-        event_id = await webhooks_repo.record_event(
-            session,
-            account_id=view.account_id,
-            type=refund_type,
-            resource_id=refund.id,
-            dedupe_key=f"{refund.id}:{refund_type}",
-            resource=public_object(row, REFUND_INTERNAL),
-            created_at=view.updated_at,
-        )
-        raised += [event_id] if event_id else []
+        shown = public_object(row, REFUND_INTERNAL)
+        raised += await _raise(session, refund_type, refund.id, shown, account_id=account_id, at=at)
     payment_type = PAYMENT_STATUS_EVENTS.get(view.status.value)
     if payment_type is not None:
         row = await _fresh(session, Payment, view.id)
-        event_id = await webhooks_repo.record_event(
-            session,
-            account_id=view.account_id,
-            type=payment_type,
-            resource_id=view.id,
-            dedupe_key=f"{view.id}:{payment_type}",
-            resource={
-                **public_object(row, PAYMENT_INTERNAL),
-                "receipt_url": receipt_path(view.id, view.status.value),
-            },
-            created_at=view.updated_at,
-        )
-        raised += [event_id] if event_id else []
+        shown = {
+            **public_object(row, PAYMENT_INTERNAL),
+            "receipt_url": receipt_path(view.id, view.status.value),
+        }
+        raised += await _raise(session, payment_type, view.id, shown, account_id=account_id, at=at)
     return raised
 
 
@@ -135,16 +130,16 @@ async def subscription_events(
         else SUBSCRIPTION_STATUS_EVENTS.get(view.status.value, EventType.SUBSCRIPTION_UPDATED)
     )
     row = await _fresh(session, Subscription, view.id)
-    event_id = await webhooks_repo.record_event(
+    shown = public_object(row, SUBSCRIPTION_INTERNAL)
+    return await _raise(
         session,
+        event_type,
+        view.id,
+        shown,
         account_id=view.account_id,
-        type=event_type,
-        resource_id=view.id,
-        dedupe_key=f"{view.id}:{event_type}:{view.version}",
-        resource=public_object(row, SUBSCRIPTION_INTERNAL),
-        created_at=view.updated_at,
+        at=view.updated_at,
+        seq=view.version,
     )
-    return [event_id] if event_id else []
 
 
 async def invoice_events(
@@ -163,13 +158,13 @@ async def invoice_events(
         event_type = EventType.INVOICE_PAYMENT_FAILED
     if event_type is None:
         return []
-    event_id = await webhooks_repo.record_event(
+    shown = public_object(row, INVOICE_INTERNAL)
+    return await _raise(
         session,
+        event_type,
+        row.id,
+        shown,
         account_id=row.account_id,
-        type=event_type,
-        resource_id=row.id,
-        dedupe_key=f"{row.id}:{event_type}:{row.attempt_count}",
-        resource=public_object(row, INVOICE_INTERNAL),
-        created_at=row.updated_at,
+        at=row.updated_at,
+        seq=row.attempt_count,
     )
-    return [event_id] if event_id else []

@@ -19,6 +19,9 @@ from db.repositories import webhooks_out as webhooks_repo
 from db.repositories.paging import newest_first
 from db.repositories.writes import insert_once
 
+ALERT_INTERNAL = frozenset({"account_id", "cause", "window_start"})
+"""The columns an ``alert.created`` event's object leaves out, as the API's answer does."""
+
 
 def window_start(now: datetime, window_seconds: int) -> datetime:
     """The start of the fixed UTC window ``now`` falls in."""
@@ -31,25 +34,21 @@ async def raise_alert(
 ) -> RaisedAlert:
     """Insert the window's alert for this cause unless it exists (a racing raiser's included)."""
     start = window_start(now, request.window_seconds)
-    created = await insert_once(
-        session,
-        Alert,
-        {
-            "id": alert_id,
-            "account_id": request.account_id,
-            "kind": request.kind.value,
-            "severity": request.severity.value,
-            "cause": request.cause,
-            "window_start": start,
-            "customer_id": request.customer_id,
-            "payment_id": request.payment_id,
-            "detail": request.detail,
-            "created_at": now,
-            "resolved_at": None,
-            "resolution": None,
-        },
-    )
-    if created:
+    values = {
+        "id": alert_id,
+        "account_id": request.account_id,
+        "kind": request.kind.value,
+        "severity": request.severity.value,
+        "cause": request.cause,
+        "window_start": start,
+        "customer_id": request.customer_id,
+        "payment_id": request.payment_id,
+        "detail": request.detail,
+        "created_at": now,
+        "resolved_at": None,
+        "resolution": None,
+    }
+    if await insert_once(session, Alert, values):
         await webhooks_repo.record_event(
             session,
             account_id=request.account_id,
@@ -57,15 +56,9 @@ async def raise_alert(
             resource_id=alert_id,
             dedupe_key=f"{alert_id}:{EventType.ALERT_CREATED}",
             resource={
-                "id": alert_id,
-                "kind": request.kind.value,
-                "severity": request.severity.value,
-                "customer_id": request.customer_id,
-                "payment_id": request.payment_id,
-                "detail": request.detail,
-                "created_at": now.isoformat().replace("+00:00", "Z"),
-                "resolved_at": None,
-                "resolution": None,
+                name: webhooks_repo.json_value(value)
+                for name, value in values.items()
+                if name not in ALERT_INTERNAL
             },
             created_at=now,
         )

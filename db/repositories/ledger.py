@@ -13,7 +13,6 @@ Either way two debits can never both spend the same balance.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.ids import derive_hex_id
 from db.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from db.repositories.writes import insert_once, update_rows
 
@@ -79,8 +79,7 @@ class AccountKey:
 
     @property
     def id(self) -> str:
-        parts = "\x1f".join((self.account_id, self.holder, self.kind, self.currency))
-        return "la_" + hashlib.sha256(parts.encode()).hexdigest()[:24]
+        return derive_hex_id("la_", self.account_id, self.holder, self.kind, self.currency)
 
 
 @dataclass(frozen=True)

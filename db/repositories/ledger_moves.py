@@ -32,6 +32,7 @@ from db.repositories.ledger import (
     TransactionType,
     post,
 )
+from db.repositories.paging import all_newest_first, get_owned
 from db.repositories.writes import insert_once, unsaved_values, update_rows
 
 RELEASED = "released"
@@ -66,21 +67,26 @@ class CreditMove:
     request_hash: str
     at: datetime
 
+    def transaction(self, type: str, details: dict[str, str]) -> NewTransaction:
+        """The move's one transaction: named and referenced by its own id, so a repeated
+        request finds it posted."""
+        return NewTransaction(
+            id=self.transaction_id,
+            account_id=self.account_id,
+            customer_id=self.customer_id,
+            type=type,
+            reference=self.transaction_id,
+            created_at=self.at,
+            request_hash=self.request_hash,
+            details=details,
+        )
+
 
 async def consume_credits(session: AsyncSession, move: CreditMove, reason: str) -> bool:
     """Take ``credits`` from the customer, never below zero (``LimitReached`` otherwise)."""
     return await post(
         session,
-        NewTransaction(
-            id=move.transaction_id,
-            account_id=move.account_id,
-            customer_id=move.customer_id,
-            type=TransactionType.CREDIT_CONSUME,
-            reference=move.transaction_id,
-            created_at=move.at,
-            request_hash=move.request_hash,
-            details={"reason": reason},
-        ),
+        move.transaction(TransactionType.CREDIT_CONSUME, {"reason": reason}),
         [
             Posting(credits_of(move.account_id, move.customer_id), -move.credits, floor=0),
             Posting(platform(move.account_id, AccountKind.CREDITS_USED, CREDITS), move.credits),
@@ -95,15 +101,9 @@ async def transfer_credits(
     recipient never above ``max_balance`` (``LimitReached`` otherwise)."""
     return await post(
         session,
-        NewTransaction(
-            id=move.transaction_id,
-            account_id=move.account_id,
-            customer_id=move.customer_id,
-            type=TransactionType.CREDIT_TRANSFER,
-            reference=move.transaction_id,
-            created_at=move.at,
-            request_hash=move.request_hash,
-            details={"from_customer_id": move.customer_id, "to_customer_id": to_customer_id},
+        move.transaction(
+            TransactionType.CREDIT_TRANSFER,
+            {"from_customer_id": move.customer_id, "to_customer_id": to_customer_id},
         ),
         [
             Posting(credits_of(move.account_id, move.customer_id), -move.credits, floor=0),
@@ -123,11 +123,7 @@ async def add_funding(session: AsyncSession, funding: LedgerFunding) -> bool:
 async def get_funding(
     session: AsyncSession, funding_id: str, account_id: str | None = None
 ) -> LedgerFunding | None:
-    query = select(LedgerFunding).where(LedgerFunding.id == funding_id)
-    if account_id is not None:
-        query = query.where(LedgerFunding.account_id == account_id)
-    found: LedgerFunding | None = await session.scalar(query)
-    return found
+    return await get_owned(session, LedgerFunding, funding_id, account_id)
 
 
 async def fundings_of_customer(
@@ -136,10 +132,7 @@ async def fundings_of_customer(
     query = select(LedgerFunding).where(LedgerFunding.customer_id == customer_id)
     if kind is not None:
         query = query.where(LedgerFunding.kind == kind.value)
-    rows = await session.scalars(
-        query.order_by(LedgerFunding.created_at.desc(), LedgerFunding.id.desc())
-    )
-    return list(rows)
+    return await all_newest_first(session, query, LedgerFunding)
 
 
 async def settle_funding(
@@ -196,22 +189,17 @@ def _grant_postings(funding: LedgerFunding) -> list[Posting]:
 async def get_withdrawal(
     session: AsyncSession, withdrawal_id: str, account_id: str | None = None
 ) -> WalletWithdrawal | None:
-    query = select(WalletWithdrawal).where(WalletWithdrawal.id == withdrawal_id)
-    if account_id is not None:
-        query = query.where(WalletWithdrawal.account_id == account_id)
-    found: WalletWithdrawal | None = await session.scalar(query)
-    return found
+    return await get_owned(session, WalletWithdrawal, withdrawal_id, account_id)
 
 
 async def withdrawals_of_customer(
     session: AsyncSession, customer_id: str
 ) -> list[WalletWithdrawal]:
-    rows = await session.scalars(
-        select(WalletWithdrawal)
-        .where(WalletWithdrawal.customer_id == customer_id)
-        .order_by(WalletWithdrawal.created_at.desc(), WalletWithdrawal.id.desc())
+    return await all_newest_first(
+        session,
+        select(WalletWithdrawal).where(WalletWithdrawal.customer_id == customer_id),
+        WalletWithdrawal,
     )
-    return list(rows)
 
 
 async def planned_refunds(session: AsyncSession, withdrawal_id: str) -> list[PlannedRefund]:
@@ -235,13 +223,8 @@ async def lock_withdrawal(
     account, customer, currency = withdrawal.account_id, withdrawal.customer_id, withdrawal.currency
     await post(
         session,
-        NewTransaction(
-            id=f"{withdrawal.id}:lock",
-            account_id=account,
-            customer_id=customer,
-            type=TransactionType.WITHDRAWAL_LOCK,
-            reference=withdrawal.id,
-            created_at=withdrawal.created_at,
+        _withdrawal_step(
+            withdrawal, "lock", TransactionType.WITHDRAWAL_LOCK, withdrawal.created_at
         ),
         [
             Posting(

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import PaymentLink
+from db.repositories.paging import get_owned
 from db.repositories.writes import insert_once, unsaved_values, update_rows
 
 
@@ -19,11 +20,7 @@ async def add_link(session: AsyncSession, link: PaymentLink) -> bool:
 async def get_link(
     session: AsyncSession, link_id: str, account_id: str | None = None
 ) -> PaymentLink | None:
-    query = select(PaymentLink).where(PaymentLink.id == link_id)
-    if account_id is not None:
-        query = query.where(PaymentLink.account_id == account_id)
-    link: PaymentLink | None = await session.scalar(query)
-    return link
+    return await get_owned(session, PaymentLink, link_id, account_id)
 
 
 async def find_by_token_hash(session: AsyncSession, token_hash: str) -> PaymentLink | None:

@@ -8,7 +8,7 @@ Functions flush but never commit: the caller owns the transaction (one per reque
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
@@ -19,33 +19,22 @@ from db.repositories.paging import all_newest_first
 from db.repositories.writes import insert_once, update_rows
 
 
-async def record_mail(
-    session: AsyncSession,
-    *,
-    key: str,
-    to_address: str,
-    template: str,
-    subject: str,
-    body: str,
-    created_at: datetime,
-) -> MailOutbox:
-    """The outbox row for ``key``: this mail, or the one recorded first under that key."""
-    await insert_once(
-        session,
-        MailOutbox,
-        {
-            "key": key,
-            "to_address": to_address,
-            "template": template,
-            "subject": subject,
-            "body": body,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": created_at,
-            "sent_at": None,
-        },
-    )
-    stored = await get_mail(session, key)
+@dataclass(frozen=True)
+class NewMail:
+    """A rendered mail, as its sender asks the outbox to record it under ``key``."""
+
+    key: str
+    to_address: str
+    template: str
+    subject: str
+    body: str
+    created_at: datetime
+
+
+async def record_mail(session: AsyncSession, mail: NewMail) -> MailOutbox:
+    """The outbox row for ``mail.key``: this mail, or the one recorded first under that key."""
+    await _insert(session, mail, "pending")
+    stored = await get_mail(session, mail.key)
     assert stored is not None
     return stored
 
@@ -62,34 +51,17 @@ PREPARING = "preparing"
 sends it until ``release_mail`` stores them and makes it ``pending``."""
 
 
-async def enqueue_mail(
-    session: AsyncSession,
-    *,
-    key: str,
-    to_address: str,
-    template: str,
-    subject: str,
-    body: str,
-    created_at: datetime,
-) -> bool:
-    """Record a ``preparing`` mail in the caller's transaction, once per ``key`` (the
+async def enqueue_mail(session: AsyncSession, mail: NewMail) -> bool:
+    """Record a ``preparing`` mail in the caller's transaction, once per key (the
     transactional outbox: the mail exists exactly when the change it reports committed).
     False when the key was already recorded; its first content stands."""
-    return await insert_once(
-        session,
-        MailOutbox,
-        {
-            "key": key,
-            "to_address": to_address,
-            "template": template,
-            "subject": subject,
-            "body": body,
-            "status": PREPARING,
-            "attempts": 0,
-            "created_at": created_at,
-            "sent_at": None,
-        },
-    )
+    return await _insert(session, mail, PREPARING)
+
+
+async def _insert(session: AsyncSession, mail: NewMail, status: str) -> bool:
+    """Insert once by key, not yet attempted nor sent."""
+    values = {**asdict(mail), "status": status, "attempts": 0, "sent_at": None}
+    return await insert_once(session, MailOutbox, values)
 
 
 async def release_mail(session: AsyncSession, key: str, attachments: list[Attachment]) -> bool:

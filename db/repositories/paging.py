@@ -5,27 +5,30 @@ the same order (exports)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
-from db.models import (
-    Alert,
-    ApiKey,
-    Customer,
-    Invoice,
-    MailOutbox,
-    Payment,
-    PaymentMethod,
-    Refund,
-    Subscription,
-)
 
-Row = TypeVar("Row", Customer, Payment, Subscription, Invoice, ApiKey, Alert)
-Dated = TypeVar(
-    "Dated", Customer, Payment, Subscription, Invoice, ApiKey, Refund, PaymentMethod, MailOutbox
-)
+class Dated(Protocol):
+    """A model whose rows are ordered by (created_at, id): every model with these columns fits,
+    so a new resource pages like the others without being listed here."""
+
+    id: ClassVar[InstrumentedAttribute[Any]]
+    created_at: ClassVar[InstrumentedAttribute[datetime]]
+
+
+class Owned(Dated, Protocol):
+    """A model whose rows belong to an account."""
+
+    account_id: ClassVar[InstrumentedAttribute[str]]
+
+
+Row = TypeVar("Row", bound=Owned)
+Listed = TypeVar("Listed", bound=Dated)
 
 
 async def get_owned(
@@ -57,10 +60,26 @@ async def newest_first(
 
     ``starting_after`` is the last id of the previous page; an id the account does not own gives
     an empty page (``account_id=None``: any account's, for the operator's ``durapay`` command).
-    The id breaks ties between equal timestamps, so no page repeats or skips a row.
     """
+    cursor = None
     if starting_after is not None:
         cursor = await get_owned(session, model, starting_after, account_id)
+    return await page_after(session, query, model, starting_after, cursor, limit=limit)
+
+
+async def page_after(
+    session: AsyncSession,
+    query: Select[Listed],
+    model: type[Listed],
+    starting_after: str | None,
+    cursor: Listed | None,
+    *,
+    limit: int,
+) -> tuple[list[Listed], bool]:
+    """The page of ``query`` after ``cursor``, the row ``starting_after`` names as the caller
+    found it (None when it is not the caller's: an empty page). The id breaks ties between
+    equal timestamps, so no page repeats or skips a row."""
+    if starting_after is not None:
         if cursor is None:
             return [], False
         query = query.where(
@@ -98,8 +117,8 @@ async def account_page(
 
 
 async def all_newest_first(
-    session: AsyncSession, query: Select[Dated], model: type[Dated]
-) -> list[Dated]:
+    session: AsyncSession, query: Select[Listed], model: type[Listed]
+) -> list[Listed]:
     """Every row of ``query``, ordered by (created_at, id) descending: no paging (an export,
     or a list short by nature)."""
     return list(await session.scalars(query.order_by(model.created_at.desc(), model.id.desc())))

@@ -7,26 +7,31 @@ makes the log an outbox: no committed change without its event, no event without
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from enum import Enum
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.ids import derive_hex_id
 from db.models import Event, WebhookDelivery, WebhookEndpoint
+from db.repositories.paging import account_page, get_owned, page_after
 from db.repositories.writes import insert_once, insert_or_update, update_rows
-
-Listed = TypeVar("Listed", Event, WebhookEndpoint, WebhookDelivery)
 
 ENABLED = "enabled"
 DISABLED = "disabled"
 
 
-def _derived_id(prefix: str, key: str) -> str:
-    """An ID derived from a unique key: the same write retried names the same row."""
-    return prefix + hashlib.sha256(key.encode()).hexdigest()[:24]
+def json_value(value: Any) -> Any:
+    """A column's value as an event's object carries it: times in RFC 3339 (UTC as ``Z``),
+    enums by their value."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
 async def record_event(
@@ -40,7 +45,7 @@ async def record_event(
     created_at: datetime,
 ) -> str | None:
     """Write the event once per ``dedupe_key``; its id when this call wrote it, else None."""
-    event_id = _derived_id("evt_", dedupe_key)
+    event_id = derive_hex_id("evt_", dedupe_key)
     written = await insert_once(
         session,
         Event,
@@ -59,11 +64,7 @@ async def record_event(
 
 
 async def get_event(session: AsyncSession, event_id: str, account_id: str | None) -> Event | None:
-    query = select(Event).where(Event.id == event_id)
-    if account_id is not None:
-        query = query.where(Event.account_id == account_id)
-    found: Event | None = await session.scalar(query)
-    return found
+    return await get_owned(session, Event, event_id, account_id)
 
 
 async def list_events(
@@ -74,13 +75,14 @@ async def list_events(
     limit: int,
     starting_after: str | None,
 ) -> tuple[list[Event], bool]:
-    query = select(Event).where(Event.account_id == account_id)
-    if type is not None:
-        query = query.where(Event.type == type)
-    cursor = (
-        await get_event(session, starting_after, account_id) if starting_after is not None else None
+    return await account_page(
+        session,
+        Event,
+        account_id=account_id,
+        equal=[(Event.type, type)],
+        limit=limit,
+        starting_after=starting_after,
     )
-    return await _page(session, query, Event, starting_after, cursor, limit)
 
 
 async def undispatched_events(
@@ -151,13 +153,9 @@ async def get_endpoint(
     session: AsyncSession, endpoint_id: str, account_id: str | None
 ) -> WebhookEndpoint | None:
     """A live (not deleted) endpoint; with ``account_id``, only that account's."""
-    query = select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.deleted_at.is_(None)
+    return await get_owned(
+        session, WebhookEndpoint, endpoint_id, account_id, WebhookEndpoint.deleted_at.is_(None)
     )
-    if account_id is not None:
-        query = query.where(WebhookEndpoint.account_id == account_id)
-    found: WebhookEndpoint | None = await session.scalar(query)
-    return found
 
 
 async def list_endpoints(
@@ -171,7 +169,7 @@ async def list_endpoints(
         if starting_after is not None
         else None
     )
-    return await _page(session, query, WebhookEndpoint, starting_after, cursor, limit)
+    return await page_after(session, query, WebhookEndpoint, starting_after, cursor, limit=limit)
 
 
 async def disable_endpoint(session: AsyncSession, endpoint_id: str, at: datetime) -> bool:
@@ -203,7 +201,7 @@ async def record_attempt(
         session,
         WebhookDelivery,
         {
-            "id": _derived_id("wha_", f"{delivery_id}:{attempt}"),
+            "id": derive_hex_id("wha_", f"{delivery_id}:{attempt}"),
             "delivery_id": delivery_id,
             "event_id": event_id,
             "endpoint_id": endpoint_id,
@@ -223,30 +221,4 @@ async def list_attempts(
     cursor: WebhookDelivery | None = None
     if starting_after is not None:
         cursor = await session.scalar(query.where(WebhookDelivery.id == starting_after).limit(1))
-    return await _page(session, query, WebhookDelivery, starting_after, cursor, limit)
-
-
-async def _page(
-    session: AsyncSession,
-    query: Select[Listed],
-    model: type[Listed],
-    starting_after: str | None,
-    cursor: Listed | None,
-    limit: int,
-) -> tuple[list[Listed], bool]:
-    """Keyset paging newest first by (created_at, id), as ``db.repositories.paging`` does for
-    the other resources; a cursor that is not the caller's gives an empty page."""
-    if starting_after is not None:
-        if cursor is None:
-            return [], False
-        after: ColumnElement[bool] = or_(
-            model.created_at < cursor.created_at,
-            (model.created_at == cursor.created_at) & (model.id < cursor.id),
-        )
-        query = query.where(after)
-    rows = list(
-        await session.scalars(
-            query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
-        )
-    )
-    return rows[:limit], len(rows) > limit
+    return await page_after(session, query, WebhookDelivery, starting_after, cursor, limit=limit)

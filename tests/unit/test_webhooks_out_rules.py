@@ -21,9 +21,11 @@ from activities.webhooks_out.events import (
     public_object,
 )
 from api.schemas.invoices import InvoiceOut
+from api.schemas.oversight import AlertOut
 from api.schemas.payments import PaymentOut, RefundOut
 from api.schemas.subscriptions import SubscriptionOut
-from db.models import Base, Invoice, Payment, Refund, Subscription
+from db.models import Alert, Base, Invoice, Payment, Refund, Subscription
+from db.repositories.alerts import ALERT_INTERNAL
 from db.sealing import Sealer
 from public_address import AddressRefused, check_public
 from services.webhooks_out import new_secret
@@ -54,8 +56,9 @@ def _api_fields(model: type[BaseModel]) -> set[str]:
         (Refund, REFUND_INTERNAL, RefundOut),
         (Subscription, SUBSCRIPTION_INTERNAL, SubscriptionOut),
         (Invoice, INVOICE_INTERNAL, InvoiceOut),
+        (Alert, ALERT_INTERNAL, AlertOut),
     ],
-    ids=["payment", "refund", "subscription", "invoice"],
+    ids=["payment", "refund", "subscription", "invoice", "alert"],
 )
 def test_an_event_object_has_the_fields_of_the_api_answer(
     row: type[Base], internal: frozenset[str], answer: type[BaseModel]

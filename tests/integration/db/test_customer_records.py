@@ -98,9 +98,7 @@ async def test_erasure_empties_the_person_and_keeps_the_money(sessions: Sessions
             ("receipt:pay_1", "ada@example.com"),
             ("dun_in_9_0002:payment_failed", "someone@example.com"),
         ]:
-            await mail_repo.record_mail(
-                session, key=key, to_address=to, template="t", subject="s", body="b", created_at=T0
-            )
+            await mail_repo.record_mail(session, mail_repo.NewMail(key, to, "t", "s", "b", T0))
     async with sessions() as session, session.begin():
         erased = await customers_repo.erase_customer(session, "cus_1", T0 + timedelta(days=1))
         again = await customers_repo.erase_customer(session, "cus_1", T0 + timedelta(days=2))
