@@ -6,24 +6,15 @@ the same workflow: Temporal itself refuses a second workflow with that ID.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from db.ids import random_id
+from db.ids import derive_id, random_id
 
 __all__ = ["derive_id", "hash_api_key", "random_id", "request_hash"]
-
-_ID_LENGTH = 24
-
-
-def derive_id(prefix: str, *parts: str) -> str:
-    """A stable, opaque ID for the given parts (unit-separator joined, so parts cannot blur)."""
-    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
-    return prefix + base64.b32encode(digest).decode().lower()[:_ID_LENGTH]
 
 
 def request_hash(payload: Mapping[str, Any]) -> str:
