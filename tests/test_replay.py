@@ -22,6 +22,9 @@ recorded the same way (plain).
 the first's charge) and ``reconciliation_outside_charge`` from ``tests/e2e/test_reconciliation.py``
 (a run finding a charge made outside Durapay), and ``paypal_lost_create_found_by_lookup`` from
 ``tests/e2e/test_paypal_lost_create.py`` (the patched give-up path), saved the same way.
+``card_local_first_*`` (a card paid, a card declined, and a create refused once with a 503 that
+continued as a normal activity) were saved the same way from the tests' stack after the charge
+moved to local activities (``workflows/provider_calls.py``).
 """
 
 from __future__ import annotations
