@@ -154,10 +154,10 @@ async def named_events(client: Client, workflow_id: str) -> list[str]:
         if event.HasField("activity_task_scheduled_event_attributes"):
             name += f"({event.activity_task_scheduled_event_attributes.activity_type.name})"
         elif event.HasField("marker_recorded_event_attributes"):
-            data = event.marker_recorded_event_attributes.details.get("data")
-            if data is not None and data.payloads:
-                marker = json.loads(data.payloads[0].data)
-                name += f"({marker.get('activity_type', '?')})"
+            marker = event.marker_recorded_event_attributes
+            data = marker.details.get("data")
+            local = json.loads(data.payloads[0].data) if data and data.payloads else {}
+            name += f"({local.get('activity_type', marker.marker_name)})"
         names.append(name)
     return names
 

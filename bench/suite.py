@@ -5,10 +5,10 @@
 
 In order, each on services of its own started and stopped by its module: the payment throughput
 cases at 8 and 32 clients on SQLite (``bench.payments``: bare-2024, bare, durapay, localstripe),
-the same for bare and durapay on PostgreSQL, the single-client latency over a real socket on the
-dev stack (``bench.latency``), and the simulated subscription year against its bare shape
-(``bench.subscription_year``). ``--quick`` runs each with a few payments and subscriptions: its
-figures only show that the benchmarks work, so it writes no results file unless ``--output``
+the same for the bare cases and durapay on PostgreSQL, the single-client latency over a real
+socket on the dev stack (``bench.latency``), and the simulated subscription year against its bare
+shape (``bench.subscription_year``). ``--quick`` runs each with a few payments and subscriptions:
+its figures only show that the benchmarks work, so it writes no results file unless ``--output``
 names one.
 """
 
@@ -35,7 +35,7 @@ def sections(quick: bool) -> list[tuple[str, Section]]:
     batch = ["--payments", "40", "--warmup", "5"] if quick else []
     sqlite = payments.parser().parse_args(batch)
     postgres = payments.parser().parse_args(
-        [*batch, "--database", "postgres", "--cases", "bare", "durapay"]
+        [*batch, "--database", "postgres", "--cases", "bare-2024", "bare", "durapay"]
     )
     single = latency.parser().parse_args(["--payments", "30", "--warmup", "5"] if quick else [])
     subscriptions, shape = (3 if quick else 20), "bare"
