@@ -129,6 +129,15 @@ def running_mail_sink(directory: Path) -> Iterator[int]:
 
 
 @dataclass(frozen=True)
+class Report:
+    """A benchmark's markdown section, and the few lines of it that ``bench.suite`` repeats in
+    its summary."""
+
+    text: str
+    summary: list[str]
+
+
+@dataclass(frozen=True)
 class Shape:
     """What one payment leaves in Temporal (median over a few sampled histories)."""
 

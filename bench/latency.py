@@ -35,6 +35,7 @@ import httpx
 from temporalio.client import Client
 
 from bench.harness import (
+    Report,
     durapay_environment,
     event_types,
     machine,
@@ -139,7 +140,7 @@ async def measure(settings: Settings, client: Client, payments: int, warmup: int
     )
 
 
-async def run(arguments: argparse.Namespace, data_dir: Path) -> str:
+async def run(arguments: argparse.Namespace, data_dir: Path) -> Report:
     """Start the stack, measure, stop it; returns the report (markdown)."""
     with running_localstripe() as stripe_url:
         settings = Settings.model_validate(
@@ -161,7 +162,7 @@ async def run(arguments: argparse.Namespace, data_dir: Path) -> str:
     return report(result, arguments.warmup)
 
 
-def report(result: Latency, warmup: int) -> str:
+def report(result: Latency, warmup: int) -> Report:
     def verdict(p: int) -> str:
         target = TARGETS.get(p)
         if target is None:
@@ -169,7 +170,13 @@ def report(result: Latency, warmup: int) -> str:
         return f"{target:.0f} ({'met' if result.percentile(p) <= target else 'missed'})"
 
     events_verdict = "met" if result.median_events <= TARGET_EVENTS else "missed"
-    return "\n".join(
+    percentiles = "/".join(f"{result.percentile(p):.0f}" for p in (50, 95, 99))
+    summary = [
+        f"Single-client latency p50/p95/p99: {percentiles} ms (targets: p50 {TARGETS[50]:.0f},"
+        f" p99 {TARGETS[99]:.0f}); {result.failures} failed",
+        f"History events per payment: {result.median_events:.0f} (target {TARGET_EVENTS})",
+    ]
+    text = "\n".join(
         [
             f"{len(result.latencies)} sequential payments after {warmup} warm-up ones,"
             f" {result.failures} failed (not 201 `succeeded`).",
@@ -184,6 +191,7 @@ def report(result: Latency, warmup: int) -> str:
             *(f"{index}. {name}" for index, name in enumerate(result.events_of_one, 1)),
         ]
     )
+    return Report(text, summary)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -196,9 +204,9 @@ def parser() -> argparse.ArgumentParser:
 def main() -> None:
     arguments = parser().parse_args()
     with tempfile.TemporaryDirectory(prefix="durapay-bench-") as data_dir:
-        text = asyncio.run(run(arguments, Path(data_dir)))
+        result = asyncio.run(run(arguments, Path(data_dir)))
     print(machine())
-    print(text)
+    print(result.text)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ from temporalio.common import (
 from bench.bare_payment import PAYMENT_STATUS, SHAPES, BarePaymentWorkflow
 from bench.harness import (
     MB,
+    Report,
     Shape,
     child_named,
     cpu_seconds,
@@ -359,10 +360,10 @@ async def migrated_database(kind: str, data_dir: Path) -> AsyncIterator[str]:
 Results = dict[str, tuple[list[Batch], Shape]]
 
 
-async def run(arguments: argparse.Namespace, data_dir: Path) -> str:
+async def run(arguments: argparse.Namespace, data_dir: Path) -> Report:
     """Batches interleave the cases (bare-2024, bare, durapay, localstripe at 8 clients, then at
     32, ...), so that a change in the machine's load during the run falls on every case alike.
-    Returns the report (markdown)."""
+    Returns the report (markdown) and its ratios."""
     with running_localstripe() as stripe_url:
         async with migrated_database(arguments.database, data_dir) as database_url:
             settings = Settings.model_validate(
@@ -379,7 +380,8 @@ async def run(arguments: argparse.Namespace, data_dir: Path) -> str:
             )
             with running_temporal(settings):
                 results, warnings = await _measure(arguments, settings)
-    return "\n".join([report(results, arguments.database), "", *warnings])
+    text = "\n".join([report(results, arguments.database), "", *warnings])
+    return Report(text, summary(results, arguments.database))
 
 
 async def _measure(arguments: argparse.Namespace, settings: Settings) -> tuple[Results, list[str]]:
@@ -462,6 +464,22 @@ def report(results: Results, database: str) -> str:
     return "\n".join(lines)
 
 
+def summary(results: Results, database: str) -> list[str]:
+    """Durapay's throughput over each bare shape's, per concurrency."""
+    if "durapay" not in results:
+        return []
+    durapay = results["durapay"][0]
+    return [
+        f"Throughput durapay / {name} ({database}): "
+        + ", ".join(
+            f"{d.throughput / b.throughput:.2f} at {d.concurrency} clients"
+            for d, b in zip(durapay, results[name][0], strict=True)
+        )
+        for name in BARE_CASES
+        if name in results
+    ]
+
+
 def parser() -> argparse.ArgumentParser:
     parse = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parse.add_argument("--payments", type=int, default=200, help="per batch (default 200)")
@@ -480,9 +498,9 @@ def parser() -> argparse.ArgumentParser:
 def main() -> None:
     arguments = parser().parse_args()
     with tempfile.TemporaryDirectory(prefix="durapay-bench-") as data_dir:
-        text = asyncio.run(run(arguments, Path(data_dir)))
+        result = asyncio.run(run(arguments, Path(data_dir)))
     print(machine())
-    print(text)
+    print(result.text)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from temporalio.worker import Worker
 
 from bench.bare_payment import SHAPES, BarePaymentWorkflow, instant_step
 from bench.bare_subscription import BareSubscription, BareSubscriptionWorkflow
-from bench.harness import running_mail_sink
+from bench.harness import Report, running_mail_sink
 from contracts.search_attributes import SEARCH_ATTRIBUTES
 from contracts.subscriptions import PlanInterval, PlanTerms, SubscriptionInput
 from db.migrate import upgrade_to_head
@@ -209,7 +209,7 @@ async def bare_year(subscriptions: int, settings: Settings, payment_shape: str) 
     return Year(subscriptions, wall, counts, events)
 
 
-async def run(subscriptions: int, data_dir: Path, payment_shape: str) -> str:
+async def run(subscriptions: int, data_dir: Path, payment_shape: str) -> Report:
     """Durapay's year, then the bare one; returns the report (markdown)."""
     with running_localstripe() as stripe_url, running_mail_sink(data_dir / "mail") as smtp_port:
         settings = Settings.model_validate(
@@ -228,7 +228,7 @@ async def run(subscriptions: int, data_dir: Path, payment_shape: str) -> str:
     return report({"durapay": durapay, f"bare ({payment_shape} payments)": bare})
 
 
-def report(years: dict[str, Year]) -> str:
+def report(years: dict[str, Year]) -> Report:
     lines = [
         f"{DAYS} simulated days, Pro monthly, no trial (13 invoices a year each).",
         "",
@@ -246,7 +246,11 @@ def report(years: dict[str, Year]) -> str:
     durapay, bare = years["durapay"], next(y for n, y in years.items() if n != "durapay")
     ratio = durapay.per_minute / bare.per_minute
     lines += ["", f"Durapay / bare subscription-years per minute: {ratio:.2f}."]
-    return "\n".join(lines)
+    summary = (
+        f"Subscription-years per minute: durapay {durapay.per_minute:.1f},"
+        f" bare {bare.per_minute:.1f}, ratio {ratio:.2f}"
+    )
+    return Report("\n".join(lines), [summary])
 
 
 def parser() -> argparse.ArgumentParser:
@@ -264,7 +268,8 @@ def parser() -> argparse.ArgumentParser:
 def main() -> None:
     arguments = parser().parse_args()
     with tempfile.TemporaryDirectory(prefix="durapay-bench-") as data_dir:
-        print(asyncio.run(run(arguments.subscriptions, Path(data_dir), arguments.payment_shape)))
+        result = asyncio.run(run(arguments.subscriptions, Path(data_dir), arguments.payment_shape))
+    print(result.text)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import latency, payments, subscription_year
-from bench.harness import machine
+from bench.harness import Report, machine
 
 RESULTS = Path(__file__).parent / "results"
 
-Section = Callable[[Path], Awaitable[str]]
+Section = Callable[[Path], Awaitable[Report]]
 
 
 def sections(quick: bool) -> list[tuple[str, Section]]:
@@ -72,15 +72,19 @@ async def run_all(quick: bool) -> str:
         "",
         machine(),
     ]
+    summary: list[str] = []
+    body: list[str] = []
     for title, section in sections(quick):
         print(f"== {title}", flush=True)
         clock = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="durapay-bench-") as data_dir:
-            text = await section(Path(data_dir))
+            report = await section(Path(data_dir))
         took = time.monotonic() - clock
-        print(text, flush=True)
-        parts += ["", f"## {title}", "", text, "", f"_{took / 60:.1f} minutes._"]
+        print(report.text, flush=True)
+        summary += report.summary
+        body += ["", f"## {title}", "", report.text, "", f"_{took / 60:.1f} minutes._"]
     total = (datetime.now(UTC) - started).total_seconds()
+    parts += ["", "## Summary", "", *(f"- {line}" for line in summary), *body]
     parts += ["", f"Whole run: {total / 60:.1f} minutes.", ""]
     return "\n".join(parts)
 
