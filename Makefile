@@ -49,7 +49,8 @@ bench: install
 bench-memory: install
 	$(UV) run --frozen python -m bench.subscription_memory --subscriptions $(or $(SUBSCRIPTIONS),10000)
 
-# Subscriptions through a simulated year on the time-skipping server (a benchmark, not a test).
+# Subscriptions through a simulated year on the time-skipping server, then the bare workflow of the
+# same billing-cycle shape (a benchmark, not a test).
 bench-subscriptions: install
 	$(UV) run --frozen python -m bench.subscription_year --subscriptions $(or $(SUBSCRIPTIONS),20)
 
