@@ -38,16 +38,19 @@ lint: install
 chaos: install
 	DURAPAY_CHAOS_PAYMENTS=100 DURAPAY_CHAOS_SUBSCRIPTIONS=20 DURAPAY_FUZZ_EXAMPLES=200 $(UV) run --frozen pytest tests/chaos $(PYTEST_ARGS)
 
-# Payments against bare Temporal, then subscriptions through a simulated year (benchmarks, not tests).
+# Every benchmark in one run (bench/suite.py): payments against both bare shapes on SQLite and
+# PostgreSQL, single-client latency on the dev stack, subscriptions through a simulated year; writes
+# bench/results/<UTC date>.md (about 12-15 minutes on 2 cores). BENCH_ARGS=--quick checks that it
+# all runs in a few minutes and writes nothing.
 bench: install
-	$(UV) run --frozen python -m bench.payments
-	$(MAKE) bench-subscriptions
+	$(UV) run --frozen python -m bench.suite $(BENCH_ARGS)
 
 # Worker memory while 10,000 subscriptions sleep (about 15 minutes on 2 cores; not in make bench).
 bench-memory: install
 	$(UV) run --frozen python -m bench.subscription_memory --subscriptions $(or $(SUBSCRIPTIONS),10000)
 
-# Subscriptions through a simulated year on the time-skipping server (a benchmark, not a test).
+# Subscriptions through a simulated year on the time-skipping server, then the bare workflow of the
+# same billing-cycle shape (a benchmark, not a test).
 bench-subscriptions: install
 	$(UV) run --frozen python -m bench.subscription_year --subscriptions $(or $(SUBSCRIPTIONS),20)
 

@@ -2,26 +2,31 @@
 
     uv run python -m bench.payments                      # 200 payments at 8, then 32 clients
     uv run python -m bench.payments --payments 400 --concurrency 4 16 64
+    uv run python -m bench.payments --database postgres --cases bare durapay
     uv run python -m bench.payments --profile /tmp/prof  # py-spy stacks of the Durapay case
 
-Three cases run one after another against one file-backed Temporal dev server (started here on
-free ports, like ``make dev`` starts it, and stopped at the end):
+The cases run against one file-backed Temporal dev server (started here on free ports, like
+``make dev`` starts it, and stopped at the end):
 
-1. ``bare``: ``bench.bare_payment.BarePaymentWorkflow``, the shape of an automatic saved-card
-   payment (three local activities, two activities, each returning at once), started by a client
-   and awaited. The ceiling.
+1. ``bare-2024`` and ``bare``: ``bench.bare_payment.BarePaymentWorkflow`` in the shape Durapay's
+   automatic saved-card payment had until December 2026 (three local activities, two activities;
+   started and awaited) and in its current one (six local activities, an upsert and the
+   refund-window timer; answered by an update-with-start), each step returning at once. The
+   ceilings (see ``bench/bare_payment.py``).
 2. ``durapay``: ``POST /v1/payments`` through the real API app, the real worker and a migrated
-   SQLite database, with ``bench.instant_provider`` standing in for Stripe. Whatever it costs
-   beyond ``bare`` is Durapay's own.
+   database (SQLite, or with ``--database postgres`` a PostgreSQL server started here from
+   Debian's binaries on a free 127.0.0.1 port), with ``bench.instant_provider`` standing in for
+   Stripe. Whatever it costs beyond the bare cases is Durapay's own.
 3. ``localstripe``: the same with Durapay's own ``python -m worker`` against localstripe: absolute
    end-to-end figures.
 
 The API runs in this process, served through ``httpx.ASGITransport`` (no socket, no uvicorn),
-together with the clients that load it; the worker runs as its own process, so its CPU time and
-memory are measured alone, as they would be in production. Each case first pays a few unmeasured
-warm-up payments. Every payment must answer 201 ``succeeded`` (``bare``: complete); anything else
-is counted as a failure. ``--profile`` also records both processes with py-spy during the
-``durapay`` case, which slows it: take figures from a run without it.
+together with the clients that load it (``bench.latency`` measures one client over a real
+socket); the worker runs as its own process, so its CPU time and memory are measured alone, as
+they would be in production. Each case first pays a few unmeasured warm-up payments. Every payment
+must answer 201 ``succeeded`` (bare: settled or complete); anything else is counted as a failure.
+``--profile`` also records both processes with py-spy during the ``durapay`` case, which slows
+it: take figures from a run without it.
 """
 
 from __future__ import annotations
@@ -30,7 +35,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -38,7 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,31 +50,42 @@ from pathlib import Path
 
 import httpx
 import psutil
-from temporalio.api.enums.v1 import EventType, TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 
-from bench.bare_payment import BarePaymentWorkflow
+from bench.bare_payment import PAYMENT_STATUS, SHAPES, BarePaymentWorkflow
+from bench.harness import (
+    MB,
+    Report,
+    Shape,
+    child_named,
+    cpu_seconds,
+    history_shape,
+    machine,
+    running_temporal,
+    worker_process,
+)
 from db.migrate import upgrade_to_head
-from sandbox.devstack import temporal_argv
 from services.temporal_connection import connect_temporal
 from settings import Environment, Settings
 from tests.support.in_process_api import in_process_api
 from tests.support.localstripe import create_card_payment_method, running_localstripe
 from tests.support.net import free_port
-from tests.support.paths import TEMPORAL_CLI
-from tests.support.processes import ROOT, running_process
+from tests.support.postgres import running_postgres
 
-CASES = ("bare", "durapay", "localstripe")
+CASES = ("bare-2024", "bare", "durapay", "localstripe")
+BARE_CASES = ("bare-2024", "bare")
 WORKER_ARGV = {
+    "bare-2024": ["-m", "bench.payment_worker", "bare"],
     "bare": ["-m", "bench.payment_worker", "bare"],
     "durapay": ["-m", "bench.payment_worker", "instant"],
     "localstripe": ["-m", "worker"],
 }
-SAMPLED_HISTORIES = 5
 RSS_SAMPLE_SECONDS = 0.25
-MB = 1024 * 1024
 
 Pay = Callable[[int], Awaitable[tuple[bool, str]]]
 """One payment by client ``slot``: whether it settled as expected, and its workflow ID."""
@@ -104,83 +119,7 @@ class Batch:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
 
 
-@dataclass(frozen=True)
-class Shape:
-    """What one payment leaves in Temporal (median over a few sampled histories)."""
-
-    events: int
-    activities: int
-    local_activities: int
-    workflow_tasks: int
-
-
 # ------------------------------------------------------------------ processes
-
-
-def _cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
-
-
-def _child_named(name: str) -> psutil.Process:
-    return next(p for p in psutil.Process().children(recursive=True) if p.name() == name)
-
-
-@contextmanager
-def running_temporal(settings: Settings) -> Iterator[None]:
-    """The dev server as ``make dev`` runs it (SQLite file with WAL, Durapay's search attributes),
-    on the free ports ``settings`` names."""
-    host, _, port = settings.temporal_address.rpartition(":")
-    ui = f"http://{host}:{settings.temporal_ui_port}"
-    with running_process(
-        "temporal", temporal_argv(settings, host, int(port)), lambda: httpx.get(ui, timeout=1)
-    ):
-        yield
-
-
-async def _wait_until_polled(client: Client, task_queue: str) -> None:
-    """A batch's clock must not include the worker process importing and connecting."""
-    request = DescribeTaskQueueRequest(
-        namespace=client.namespace,
-        task_queue=TaskQueue(name=task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
-    for _ in range(600):
-        if (await client.workflow_service.describe_task_queue(request)).pollers:
-            return
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"no worker polled {task_queue} within a minute")
-
-
-@asynccontextmanager
-async def worker_process(
-    case: str, settings: Settings, client: Client, log: Path
-) -> AsyncIterator[psutil.Process]:
-    """The case's worker as a child process polling ``settings.task_queue``, its output in
-    ``log``; stopped by SIGTERM."""
-    env = {
-        **os.environ,
-        "DURAPAY_ENVIRONMENT": settings.environment.value,
-        "DURAPAY_DATABASE_URL": settings.database_url,
-        "DURAPAY_TEMPORAL_ADDRESS": settings.temporal_address,
-        "DURAPAY_TASK_QUEUE": settings.task_queue,
-        "DURAPAY_STRIPE_API_BASE": settings.stripe_api_base,
-        "DURAPAY_LOG_LEVEL": "WARNING",
-    }
-    with log.open("wb") as output:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, *WORKER_ARGV[case], cwd=ROOT, env=env, stdout=output, stderr=output
-        )
-    try:
-        await _wait_until_polled(client, settings.task_queue)
-        yield psutil.Process(process.pid)
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 @contextmanager
@@ -256,7 +195,7 @@ async def drive(
             peak = max(peak, worker.memory_info().rss)
 
     ours = [worker, psutil.Process(), server]
-    before = [_cpu_seconds(process) for process in ours]
+    before = [cpu_seconds(process) for process in ours]
     busy_before = _busy_seconds()
     sampler = asyncio.create_task(sample_rss())
     started = time.perf_counter()
@@ -264,7 +203,7 @@ async def drive(
     wall = time.perf_counter() - started
     sampler.cancel()
     peak = max(peak, worker.memory_info().rss)
-    used = [_cpu_seconds(process) - b for process, b in zip(ours, before, strict=True)]
+    used = [cpu_seconds(process) - b for process, b in zip(ours, before, strict=True)]
     busy = _busy_seconds() - busy_before
     batch = Batch(
         case=case.name,
@@ -282,31 +221,31 @@ async def drive(
     return batch, workflow_ids
 
 
-async def history_shape(client: Client, workflow_ids: Sequence[str]) -> Shape:
-    """Events up to the point the caller got its answer. A Durapay payment is still open then
-    (asleep in its refund window): its history ends with that timer."""
-    shapes = []
-    for workflow_id in workflow_ids[:SAMPLED_HISTORIES]:
-        events = (await client.get_workflow_handle(workflow_id).fetch_history()).events
-        kinds = [event.event_type for event in events]
-        shapes.append(
-            (
-                len(events),
-                kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-                kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED),
-                kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
-            )
-        )
-    return Shape(*(int(statistics.median(column)) for column in zip(*shapes, strict=True)))
+def bare_payments(client: Client, task_queue: str, case: str) -> Pay:
+    """The bare workflow in the case's shape: awaited to completion (``bare-2024``), or started
+    by an update-with-start that answers once it settled, as Durapay's API starts a payment."""
+    shape = SHAPES[case]
+    processing = TypedSearchAttributes([SearchAttributePair(PAYMENT_STATUS, "processing")])
 
-
-def bare_payments(client: Client, task_queue: str) -> Pay:
     async def pay(slot: int) -> tuple[bool, str]:
-        workflow_id = f"bare_{uuid.uuid4().hex}"
-        result = await client.execute_workflow(
-            BarePaymentWorkflow.run, workflow_id, id=workflow_id, task_queue=task_queue
+        workflow_id = f"{case}_{uuid.uuid4().hex}"
+        if not shape.settle:
+            result = await client.execute_workflow(
+                BarePaymentWorkflow.run, shape, id=workflow_id, task_queue=task_queue
+            )
+            return result == workflow_id, workflow_id
+        status = await client.execute_update_with_start_workflow(
+            BarePaymentWorkflow.settle,
+            start_workflow_operation=WithStartWorkflowOperation(
+                BarePaymentWorkflow.run,
+                shape,
+                id=workflow_id,
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                search_attributes=processing,
+            ),
         )
-        return result == workflow_id, workflow_id
+        return status == "succeeded", workflow_id
 
     return pay
 
@@ -379,9 +318,11 @@ async def prepare(
     and pay the unmeasured warm-up payments."""
     settings = settings.model_copy(update={"task_queue": f"bench-{name}-{uuid.uuid4().hex[:8]}"})
     log = settings.data_dir / f"worker-{name}.log"
-    worker = await stack.enter_async_context(worker_process(name, settings, client, log))
-    if name == "bare":
-        pay = bare_payments(client, settings.task_queue)
+    worker = await stack.enter_async_context(
+        worker_process(WORKER_ARGV[name], settings, client, log)
+    )
+    if name in BARE_CASES:
+        pay = bare_payments(client, settings.task_queue, name)
     else:
         api = await stack.enter_async_context(in_process_api(settings, client, timeout=120))
 
@@ -397,87 +338,88 @@ async def prepare(
     for slot in range(slots):
         await pay(slot)
     case = Case(name, worker, pay, log)
-    await drive(case, 4, warmup, _child_named("temporal"))
+    await drive(case, 4, warmup, child_named("temporal"))
     return case
 
 
-async def run(arguments: argparse.Namespace, data_dir: Path) -> None:
-    """Batches interleave the cases (bare, durapay, localstripe at 8 clients, then at 32, ...),
-    so that a change in the machine's load during the run falls on every case alike."""
+@asynccontextmanager
+async def migrated_database(kind: str, data_dir: Path) -> AsyncIterator[str]:
+    """The URL of a migrated database: a SQLite file in ``data_dir``, or a PostgreSQL server of
+    its own (``tests.support.postgres``: Debian's binaries, a free 127.0.0.1 port, stopped and
+    deleted at the end)."""
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{data_dir / 'durapay.db'}"
+        await upgrade_to_head(url)
+        yield url
+        return
+    with running_postgres() as url:
+        await upgrade_to_head(url)
+        yield url
+
+
+Results = dict[str, tuple[list[Batch], Shape]]
+
+
+async def run(arguments: argparse.Namespace, data_dir: Path) -> Report:
+    """Batches interleave the cases (bare-2024, bare, durapay, localstripe at 8 clients, then at
+    32, ...), so that a change in the machine's load during the run falls on every case alike.
+    Returns the report (markdown) and its ratios."""
     with running_localstripe() as stripe_url:
-        settings = Settings.model_validate(
-            {
-                "environment": Environment.TEST,
-                "data_dir": data_dir,
-                "database_url": f"sqlite+aiosqlite:///{data_dir / 'durapay.db'}",
-                "temporal_address": f"127.0.0.1:{free_port()}",
-                "temporal_ui_port": free_port(),
-                "stripe_api_base": stripe_url,
-                # Long enough that every payment answers 201 with its outcome, even when queued.
-                "payment_settle_wait": timedelta(minutes=2),
-            }
-        )
-        await upgrade_to_head(settings.database_url)
-        with running_temporal(settings):
-            client = await connect_temporal(settings)
-            server = _child_named("temporal")
-            results: dict[str, tuple[list[Batch], Shape]] = {}
-            async with AsyncExitStack() as stack:
-                slots = max(arguments.concurrency)
-                cases = [
-                    await prepare(name, settings, client, stack, slots, arguments.warmup)
-                    for name in arguments.cases
-                ]
-                batches: dict[str, list[Batch]] = {case.name: [] for case in cases}
-                ids: dict[str, list[str]] = {}
-                for concurrency in arguments.concurrency:
-                    for case in cases:
-                        pids = {"worker": case.worker.pid, "api": os.getpid()}
-                        profile = arguments.profile if case.name == "durapay" else None
-                        with profiled(profile, f"durapay-x{concurrency}", pids):
-                            batch, ids[case.name] = await drive(
-                                case, concurrency, arguments.payments, server
-                            )
-                        batches[case.name].append(batch)
-                        print(
-                            f"  {case.name:<12} x{concurrency:<3} {batch.throughput:6.1f}"
-                            f" payments/s, other processes {batch.other_cores:.2f} cores",
-                            flush=True,
-                        )
-                for case in cases:
-                    shape = await history_shape(client, ids[case.name])
-                    results[case.name] = (batches[case.name], shape)
-                warnings = [f"- {case.name} worker: {case.warnings()}" for case in cases]
-    print(machine())
-    print(report(results))
-    print("\n".join(["", *warnings]))
+        async with migrated_database(arguments.database, data_dir) as database_url:
+            settings = Settings.model_validate(
+                {
+                    "environment": Environment.TEST,
+                    "data_dir": data_dir,
+                    "database_url": database_url,
+                    "temporal_address": f"127.0.0.1:{free_port()}",
+                    "temporal_ui_port": free_port(),
+                    "stripe_api_base": stripe_url,
+                    # Long enough that every payment answers 201 with its outcome, even queued.
+                    "payment_settle_wait": timedelta(minutes=2),
+                }
+            )
+            with running_temporal(settings):
+                results, warnings = await _measure(arguments, settings)
+    text = "\n".join([report(results, arguments.database), "", *warnings])
+    return Report(text, summary(results, arguments.database))
 
 
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    temporal = subprocess.run(
-        [str(TEMPORAL_CLI), "--version"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return "\n".join(
-        [
-            f"- CPU: {cpu}, {psutil.cpu_count()} logical cores",
-            f"- RAM: {psutil.virtual_memory().total / 1024**3:.1f} GiB",
-            f"- OS: {platform.platform()}",
-            f"- Python: {platform.python_version()}",
-            f"- Temporal CLI: {temporal} (dev server, SQLite file with WAL)",
+async def _measure(arguments: argparse.Namespace, settings: Settings) -> tuple[Results, list[str]]:
+    client = await connect_temporal(settings)
+    server = child_named("temporal")
+    results: Results = {}
+    async with AsyncExitStack() as stack:
+        slots = max(arguments.concurrency)
+        cases = [
+            await prepare(name, settings, client, stack, slots, arguments.warmup)
+            for name in arguments.cases
         ]
-    )
+        batches: dict[str, list[Batch]] = {case.name: [] for case in cases}
+        ids: dict[str, list[str]] = {}
+        for concurrency in arguments.concurrency:
+            for case in cases:
+                pids = {"worker": case.worker.pid, "api": os.getpid()}
+                profile = arguments.profile if case.name == "durapay" else None
+                with profiled(profile, f"durapay-x{concurrency}", pids):
+                    batch, ids[case.name] = await drive(
+                        case, concurrency, arguments.payments, server
+                    )
+                batches[case.name].append(batch)
+                print(
+                    f"  {case.name:<12} x{concurrency:<3} {batch.throughput:6.1f}"
+                    f" payments/s, other processes {batch.other_cores:.2f} cores",
+                    flush=True,
+                )
+        for case in cases:
+            shape = await history_shape(client, ids[case.name])
+            results[case.name] = (batches[case.name], shape)
+        warnings = [f"- {case.name} worker: {case.warnings()}" for case in cases]
+    return results, warnings
 
 
-def report(results: dict[str, tuple[list[Batch], Shape]]) -> str:
+def report(results: Results, database: str) -> str:
     lines = [
+        f"Database: {'PostgreSQL (Debian, local)' if database == 'postgres' else 'SQLite file'}.",
         "",
         "| case | clients | payments/s | p50 ms | p95 ms | p99 ms | failed | events | activities"
         " | local act. | worker CPU ms/payment | worker RSS peak MB | API+clients CPU ms/payment"
@@ -494,34 +436,71 @@ def report(results: dict[str, tuple[list[Batch], Shape]]) -> str:
                 f" | {b.driver_cpu * 1000 / b.payments:.1f}"
                 f" | {b.server_cpu * 1000 / b.payments:.1f} | {b.other_cores:.2f} |"
             )
-    if "bare" in results and "durapay" in results:
+    bares = [name for name in BARE_CASES if name in results]
+    if bares and "durapay" in results:
         lines += [
             "",
-            "| clients | throughput durapay / bare | p50 durapay - bare ms |",
-            "|---:|---:|---:|",
+            "| clients | "
+            + " | ".join(f"throughput durapay / {b} | p50 durapay - {b} ms" for b in bares)
+            + " |",
+            "|---:|" + "---:|---:|" * len(bares),
         ]
-        for bare, durapay in zip(results["bare"][0], results["durapay"][0], strict=True):
-            lines.append(
-                f"| {bare.concurrency} | {durapay.throughput / bare.throughput:.2f}"
-                f" | {durapay.percentile(50) - bare.percentile(50):.0f} |"
-            )
+        for index, durapay in enumerate(results["durapay"][0]):
+            cells = []
+            for name in bares:
+                bare = results[name][0][index]
+                cells += [
+                    f"{durapay.throughput / bare.throughput:.2f}",
+                    f"{durapay.percentile(50) - bare.percentile(50):.0f}",
+                ]
+            lines.append(f"| {durapay.concurrency} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "`bare-2024`: the payment's shape until December 2026 (3 local activities,"
+            " 2 activities, awaited to completion); `bare`: the all-local shape (6 local"
+            " activities, an upsert, the refund-window timer; update-with-start), each step"
+            " returning at once.",
+        ]
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--payments", type=int, default=200, help="per batch (default 200)")
-    parser.add_argument(
+def summary(results: Results, database: str) -> list[str]:
+    """Durapay's throughput over each bare shape's, per concurrency."""
+    if "durapay" not in results:
+        return []
+    durapay = results["durapay"][0]
+    return [
+        f"Throughput durapay / {name} ({database}): "
+        + ", ".join(
+            f"{d.throughput / b.throughput:.2f} at {d.concurrency} clients"
+            for d, b in zip(durapay, results[name][0], strict=True)
+        )
+        for name in BARE_CASES
+        if name in results
+    ]
+
+
+def parser() -> argparse.ArgumentParser:
+    parse = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parse.add_argument("--payments", type=int, default=200, help="per batch (default 200)")
+    parse.add_argument(
         "--concurrency", type=int, nargs="+", default=[8, 32], help="clients per batch"
     )
-    parser.add_argument("--warmup", type=int, default=20, help="unmeasured payments per case")
-    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
-    parser.add_argument(
+    parse.add_argument("--warmup", type=int, default=20, help="unmeasured payments per case")
+    parse.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parse.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parse.add_argument(
         "--profile", type=Path, help="write py-spy stacks of the durapay case to this directory"
     )
-    arguments = parser.parse_args()
+    return parse
+
+
+def main() -> None:
+    arguments = parser().parse_args()
     with tempfile.TemporaryDirectory(prefix="durapay-bench-") as data_dir:
-        asyncio.run(run(arguments, Path(data_dir)))
+        result = asyncio.run(run(arguments, Path(data_dir)))
+    print(machine())
+    print(result.text)
 
 
 if __name__ == "__main__":

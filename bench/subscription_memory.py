@@ -54,15 +54,16 @@ from sqlalchemy import func, select
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from bench.instant_provider import InstantProvider
-from bench.payments import (
+from bench.harness import (
     MB,
-    _child_named,
-    _cpu_seconds,
+    child_named,
+    cpu_seconds,
     machine,
     running_temporal,
     worker_process,
 )
+from bench.instant_provider import InstantProvider
+from bench.payments import WORKER_ARGV
 from bench.subscription_year import PRO_MONTHLY
 from contracts.providers import ProviderName
 from contracts.subscriptions import SubscriptionInput, SubscriptionStatus
@@ -227,11 +228,11 @@ class Sampler:
         self.worker = worker
         self.server = server
         self.began = time.perf_counter()
-        self.cpu = (_cpu_seconds(worker), _cpu_seconds(server))
+        self.cpu = (cpu_seconds(worker), cpu_seconds(server))
         self.rows: list[Sample] = []
 
     def sample(self, asleep: int, rate: float | None) -> Sample:
-        cpu = (_cpu_seconds(self.worker), _cpu_seconds(self.server))
+        cpu = (cpu_seconds(self.worker), cpu_seconds(self.server))
         row = Sample(
             asleep=asleep,
             worker_rss=self.worker.memory_info().rss,
@@ -269,7 +270,7 @@ async def run(arguments: argparse.Namespace, data_dir: Path) -> None:
     await upgrade_to_head(settings.database_url)
     with running_temporal(settings):
         client = await connect_temporal(settings)
-        server = _child_named("temporal")
+        server = child_named("temporal")
         cache = await sticky_cache_size(client, settings)
         bench = Run(client, settings, arguments.first_period, arguments.trial_days)
         if bench.first_period == "paid":
@@ -281,7 +282,7 @@ async def run(arguments: argparse.Namespace, data_dir: Path) -> None:
             flush=True,
         )
         log = data_dir / "worker.log"
-        async with worker_process("durapay", settings, client, log) as worker:
+        async with worker_process(WORKER_ARGV["durapay"], settings, client, log) as worker:
             await asyncio.sleep(arguments.idle_interval)
             sampler = Sampler(worker, server)
             sampler.sample(0, None)
