@@ -69,6 +69,7 @@ from bench.harness import (
     running_temporal,
     worker_process,
 )
+from contracts.risk_scoring import VELOCITY_FROM
 from db.migrate import upgrade_to_head
 from services.temporal_connection import connect_temporal
 from settings import Environment, Settings
@@ -250,28 +251,35 @@ def bare_payments(client: Client, task_queue: str, case: str) -> Pay:
     return pay
 
 
-async def api_payments(api: httpx.AsyncClient, card_token: Callable[[], Awaitable[str]]) -> Pay:
-    """``POST /v1/payments`` with a saved card. Saved cards need a customer and an attached
-    method, made here through the API before the clock starts: one per client slot."""
-    cards: list[tuple[str, str]] = []
+def customers_for(payments: int) -> int:
+    """How many customers ``payments`` payments are spread over: a typical customer pays a few
+    times an hour, so each pays fewer times than risk scoring's velocity factor counts from
+    (``VELOCITY_FROM`` in an hour), and no payment raises a velocity alert. One customer paying
+    hundreds of times a minute is not the automatic card payment the figures are about."""
+    return -(-payments // (VELOCITY_FROM - 1))
 
-    async def card_for(slot: int) -> tuple[str, str]:
-        while len(cards) <= slot:
-            customer = await api.post(
-                "/v1/customers", json={"email": f"bench{len(cards)}@example.com"}
-            )
-            customer.raise_for_status()
-            customer_id: str = customer.json()["id"]
-            method = await api.post(
-                f"/v1/customers/{customer_id}/payment-methods",
-                json={"provider": "stripe", "token": await card_token()},
-            )
-            method.raise_for_status()
-            cards.append((customer_id, method.json()["id"]))
-        return cards[slot]
+
+async def api_payments(
+    api: httpx.AsyncClient, card_token: Callable[[], Awaitable[str]], customers: int
+) -> Pay:
+    """``POST /v1/payments`` with a saved card. Saved cards need a customer and an attached
+    method, made here through the API before the clock starts: ``customers`` of them, paid in
+    turn (``customers_for``)."""
+    cards: list[tuple[str, str]] = []
+    for index in range(customers):
+        customer = await api.post("/v1/customers", json={"email": f"bench{index}@example.com"})
+        customer.raise_for_status()
+        customer_id: str = customer.json()["id"]
+        method = await api.post(
+            f"/v1/customers/{customer_id}/payment-methods",
+            json={"provider": "stripe", "token": await card_token()},
+        )
+        method.raise_for_status()
+        cards.append((customer_id, method.json()["id"]))
+    turn = itertools.count()
 
     async def pay(slot: int) -> tuple[bool, str]:
-        customer_id, method_id = await card_for(slot)
+        customer_id, method_id = cards[next(turn) % len(cards)]
         response = await api.post(
             "/v1/payments",
             json={
@@ -312,10 +320,16 @@ class Case:
 
 
 async def prepare(
-    name: str, settings: Settings, client: Client, stack: AsyncExitStack, slots: int, warmup: int
+    name: str,
+    settings: Settings,
+    client: Client,
+    stack: AsyncExitStack,
+    slots: int,
+    warmup: int,
+    measured: int,
 ) -> Case:
-    """Start the case's worker on its own task queue, make every client slot's customer and card,
-    and pay the unmeasured warm-up payments."""
+    """Start the case's worker on its own task queue, make the customers and cards of the
+    ``measured`` payments to come and of the warm-up, and pay the unmeasured warm-up payments."""
     settings = settings.model_copy(update={"task_queue": f"bench-{name}-{uuid.uuid4().hex[:8]}"})
     log = settings.data_dir / f"worker-{name}.log"
     worker = await stack.enter_async_context(
@@ -334,7 +348,8 @@ async def prepare(
                 create_card_payment_method, settings.stripe_api_base, "4242424242424242"
             )
 
-        pay = await api_payments(api, instant_token if name == "durapay" else localstripe_token)
+        token = instant_token if name == "durapay" else localstripe_token
+        pay = await api_payments(api, token, customers_for(slots + warmup + measured))
     for slot in range(slots):
         await pay(slot)
     case = Case(name, worker, pay, log)
@@ -391,7 +406,15 @@ async def _measure(arguments: argparse.Namespace, settings: Settings) -> tuple[R
     async with AsyncExitStack() as stack:
         slots = max(arguments.concurrency)
         cases = [
-            await prepare(name, settings, client, stack, slots, arguments.warmup)
+            await prepare(
+                name,
+                settings,
+                client,
+                stack,
+                slots,
+                arguments.warmup,
+                arguments.payments * len(arguments.concurrency),
+            )
             for name in arguments.cases
         ]
         batches: dict[str, list[Batch]] = {case.name: [] for case in cases}
