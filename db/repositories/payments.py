@@ -76,6 +76,7 @@ async def start_rows(
         found = (
             await session.execute(
                 select(Customer, Payment)
+                .select_from(Customer)
                 .outerjoin(Payment, Payment.id == payment_id)
                 .where(*owned_customer)
             )
@@ -86,6 +87,7 @@ async def start_rows(
     row = (
         await session.execute(
             select(Customer, Payment, PaymentMethod)
+            .select_from(Customer)
             .outerjoin(Payment, Payment.id == payment_id)
             .outerjoin(PaymentMethod, PaymentMethod.id == method_id)
             .where(*owned_customer)
