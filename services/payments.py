@@ -25,12 +25,12 @@ from contracts.payments import (
 )
 from contracts.providers import CaptureMethod, ProviderName
 from contracts.workflow_names import PaymentUpdate
-from db.models import Payment, PaymentEvent, Refund
+from db.models import Payment, PaymentEvent, PaymentMethod, Refund
 from db.repositories import payments as payments_repo
 from db.repositories import receipts as receipts_repo
 from money import NotRepresentable, format_amount, representable, require_representable
 from services import errors, temporal
-from services.customers import customer_to_charge, usable_method
+from services.customers import customer_to_charge, refuse_erased, usable_method
 from services.idempotency import derive_id, random_id, request_hash
 from services.outcome import Outcome
 from services.ownership import owned
@@ -85,13 +85,20 @@ async def create_payment(
     payment_id = derive_id("pay_", account_id, "payment", idempotency_key)
     fingerprint = request.fingerprint()
     async with runtime.database.reading() as session:
-        recorded = await payments_repo.get_payment(session, payment_id)
+        known = await payments_repo.start_rows(
+            session,
+            payment_id=payment_id,
+            account_id=account_id,
+            customer_id=request.customer_id,
+            method_id=request.payment_method_id,
+        )
+        recorded = known.recorded if known else await payments_repo.get_payment(session, payment_id)
         if recorded is not None:
             _require_same_request(recorded, fingerprint)
             if recorded.status in SETTLED:
                 return PaymentOutcome(recorded, created=False)
         payment = await payment_input(
-            session, account_id, runtime.settings, request, payment_id, fingerprint
+            session, account_id, runtime.settings, request, payment_id, fingerprint, known
         )
     if request.receipt_email:
         async with runtime.database.writing() as session:
@@ -128,17 +135,26 @@ async def payment_input(
     request: PaymentRequest,
     payment_id: str,
     fingerprint: str,
+    known: payments_repo.StartRows | None = None,
 ) -> PaymentInput:
     """The workflow input of a new payment, checked (the customer, its saved method, a provider
-    that takes it): for ``POST /v1/payments`` and for the payments a purchase or deposit starts."""
-    customer = await customer_to_charge(session, account_id, request.customer_id)
+    that takes it): for ``POST /v1/payments`` and for the payments a purchase or deposit starts.
+    ``known`` is the customer and method already read (``payments_repo.start_rows``); without
+    it, or when it holds no usable method, they are read and refused here as they always are."""
+    if known is None:
+        customer = await customer_to_charge(session, account_id, request.customer_id)
+    else:
+        customer = known.customer
+        refuse_erased(customer)
     require_within_single_limit(settings, customer, request.amount, request.currency)
     provider = ProviderName(request.provider) if request.provider else None
     method_ref: str | None = None
     if request.payment_method_id is not None:
-        method = await usable_method(
-            session, customer.id, request.payment_method_id, errors.PaymentMethodNotFound
-        )
+        method = known.method if known is not None else None
+        if method is None or not _is_live_method_of(method, customer.id):
+            method = await usable_method(
+                session, customer.id, request.payment_method_id, errors.PaymentMethodNotFound
+            )
         if provider is not None and provider != method.provider:
             raise errors.ProviderNotAvailable(
                 f"Payment method {method.id} belongs to {method.provider}, not {provider}."
@@ -172,6 +188,12 @@ async def payment_input(
         return_url=request.return_url,
         risk=await risk_terms(session, settings, account_id, customer, request.currency),
     )
+
+
+def _is_live_method_of(method: PaymentMethod, customer_id: str) -> bool:
+    """``usable_method``'s test; a method that fails it is read again by ``usable_method``,
+    which refuses it with the detail it always gave."""
+    return method.customer_id == customer_id and method.deleted_at is None
 
 
 def _require_provider_for(
