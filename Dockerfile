@@ -27,8 +27,8 @@ COPY cli ./cli
 # Durapay itself, editable (the code stays in /app): installs the `durapay` command, e.g.
 # `docker compose run --rm api durapay keys create --account acct_… --name ops --role admin`.
 RUN uv sync --frozen --no-dev
-# Bytecode now, while /app is writable: the worker's sandbox imports each workflow module afresh
-# for every workflow run, and without bytecode it would compile the source every time.
+# Bytecode now, while /app is writable (the service user cannot write it): every process then
+# starts without compiling Durapay's modules first.
 RUN python -m compileall -q settings.py worker.py money.py contracts services api cli activities workflows db documents
 
 USER durapay

@@ -7,17 +7,15 @@ into activity classes, so tests can build the same worker against their own serv
 from __future__ import annotations
 
 import asyncio
-import compileall
 import logging
 import signal
 from collections.abc import Mapping
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-import workflows
 from activities.billing import BillingActivities
 from activities.customer_mail import CustomerMail
 from activities.ledger import LedgerActivities
@@ -106,17 +104,18 @@ def smtp_relay(settings: Settings) -> SmtpRelay:
     )
 
 
-def compile_workflow_modules() -> None:
-    """Write the bytecode of the workflow modules, once, before the worker starts workflows.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
+)
+"""Durapay's workflow modules load once per worker, not once per workflow run.
 
-    Temporal's sandbox imports a workflow's module afresh for every workflow run it starts. With
-    no bytecode on disk (``PYTHONDONTWRITEBYTECODE``, set on these machines and in our image)
-    each of those imports compiled the module's source again: 11 % of the worker's CPU in the
-    payments benchmark's profile. Python reads bytecode that exists even when told not to write
-    any. A read-only checkout only loses the saving, so failing to write is not an error.
-    ``compile_dir`` recurses, so subpackages (``workflows/policies/``) are covered too."""
-    if not compileall.compile_dir(Path(workflows.__file__).parent, quiet=2):
-        log.info("workflow bytecode not written; the sandbox compiles workflow modules per run")
+Temporal's sandbox imports a workflow's module afresh for every run it starts: creating the
+workflow class, its risk mixin and the helpers again was 10-13 % of the worker's CPU per payment
+in the payments benchmark's profile (17 ms of 79 per payment). Passed through, they load once.
+What that gives up, here only: the sandbox no longer stops a call such as ``datetime.now()`` in
+workflow code at run time. The workflow tier (``tests/workflows``) and the replay tests run the
+same workflows under the default, strict sandbox, so such a call still fails a test before it
+ships; and the workflow modules hold constants only, so nothing is shared between runs."""
 
 
 def build_worker(
@@ -126,7 +125,6 @@ def build_worker(
     providers: Mapping[ProviderName, Provider] | None = None,
 ) -> Worker:
     """The worker with every workflow and activity Durapay runs."""
-    compile_workflow_modules()
     load_pdf_engine()
     circuits = CircuitBreaker(
         sessions, settings.circuit_failure_threshold, settings.circuit_cool_down
@@ -155,6 +153,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
+        workflow_runner=WORKFLOW_RUNNER,
         workflows=[
             PaymentWorkflow,
             AttachPaymentMethodWorkflow,
