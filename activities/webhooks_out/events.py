@@ -2,10 +2,14 @@
 
 Each function is called inside the caller's transaction, after the row is written, and returns
 the ids of the events it wrote (none when the write was a repeat): the caller dispatches them once
-its transaction has committed. Which status raises which event is the contract's table
-(``contracts.webhooks_out``). An event's object is the resource as the API answers it: the row's
-columns but for the internal ones named here; ``tests/unit/test_field_lists.py`` holds each list
-to the API's response model.
+its transaction has committed. An account with no enabled endpoint has nobody to deliver to, so
+its events are written dispatched already and not returned: the payment's step then skips the
+three sessions of a dispatch after its commit. (An endpoint whose creation commits in that very
+moment may miss such an event, as it would miss one raised a moment before it existed.)
+
+Which status raises which event is the contract's table (``contracts.webhooks_out``). An event's
+object is the resource as the API answers it: the row's columns but for the internal ones named
+here; ``tests/unit/test_field_lists.py`` holds each list to the API's response model.
 """
 
 from __future__ import annotations
@@ -67,8 +71,10 @@ async def _raise(
     seq: int | None = None,
 ) -> list[str]:
     """Write the event once per ``<resource>:<type>`` (``:<seq>`` for a type that may come
-    again); ``[its id]`` when this call wrote it, ``[]`` for a repeat."""
+    again); ``[its id]`` when this call wrote it for an endpoint to receive, ``[]`` for a repeat
+    or when the account has no enabled endpoint."""
     dedupe_key = f"{resource_id}:{event_type}" + ("" if seq is None else f":{seq}")
+    deliverable = await webhooks_repo.has_enabled_endpoints(session, account_id)
     event_id = await webhooks_repo.record_event(
         session,
         account_id=account_id,
@@ -77,8 +83,9 @@ async def _raise(
         dedupe_key=dedupe_key,
         resource=resource,
         created_at=at,
+        dispatched=not deliverable,
     )
-    return [event_id] if event_id else []
+    return [event_id] if event_id and deliverable else []
 
 
 async def payment_events(

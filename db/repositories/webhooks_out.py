@@ -43,8 +43,10 @@ async def record_event(
     dedupe_key: str,
     resource: dict[str, Any],
     created_at: datetime,
+    dispatched: bool = False,
 ) -> str | None:
-    """Write the event once per ``dedupe_key``; its id when this call wrote it, else None."""
+    """Write the event once per ``dedupe_key``; its id when this call wrote it, else None.
+    ``dispatched``: written as dispatched already (no endpoint to deliver it to)."""
     event_id = derive_hex_id("evt_", dedupe_key)
     written = await insert_once(
         session,
@@ -57,7 +59,7 @@ async def record_event(
             "dedupe_key": dedupe_key,
             "data": {"object": resource},
             "created_at": created_at,
-            "dispatched_at": None,
+            "dispatched_at": created_at if dispatched else None,
         },
     )
     return event_id if written else None
@@ -126,6 +128,16 @@ async def expire_events(session: AsyncSession, created_before: datetime) -> int:
 
 def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return "*" in endpoint.events or event_type in endpoint.events
+
+
+async def has_enabled_endpoints(session: AsyncSession, account_id: str) -> bool:
+    """Whether the account has an endpoint an event of now might be delivered to."""
+    query = select(WebhookEndpoint.id).where(
+        WebhookEndpoint.account_id == account_id,
+        WebhookEndpoint.status == ENABLED,
+        WebhookEndpoint.deleted_at.is_(None),
+    )
+    return (await session.scalar(query.limit(1))) is not None
 
 
 async def endpoints_for(

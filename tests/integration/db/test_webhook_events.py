@@ -16,7 +16,7 @@ from api.schemas.payments import PaymentOut
 from contracts.payments import PaymentStatus, PaymentTransition, PaymentView, RefundView
 from contracts.providers import CaptureMethod, ProviderName, RefundStatus
 from contracts.subscriptions import SubscriptionStatus, SubscriptionView
-from db.models import Event, Payment
+from db.models import Event, Payment, WebhookEndpoint
 from db.repositories import webhooks_out as webhooks_repo
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -61,11 +61,34 @@ async def events(sessions: Sessions) -> list[Event]:
         return list(await session.scalars(select(Event).order_by(Event.created_at, Event.type)))
 
 
+async def add_endpoint(sessions: Sessions, account_id: str) -> None:
+    """An enabled endpoint that wants every event: the account's events have somebody to go to."""
+    async with sessions() as session, session.begin():
+        await webhooks_repo.add_endpoint(
+            session,
+            WebhookEndpoint(
+                id=f"we_{account_id}",
+                account_id=account_id,
+                url="https://merchant.example/hooks",
+                events=["*"],
+                description=None,
+                status="enabled",
+                sealed_secret="sealed",
+                sealed_previous_secret=None,
+                previous_secret_expires_at=None,
+                created_at=T0 - timedelta(days=1),
+                disabled_at=None,
+                deleted_at=None,
+            ),
+        )
+
+
 async def test_a_payment_raises_payment_succeeded_once_with_the_api_answer(
     sessions: Sessions,
 ) -> None:
     """The event holds the payment as the API answered when it succeeded (a later refund
     changes the payment, not the event)."""
+    await add_endpoint(sessions, "acct_1")
     records = RecordActivities(sessions)
     succeeded = moved(
         PROCESSING,
@@ -109,6 +132,29 @@ async def test_a_payment_raises_payment_succeeded_once_with_the_api_answer(
             session, created_before=datetime.now(UTC), limit=10
         )
     assert {event.id for event in left} == {event.id for event in stored}
+
+
+async def test_events_of_an_account_without_endpoints_are_written_dispatched(
+    sessions: Sessions,
+) -> None:
+    """Nobody to deliver to: the event is kept (listed by ``GET /v1/events``) but neither the
+    step that raised it nor the sweep starts a delivery for it."""
+    records = RecordActivities(sessions)
+    await records.record_payment_transition(moved(PROCESSING, 1))
+    await records.record_payment_transition(
+        moved(PROCESSING, 2, status=PaymentStatus.SUCCEEDED, amount_captured=2599)
+    )
+
+    stored = await events(sessions)
+
+    assert [(e.type, e.dispatched_at) for e in stored] == [
+        ("payment.succeeded", stored[0].created_at)
+    ]
+    async with sessions() as session:
+        left = await webhooks_repo.undispatched_events(
+            session, created_before=datetime.now(UTC), limit=10
+        )
+    assert left == []
 
 
 def subscription(status: SubscriptionStatus, version: int) -> SubscriptionView:
