@@ -232,10 +232,21 @@ async def _bounded(
         # The workflow started, but no worker took its first task before Temporal's long poll
         # ended (every worker crashed, say): "not there yet", like a settle wait running out.
         return _Answer(None)
+    # An update the workflow finished in the very task that accepted it (a card charged by
+    # local activities) came back with its outcome: ``wait`` gives the result its first step
+    # before the time left runs out, even when none is left, so that outcome is never dropped.
+    result = asyncio.ensure_future(handle.result())
+    remaining = max(deadline - asyncio.get_running_loop().time(), 0)
+    done, _ = await asyncio.wait({result}, timeout=remaining)
+    if not done:
+        result.cancel()
+        await asyncio.wait({result})
+        if not result.cancelled():
+            result.exception()  # whatever the canceled poll ended with is "not there yet" too
+        return _Answer(None)
     try:
-        remaining = max(deadline - asyncio.get_running_loop().time(), 0)
-        return _Answer(await asyncio.wait_for(handle.result(), timeout=remaining))
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return _Answer(result.result())
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
         # Past the wait the SDK may turn the canceled poll into its own error, or not,
         # depending on whether a poll was in flight: both mean "not there yet".
         return _Answer(None)

@@ -41,6 +41,12 @@ one patch marker per new history, not two."""
 
 FIRST_ATTEMPT_ONLY = RetryPolicy(maximum_attempts=1)
 
+LOCAL_ATTEMPT_TIMEOUT = timedelta(seconds=3)
+"""The longest a local attempt may take (or the provider call's own timeout, if shorter). The
+workflow task that runs it answers ``POST /v1/payments`` (its settle update is accepted when the
+task completes), so a provider slower than this is left to a normal activity, and the request's
+bounded wait (``DURAPAY_PAYMENT_SETTLE_WAIT``) keeps its meaning."""
+
 
 async def _wait_as_asked(error: FailureError) -> None:
     """Hold the next attempt back as long as the provider asked (a ``Retry-After``, carried as
@@ -63,7 +69,10 @@ async def call_provider(
     if local_first:
         try:
             return await workflow.execute_local_activity_method(
-                activity, call, start_to_close_timeout=timeout, retry_policy=FIRST_ATTEMPT_ONLY
+                activity,
+                call,
+                start_to_close_timeout=min(timeout, LOCAL_ATTEMPT_TIMEOUT),
+                retry_policy=FIRST_ATTEMPT_ONLY,
             )
         except CancelledError:
             raise
