@@ -34,7 +34,7 @@ def mask_email(address: str | None) -> str | None:
 async def append(session: AsyncSession, record: AuditRecord) -> str:
     """Chain the entry in the caller's transaction; it commits or rolls back with the change.
     The request being served (if any) is marked recorded: the API writes no second entry."""
-    entry = await audit_repo.append(
+    entry = await audit_repo.append_new(
         session, record, entry_id=random_id("aud_"), at=datetime.now(UTC)
     )
     actor = current_actor()
