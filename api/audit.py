@@ -6,7 +6,8 @@ answer, a request no service recorded gets its entry here: its action from the r
 (``action_of``), the resource it named (the path's id, or the id of what it created) and its
 HTTP status; a refused request's problem ``code`` is kept in ``details``, never anything the
 caller sent. A failed request is recorded here too: its transaction, and any entry in it, rolled
-back.
+back; unless a service committed the request's entry in a transaction of its own (``record``),
+which stays.
 
 Not recorded: provider webhooks (every delivery is kept in ``webhook_events``), requests without
 an account (401, a route nobody has), and the POSTs that change nothing (``UNCHANGING``). The
@@ -120,7 +121,11 @@ class AuditMiddleware:
             try:
                 await self.app(scope, receive, watched)
             finally:
-                if principal is not None and (not actor.recorded or status >= 400):
+                if (
+                    principal is not None
+                    and not actor.committed
+                    and (not actor.recorded or status >= 400)
+                ):
                     self._record(scope, principal, actor, status, b"".join(body))
 
     def _record(

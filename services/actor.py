@@ -16,13 +16,15 @@ from contracts.audit import ActorType
 @dataclass
 class Actor:
     """The caller of one request (or one command), and whether an audit entry for what it
-    changed has been written in the change's own transaction."""
+    changed has been written in the change's own transaction (``recorded``: it rolls back if
+    the request fails) or committed in one of its own (``committed``: it stays)."""
 
     type: ActorType
     id: str | None
     ip: str | None = None
     request_id: str | None = None
     recorded: bool = False
+    committed: bool = False
 
 
 def operator_at_the_command() -> Actor:

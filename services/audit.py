@@ -34,7 +34,7 @@ def mask_email(address: str | None) -> str | None:
 async def append(session: AsyncSession, record: AuditRecord) -> str:
     """Chain the entry in the caller's transaction; it commits or rolls back with the change.
     The request being served (if any) is marked recorded: the API writes no second entry."""
-    entry = await audit_repo.append(
+    entry = await audit_repo.append_new(
         session, record, entry_id=random_id("aud_"), at=datetime.now(UTC)
     )
     actor = current_actor()
@@ -44,9 +44,15 @@ async def append(session: AsyncSession, record: AuditRecord) -> str:
 
 
 async def record(database: Database, record: AuditRecord) -> str:
-    """Chain the entry in a transaction of its own."""
+    """Chain the entry in a transaction of its own. The request being served (if any) is marked
+    committed: even if it then fails, the API writes no second entry (a refused review
+    decision is recorded here with its outcome before the error is raised)."""
     async with database.writing() as session:
-        return await append(session, record)
+        entry_id = await append(session, record)
+    actor = current_actor()
+    if actor is not None:
+        actor.committed = True
+    return entry_id
 
 
 async def list_entries(

@@ -1,8 +1,8 @@
 """The audit log: append-only entries chained by hash per account, and each chain's head.
 
-The head row is what serializes appends: a writer takes it (an ``UPDATE`` locks the row on
-PostgreSQL and the file on SQLite) before it reads the previous hash, so two concurrent requests
-can never both chain onto the same entry.
+The head row is what serializes appends: a writer takes it (an upsert that locks the row on
+PostgreSQL and the file on SQLite) in the statement that reads the previous hash, so two
+concurrent requests can never both chain onto the same entry.
 """
 
 from __future__ import annotations
