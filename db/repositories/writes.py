@@ -76,9 +76,14 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+def dialect_insert(dialect_name: str, table: Any) -> Any:
+    """The dialect's ``INSERT``, which has ``ON CONFLICT`` clauses, for a statement built once."""
+    return _DIALECTS[dialect_name].insert(table)
+
+
 @functools.cache
 def insert_unless_present(dialect_name: str, table: Any) -> Any:
-    return _DIALECTS[dialect_name].insert(table).on_conflict_do_nothing()
+    return dialect_insert(dialect_name, table).on_conflict_do_nothing()
 
 
 @functools.cache
