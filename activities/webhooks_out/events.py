@@ -15,6 +15,7 @@ here; ``tests/unit/test_field_lists.py`` holds each list to the API's response m
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from contracts.webhooks_out import (
     EventType,
 )
 from db.models import Base, Invoice, Payment, Refund, Subscription
+from db.repositories import payments as payments_repo
 from db.repositories import webhooks_out as webhooks_repo
 
 PAYMENT_INTERNAL = frozenset({"account_id", "request_hash", "version"})
@@ -72,6 +74,16 @@ def _shown_columns(model: type[Base], internal: frozenset[str]) -> tuple[tuple[s
     )
 
 
+def _public_values(
+    model: type[Base], internal: frozenset[str], row: Mapping[Any, Any]
+) -> dict[str, Any]:
+    """``public_object`` of a Core row (by column name) of ``model``."""
+    return {
+        name: webhooks_repo.json_value(row[column])
+        for column, name in _shown_columns(model, internal)
+    }
+
+
 @functools.cache
 def _row_query(model: type[Base]) -> Any:
     table: Any = model.__table__
@@ -82,12 +94,9 @@ async def _fresh_object(
     session: AsyncSession, model: type[Base], row_id: str, internal: frozenset[str]
 ) -> dict[str, Any]:
     """``public_object`` of the row as this transaction just wrote it, read with a prebuilt Core
-    statement: no ORM instance is loaded for what becomes a JSON object (every payment step)."""
+    statement: no ORM instance is loaded for what becomes a JSON object."""
     row = (await session.execute(_row_query(model), {"row_id": row_id})).one()._mapping
-    return {
-        name: webhooks_repo.json_value(row[column])
-        for column, name in _shown_columns(model, internal)
-    }
+    return _public_values(model, internal, row)
 
 
 async def _raise(
@@ -132,8 +141,14 @@ async def payment_events(
     payment_type = PAYMENT_STATUS_EVENTS.get(view.status.value)
     if outcome is None and refund_type is None and payment_type is None:
         return raised
-    # Asked once for the transition's events, not once per event.
-    deliverable = await webhooks_repo.has_enabled_endpoints(session, account_id)
+    # Asked once for the transition's events, not once per event; with the payment's row when
+    # the payment raises one (the usual case: one statement for both).
+    written = None
+    if payment_type is not None:
+        written = await payments_repo.written_payment(session, view.id, account_id)
+        deliverable = written.deliverable
+    else:
+        deliverable = await webhooks_repo.has_enabled_endpoints(session, account_id)
     if outcome is not None:
         review = {
             "payment_id": view.id,
@@ -163,9 +178,9 @@ async def payment_events(
             at=at,
             deliverable=deliverable,
         )
-    if payment_type is not None:
+    if written is not None and payment_type is not None:
         shown = {
-            **await _fresh_object(session, Payment, view.id, PAYMENT_INTERNAL),
+            **_public_values(Payment, PAYMENT_INTERNAL, written.row),
             "receipt_url": receipt_path(view.id, view.status.value),
         }
         raised += await _raise(

@@ -100,8 +100,14 @@ def upsert_newer_version(dialect_name: str, columns: tuple[str, ...]) -> Any:
 def by_column(model: type[Base], values: Mapping[str, Any]) -> dict[str, Any]:
     """Values keyed by attribute name (``metadata_``), keyed by column name (``metadata``)
     instead, as a Core statement takes them."""
-    attributes = inspect(model).column_attrs
-    return {attributes[key].columns[0].name: value for key, value in values.items()}
+    names = _column_names(model)
+    return {names[key]: value for key, value in values.items()}
+
+
+@functools.cache
+def _column_names(model: type[Base]) -> dict[str, str]:
+    """Attribute name → column name, looked up once per model (every write of the worker)."""
+    return {attr.key: attr.columns[0].name for attr in inspect(model).column_attrs}
 
 
 def unsaved_values(row: Base) -> dict[str, Any]:
