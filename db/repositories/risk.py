@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, case, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.risk import CustomerHistory, PeriodLimits
@@ -184,9 +184,17 @@ def _count_reservation(dialect_name: str) -> Any:
     )
 
 
-_RESERVATION = select(LimitUsage.released_at).where(
-    LimitUsage.payment_id == bindparam("payment_id")
-)
+@functools.cache
+def _reservation_query() -> Select[Any]:
+    """Whether the payment holds a reservation already (found, not released) and the held
+    totals ``_usage_query`` sums, in one statement."""
+    mine = LimitUsage.payment_id == bindparam("payment_id")
+    return _usage_query().add_columns(
+        exists().where(mine).correlate(None).label("found"),
+        exists().where(mine, LimitUsage.released_at.is_(None)).correlate(None).label("held"),
+    )
+
+
 _INSERT_USAGE = insert(LimitUsage)
 
 
@@ -207,13 +215,19 @@ async def reserve(
         _count_reservation(dialect_of(session)),
         {"customer_id": customer_id, "reservations": 1, "updated_at": now},
     )
-    existing = (await session.execute(_RESERVATION, {"payment_id": payment_id})).first()
-    if existing is not None:
-        return existing[0] is None
-    held = await usage(session, customer_id, limits.currency, at)
-    if held.daily + amount > limits.daily or held.monthly + amount > limits.monthly:
-        return False
     day, month = periods(at)
+    parameters = {
+        "payment_id": payment_id,
+        "customer_id": customer_id,
+        "currency": limits.currency,
+        "day": day,
+        "month": month,
+    }
+    monthly, daily, found, held = (await session.execute(_reservation_query(), parameters)).one()
+    if found:
+        return bool(held)
+    if int(daily or 0) + amount > limits.daily or int(monthly or 0) + amount > limits.monthly:
+        return False
     await session.execute(
         _INSERT_USAGE,
         {
