@@ -15,7 +15,6 @@ from temporalio import activity
 
 from contracts.risk import AssessRequest, AssessResult, RiskDecision, ScoredPayment
 from contracts.risk_scoring import assess
-from db.repositories import customers as customers_repo
 from db.repositories import risk as risk_repo
 
 
@@ -27,26 +26,32 @@ class RiskActivities:
     async def assess_payment(self, request: AssessRequest) -> AssessResult:
         """Score the payment on its customer's history at its start; unless blocked, reserve
         its amount against the customer's day and month limits (atomically, see
-        ``db/repositories/risk.py``). A retry finds its own reservation again."""
-        async with self._sessions() as session:
-            customer = await customers_repo.get_customer(session, request.customer_id)
-            if customer is None:
-                raise RuntimeError(f"customer {request.customer_id} of a started payment is gone")
-            history = await risk_repo.customer_history(
-                session, customer, request.currency, request.started_at, request.payment_id
-            )
-        email = customer.email or ""
-        scored = ScoredPayment(
-            amount=request.amount,
-            currency=request.currency,
-            customer_id=request.customer_id,
-            email_domain=email.rpartition("@")[2] or None,
-        )
-        terms = request.terms
-        risk = assess(scored, history, terms.rules, terms.large_amount)
-        if risk.decision is RiskDecision.BLOCK or terms.limits is None:
-            return AssessResult(risk=risk)
+        ``db/repositories/risk.py``). A retry finds its own reservation again.
+
+        One session for both: the reads come before the transaction's first write, so SQLite
+        still takes its write lock at the reservation's counter row, and PostgreSQL (read
+        committed) still sums what a concurrent reservation committed before it."""
         async with self._sessions() as session, session.begin():
+            assessed = await risk_repo.assessed_customer(
+                session,
+                request.customer_id,
+                request.currency,
+                request.started_at,
+                request.payment_id,
+            )
+            if assessed is None:
+                raise RuntimeError(f"customer {request.customer_id} of a started payment is gone")
+            email = assessed.email or ""
+            scored = ScoredPayment(
+                amount=request.amount,
+                currency=request.currency,
+                customer_id=request.customer_id,
+                email_domain=email.rpartition("@")[2] or None,
+            )
+            terms = request.terms
+            risk = assess(scored, assessed.history, terms.rules, terms.large_amount)
+            if risk.decision is RiskDecision.BLOCK or terms.limits is None:
+                return AssessResult(risk=risk)
             reserved = await risk_repo.reserve(
                 session,
                 payment_id=request.payment_id,

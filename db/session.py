@@ -39,6 +39,11 @@ def create_engine(
     With several, a writer that finds the file locked sleeps in SQLite's busy handler (up to
     100 ms a try, with no queue), so under load some writes starve for seconds while others
     overtake them, and a workflow task waiting on one of them stalls. PostgreSQL ignores it.
+
+    Such an engine's pool does not roll back a connection it gets back: SQLAlchemy's
+    ``Connection`` ends its transaction itself (commit, or a rollback on close), so the pool's
+    rollback was a second one, an extra round trip through aiosqlite's thread after every
+    session of the worker.
     """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
@@ -46,7 +51,14 @@ def create_engine(
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     queue: dict[str, Any] = (
-        {"pool_size": 1, "max_overflow": 0, "pool_timeout": lock_wait} if queue_writers else {}
+        {
+            "pool_size": 1,
+            "max_overflow": 0,
+            "pool_timeout": lock_wait,
+            "pool_reset_on_return": None,
+        }
+        if queue_writers
+        else {}
     )
     engine = create_async_engine(url, connect_args={"timeout": lock_wait}, **queue)
 

@@ -14,10 +14,12 @@ here; ``tests/unit/test_field_lists.py`` holds each list to the API's response m
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.projections import ORM_RENAMED
@@ -33,6 +35,7 @@ from contracts.webhooks_out import (
     EventType,
 )
 from db.models import Base, Invoice, Payment, Refund, Subscription
+from db.repositories import payments as payments_repo
 from db.repositories import webhooks_out as webhooks_repo
 
 PAYMENT_INTERNAL = frozenset({"account_id", "request_hash", "version"})
@@ -60,6 +63,42 @@ async def _fresh(session: AsyncSession, model: type[Base], row_id: str) -> Any:
     return await session.get(model, row_id, populate_existing=True)
 
 
+@functools.cache
+def _shown_columns(model: type[Base], internal: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(column name, API name) of the row's public columns, in ``public_object``'s order."""
+    shown = {renamed: name for name, renamed in ORM_RENAMED.items()}
+    return tuple(
+        (attr.columns[0].name, shown.get(attr.key, attr.key))
+        for attr in inspect(model).column_attrs
+        if attr.key not in internal
+    )
+
+
+def _public_values(
+    model: type[Base], internal: frozenset[str], row: Mapping[Any, Any]
+) -> dict[str, Any]:
+    """``public_object`` of a Core row (by column name) of ``model``."""
+    return {
+        name: webhooks_repo.json_value(row[column])
+        for column, name in _shown_columns(model, internal)
+    }
+
+
+@functools.cache
+def _row_query(model: type[Base]) -> Any:
+    table: Any = model.__table__
+    return select(table).where(table.c.id == bindparam("row_id"))
+
+
+async def _fresh_object(
+    session: AsyncSession, model: type[Base], row_id: str, internal: frozenset[str]
+) -> dict[str, Any]:
+    """``public_object`` of the row as this transaction just wrote it, read with a prebuilt Core
+    statement: no ORM instance is loaded for what becomes a JSON object."""
+    row = (await session.execute(_row_query(model), {"row_id": row_id})).one()._mapping
+    return _public_values(model, internal, row)
+
+
 async def _raise(
     session: AsyncSession,
     event_type: str,
@@ -69,12 +108,14 @@ async def _raise(
     account_id: str,
     at: datetime,
     seq: int | None = None,
+    deliverable: bool | None = None,
 ) -> list[str]:
     """Write the event once per ``<resource>:<type>`` (``:<seq>`` for a type that may come
     again); ``[its id]`` when this call wrote it for an endpoint to receive, ``[]`` for a repeat
-    or when the account has no enabled endpoint."""
+    or when the account has no enabled endpoint (``deliverable``, when the caller knows it)."""
     dedupe_key = f"{resource_id}:{event_type}" + ("" if seq is None else f":{seq}")
-    deliverable = await webhooks_repo.has_enabled_endpoints(session, account_id)
+    if deliverable is None:
+        deliverable = await webhooks_repo.has_enabled_endpoints(session, account_id)
     event_id = await webhooks_repo.record_event(
         session,
         account_id=account_id,
@@ -96,6 +137,18 @@ async def payment_events(
     raised: list[str] = []
     account_id, at = view.account_id, view.updated_at
     outcome = REVIEW_OUTCOMES.get(transition_type)
+    refund_type = REFUND_STATUS_EVENTS.get(refund.status.value) if refund else None
+    payment_type = PAYMENT_STATUS_EVENTS.get(view.status.value)
+    if outcome is None and refund_type is None and payment_type is None:
+        return raised
+    # Asked once for the transition's events, not once per event; with the payment's row when
+    # the payment raises one (the usual case: one statement for both).
+    written = None
+    if payment_type is not None:
+        written = await payments_repo.written_payment(session, view.id, account_id)
+        deliverable = written.deliverable
+    else:
+        deliverable = await webhooks_repo.has_enabled_endpoints(session, account_id)
     if outcome is not None:
         review = {
             "payment_id": view.id,
@@ -106,21 +159,39 @@ async def payment_events(
             "closed_at": webhooks_repo.json_value(view.updated_at),
         }
         raised += await _raise(
-            session, EventType.REVIEW_CLOSED, view.id, review, account_id=account_id, at=at
+            session,
+            EventType.REVIEW_CLOSED,
+            view.id,
+            review,
+            account_id=account_id,
+            at=at,
+            deliverable=deliverable,
         )
-    refund_type = REFUND_STATUS_EVENTS.get(refund.status.value) if refund else None
     if refund is not None and refund_type is not None:
-        row = await _fresh(session, Refund, refund.id)
-        shown = public_object(row, REFUND_INTERNAL)
-        raised += await _raise(session, refund_type, refund.id, shown, account_id=account_id, at=at)
-    payment_type = PAYMENT_STATUS_EVENTS.get(view.status.value)
-    if payment_type is not None:
-        row = await _fresh(session, Payment, view.id)
+        shown = await _fresh_object(session, Refund, refund.id, REFUND_INTERNAL)
+        raised += await _raise(
+            session,
+            refund_type,
+            refund.id,
+            shown,
+            account_id=account_id,
+            at=at,
+            deliverable=deliverable,
+        )
+    if written is not None and payment_type is not None:
         shown = {
-            **public_object(row, PAYMENT_INTERNAL),
+            **_public_values(Payment, PAYMENT_INTERNAL, written.row),
             "receipt_url": receipt_path(view.id, view.status.value),
         }
-        raised += await _raise(session, payment_type, view.id, shown, account_id=account_id, at=at)
+        raised += await _raise(
+            session,
+            payment_type,
+            view.id,
+            shown,
+            account_id=account_id,
+            at=at,
+            deliverable=deliverable,
+        )
     return raised
 
 

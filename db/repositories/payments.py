@@ -8,12 +8,13 @@ Functions flush but never commit: the caller owns the transaction (one per reque
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -22,8 +23,10 @@ from db.models import (
     PaymentEvent,
     PaymentMethod,
     Refund,
+    WebhookEndpoint,
 )
 from db.repositories.paging import account_page, all_newest_first, get_owned
+from db.repositories.webhooks_out import ENABLED
 from db.repositories.writes import (
     by_column,
     dialect_of,
@@ -41,6 +44,36 @@ async def save_payment_snapshot(session: AsyncSession, values: Mapping[str, Any]
     statement = upsert_newer_version(dialect_of(session), tuple(row))
     result = await session.execute(statement, row)
     return bool(getattr(result, "rowcount", 0))
+
+
+@functools.cache
+def _written_payment_query() -> Select[Any]:
+    enabled = exists().where(
+        WebhookEndpoint.account_id == bindparam("account_id"),
+        WebhookEndpoint.status == ENABLED,
+        WebhookEndpoint.deleted_at.is_(None),
+    )
+    table: Any = Payment.__table__
+    return select(table, enabled.label("deliverable")).where(table.c.id == bindparam("payment_id"))
+
+
+@dataclass(frozen=True)
+class WrittenPayment:
+    """The payment's row as its transaction just wrote it, by column name, and whether its
+    account has an endpoint an event of now might be delivered to."""
+
+    row: Mapping[str, Any]
+    deliverable: bool
+
+
+async def written_payment(
+    session: AsyncSession, payment_id: str, account_id: str
+) -> WrittenPayment:
+    """The row a payment event shows and ``has_enabled_endpoints`` in one prebuilt Core
+    statement: a payment's step raising its event reads both."""
+    parameters = {"payment_id": payment_id, "account_id": account_id}
+    row = (await session.execute(_written_payment_query(), parameters)).one()._mapping
+    return WrittenPayment(row=row, deliverable=bool(row["deliverable"]))
 
 
 async def get_payment(

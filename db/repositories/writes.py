@@ -76,9 +76,14 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+def dialect_insert(dialect_name: str, table: Any) -> Any:
+    """The dialect's ``INSERT``, which has ``ON CONFLICT`` clauses, for a statement built once."""
+    return _DIALECTS[dialect_name].insert(table)
+
+
 @functools.cache
 def insert_unless_present(dialect_name: str, table: Any) -> Any:
-    return _DIALECTS[dialect_name].insert(table).on_conflict_do_nothing()
+    return dialect_insert(dialect_name, table).on_conflict_do_nothing()
 
 
 @functools.cache
@@ -95,8 +100,14 @@ def upsert_newer_version(dialect_name: str, columns: tuple[str, ...]) -> Any:
 def by_column(model: type[Base], values: Mapping[str, Any]) -> dict[str, Any]:
     """Values keyed by attribute name (``metadata_``), keyed by column name (``metadata``)
     instead, as a Core statement takes them."""
-    attributes = inspect(model).column_attrs
-    return {attributes[key].columns[0].name: value for key, value in values.items()}
+    names = _column_names(model)
+    return {names[key]: value for key, value in values.items()}
+
+
+@functools.cache
+def _column_names(model: type[Base]) -> dict[str, str]:
+    """Attribute name → column name, looked up once per model (every write of the worker)."""
+    return {attr.key: attr.columns[0].name for attr in inspect(model).column_attrs}
 
 
 def unsaved_values(row: Base) -> dict[str, Any]:
