@@ -34,6 +34,7 @@ from db.models import Customer, Payment
 from db.repositories import payments as payments_repo
 from db.repositories import risk as risk_repo
 from services import audit, errors, temporal
+from services.actor import current_actor
 from services.customers import customer_to_charge
 from services.ownership import owned
 from services.runtime import Runtime
@@ -240,6 +241,7 @@ async def decide_review(
             payments_repo.get_payment(session, payment_id, account_id), f"payment {payment_id}"
         )
     verb = "approve" if approve else "reject"
+    caller = current_actor()
     record = AuditRecord(
         account_id=account_id,
         actor_type=ActorType.API_KEY,
@@ -248,6 +250,8 @@ async def decide_review(
         resource_id=payment_id,
         outcome=200,
         details={"amount": payment.amount, "currency": payment.currency, "reason": reason},
+        ip=caller.ip if caller else None,
+        request_id=caller.request_id if caller else None,
     )
     try:
         view = await temporal.update_workflow(

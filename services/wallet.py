@@ -186,7 +186,7 @@ async def list_wallet_transactions(
     """Deposits and withdrawals, newest first, filtered by type and status."""
     async with runtime.database.reading() as session:
         await own_customer(session, account_id, customer_id)
-        unfiltered = await _deposits_then_withdrawals(session, customer_id)
+        unfiltered = await wallet_history(session, customer_id)
     rows = [
         row
         for row in unfiltered

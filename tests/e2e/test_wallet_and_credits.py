@@ -159,6 +159,13 @@ async def test_a_withdrawal_is_paid_back_from_the_oldest_deposits_first(
     ]
     assert refunded == [2000, 2500]
     assert (await wallet(api, customer_id))[0]["available"] == 2500
+    listed = (await api.get(f"/v1/customers/{customer_id}/wallet/transactions")).json()["data"]
+    assert [(t["type"], t["amount"]) for t in listed] == [
+        ("withdrawal", 4500),
+        ("deposit", 5000),
+        ("deposit", 2000),
+    ], "newest first"
+
     await assert_books_balance(admin)
 
 

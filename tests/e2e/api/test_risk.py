@@ -76,6 +76,7 @@ async def test_a_reviewed_payment_is_authorized_only_until_approved_then_capture
     assert (await operator.get("/v1/admin/reviews")).json()["data"] == []
     audit = (await operator.get("/v1/admin/audit", params={"action": "review.approve"})).json()
     assert [entry["resource_id"] for entry in audit["data"]] == [payment["id"]]
+    assert audit["data"][0]["request_id"] == approved.headers["X-Request-ID"]
 
 
 async def test_a_rejected_review_voids_the_authorization(
