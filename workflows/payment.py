@@ -80,7 +80,7 @@ with workflow.unsafe.imports_passed_through():
         outlasted,
         provider_refusal,
     )
-    from workflows.provider_calls import LOCAL_FIRST_PATCH, call_provider
+    from workflows.provider_calls import LOCAL_FIRST_PATCH, after_the_charge, call_provider
 
 from workflows.payment_risk import PaymentRisk, RiskState
 
@@ -410,11 +410,12 @@ class PaymentWorkflow(PaymentRisk):
             )
             await self._apply_intent(intent, "payment.captured", captured=amount)
 
+        await after_the_charge(lambda: self._charging)
         return await self._once_per_key(request, capture_once)
 
     @capture.validator
     def _validate_capture(self, request: CaptureRequest) -> None:
-        if not self._repeated(request):
+        if not self._repeated(request) and not self._charging:
             guards.require_capture(self._view, request.amount)
 
     @handlers.update(PaymentUpdate.CANCEL)
@@ -443,6 +444,7 @@ class PaymentWorkflow(PaymentRisk):
     @handlers.update(PaymentUpdate.REFUND)
     async def refund(self, request: RefundRequest) -> RefundView:
         """Refund part or all of what remains; refunds run one at a time so they never overlap."""
+        await after_the_charge(lambda: self._charging)
         async with self._money_lock:
             existing = self._refunds.get(request.refund_id)
             if existing is not None:
@@ -481,7 +483,12 @@ class PaymentWorkflow(PaymentRisk):
     def _validate_refund(self, request: RefundRequest) -> None:
         if guards.seen_key(self._keyed_requests, request.refund_id, request.request_hash):
             return
-        guards.require_refundable(self._view, request.amount, closing=self._closing)
+        if not self._charging:
+            guards.require_refundable(self._view, request.amount, closing=self._closing)
+
+    @property
+    def _charging(self) -> bool:
+        return self._view.status is PaymentStatus.PROCESSING
 
     # ------------------------------------------------------------------ signals and queries
 

@@ -24,6 +24,8 @@ Payments started before this change keep their normal activities: ``LOCAL_FIRST_
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -85,3 +87,17 @@ async def call_provider(
         schedule_to_close_timeout=give_up_after,
         retry_policy=PROVIDER_RETRY_POLICY,
     )
+
+
+CHARGE_WAIT = timedelta(seconds=30)
+"""How long a capture or refund waits for a charge in flight before it is refused as usual."""
+
+
+async def after_the_charge(charging: Callable[[], bool]) -> None:
+    """Let a capture or refund that arrives while the charge is in flight wait for it (a
+    bounded time) before it is checked as usual. The database may already show the charge's
+    outcome while the workflow runs the charge again: a workflow task whose local results were
+    lost with its worker or server runs again, its steps already recorded once."""
+    if charging():
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: not charging(), timeout=CHARGE_WAIT)

@@ -22,6 +22,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from tests.support.processes import ROOT
 from tests.support.stack import Stack
@@ -105,7 +106,12 @@ class WorkerProcess:
             while True:
                 if not _alive(pid):
                     raise RuntimeError(f"worker {pid} died at start")
-                described = await self._client.workflow_service.describe_task_queue(request)
+                try:
+                    described = await self._client.workflow_service.describe_task_queue(request)
+                except RPCError:
+                    # A busy dev server may cancel the call ("operation was canceled"): ask again.
+                    await asyncio.sleep(0.1)
+                    continue
                 if any(p.identity.startswith(f"{pid}@") for p in described.pollers):
                     return
                 await asyncio.sleep(0.1)

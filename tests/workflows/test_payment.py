@@ -4,12 +4,14 @@ idempotency keys ``<payment id>:<step>``. Waits measured in days pass in millise
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from temporalio import activity
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -24,10 +26,12 @@ from contracts.payments import (
     PaymentTimeouts,
     PaymentView,
     ProviderEvent,
+    RefundRequest,
+    RefundView,
     SettleRequest,
     SettleResult,
 )
-from contracts.providers import CaptureMethod, ProviderName
+from contracts.providers import CaptureMethod, IntentCall, IntentResult, ProviderName, RefundStatus
 from contracts.workflow_names import STATE_QUERY, PaymentSignal, PaymentUpdate, WorkflowName
 from tests.support.polling import eventually
 from tests.workflows.fakes import (
@@ -290,3 +294,47 @@ async def test_3ds_completed_by_the_customer_succeeds_on_the_provider_webhook(
     assert after.payment.amount_captured == 2500
     assert records.event_types(payment.payment_id)[-1] == "provider.webhook"
     assert provider.called("cancel_intent") == []
+
+
+class ConfirmOnSecondTry(FakeProvider):
+    """A provider down for the first confirm, whose second one answers once ``released``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.confirms = 0
+        self.released = asyncio.Event()
+
+    @activity.defn(name="confirm_intent")
+    async def confirm_intent(self, call: IntentCall) -> IntentResult:
+        self.confirms += 1
+        if self.confirms == 1:
+            raise ApplicationError("Stripe is down", type=ErrorType.PROVIDER_UNAVAILABLE)
+        await self.released.wait()
+        return await FakeProvider.confirm_intent(self, call)
+
+
+async def test_a_refund_sent_while_the_charge_is_in_flight_waits_for_it(
+    env: WorkflowEnvironment, task_queue: str, records: FakeRecords
+) -> None:
+    """The database can show a charge's outcome before the workflow holds it again (its first
+    task re-run after a crash), so a refund that comes while the payment is ``processing``
+    waits for the charge instead of being refused."""
+    provider = ConfirmOnSecondTry()
+    payment = card_payment(CARD_OK)
+    async with fake_worker(env, task_queue, provider, records):
+        handle = await start(env, task_queue, payment)
+        await eventually(lambda: state(handle), lambda _: provider.confirms == 2)
+        refunding = asyncio.create_task(
+            handle.execute_update(
+                PaymentUpdate.REFUND,
+                RefundRequest(refund_id="re_in_flight", request_hash="h", amount=700),
+                result_type=RefundView,
+            )
+        )
+        await asyncio.sleep(0.2)
+        provider.released.set()
+        refund = await refunding
+        seen = await state(handle)
+
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert (seen.payment.status, seen.payment.amount_refunded) == (PaymentStatus.SUCCEEDED, 700)
