@@ -7,9 +7,18 @@ cluster the same way and a TLS setting cannot be honoured by one and forgotten b
 
 from __future__ import annotations
 
+import functools
+import logging
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 from temporalio.service import TLSConfig
 
 from services.payload_codec import data_converter
@@ -42,6 +51,21 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
+@functools.cache
+def core_runtime() -> Runtime:
+    """The process's one SDK runtime, whose core (Rust) warnings, such as a connection being
+    retried while the server is away, go through Python's logging under ``temporalio.core``:
+    JSON lines like every other log (``services.logs``), not coloured text on stderr."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            )
+        )
+    )
+
+
 async def connect_temporal(settings: Settings) -> Client:
     """A client of ``settings.temporal_namespace`` at ``settings.temporal_address``, encrypting
     every payload with the settings' keys (``services.payload_codec``)."""
@@ -52,6 +76,7 @@ async def connect_temporal(settings: Settings) -> Client:
         api_key=api_key.get_secret_value() if api_key is not None else None,
         tls=tls_config(settings),
         data_converter=data_converter(settings),
+        runtime=core_runtime(),
     )
 
 
