@@ -6,6 +6,7 @@ Kept apart from the benchmarks so that each of them stays one readable module.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -13,10 +14,12 @@ import platform
 import statistics
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+import tempfile
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -211,3 +214,16 @@ def machine() -> str:
             f"- Load average (1, 5, 15 min) when printed: {load}",
         ]
     )
+
+
+def run_from_command_line(
+    parser: argparse.ArgumentParser,
+    run: Callable[[argparse.Namespace, Path], Coroutine[Any, Any, Report]],
+) -> None:
+    """A benchmark's ``main``: its arguments, a data directory of its own for the run (deleted
+    after), then the machine and the report on standard output."""
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="durapay-bench-") as data_dir:
+        result = asyncio.run(run(arguments, Path(data_dir)))
+    print(machine())
+    print(result.text)

@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -38,13 +36,14 @@ from bench.harness import (
     Report,
     durapay_environment,
     event_types,
-    machine,
     named_events,
+    run_from_command_line,
     running_temporal,
     worker_process,
 )
 from bench.payments import api_payments, customers_for
 from db.migrate import upgrade_to_head
+from sandbox.devstack import api_argv
 from services.temporal_connection import connect_temporal
 from settings import DEV_CLIENT_KEY, Environment, Settings
 from tests.support.localstripe import create_card_payment_method, running_localstripe
@@ -82,18 +81,7 @@ async def api_over_tcp(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         # Long enough that every payment answers 201 with its outcome.
         "DURAPAY_PAYMENT_SETTLE_WAIT": "PT120S",
     }
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.main:create_app",
-        "--factory",
-        "--host",
-        settings.api_host,
-        "--port",
-        str(settings.api_port),
-        "--no-access-log",
-    ]
+    argv = api_argv(settings)
 
     def probe() -> None:
         httpx.get(f"{base_url}/health", timeout=2).raise_for_status()
@@ -202,11 +190,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main() -> None:
-    arguments = parser().parse_args()
-    with tempfile.TemporaryDirectory(prefix="durapay-bench-") as data_dir:
-        result = asyncio.run(run(arguments, Path(data_dir)))
-    print(machine())
-    print(result.text)
+    run_from_command_line(parser(), run)
 
 
 if __name__ == "__main__":

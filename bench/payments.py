@@ -39,7 +39,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -65,7 +64,7 @@ from bench.harness import (
     child_named,
     cpu_seconds,
     history_shape,
-    machine,
+    run_from_command_line,
     running_temporal,
     worker_process,
 )
@@ -519,11 +518,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main() -> None:
-    arguments = parser().parse_args()
-    with tempfile.TemporaryDirectory(prefix="durapay-bench-") as data_dir:
-        result = asyncio.run(run(arguments, Path(data_dir)))
-    print(machine())
-    print(result.text)
+    run_from_command_line(parser(), run)
 
 
 if __name__ == "__main__":

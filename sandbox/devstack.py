@@ -83,6 +83,22 @@ class Stack:
         self.children.clear()
 
 
+def api_argv(settings: Settings) -> list[str]:
+    """The API under uvicorn on ``settings``' host and port (its access log is Durapay's own)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.main:create_app",
+        "--factory",
+        "--host",
+        settings.api_host,
+        "--port",
+        str(settings.api_port),
+        "--no-access-log",
+    ]
+
+
 def temporal_argv(settings: Settings, host: str, port: int) -> list[str]:
     return [
         str(BIN / "temporal"),
@@ -325,18 +341,7 @@ def run(settings: Settings) -> int:
         stack.spawn("worker", [sys.executable, "-m", "worker"], logs / "worker.log")
         stack.spawn(
             "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:create_app",
-                "--factory",
-                "--host",
-                settings.api_host,
-                "--port",
-                str(settings.api_port),
-                "--no-access-log",
-            ],
+            api_argv(settings),
             logs / "api.log",
         )
         wait_for_health(settings.api_base_url, stack)
