@@ -13,8 +13,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.billing import BillingActivities
 from activities.customer_mail import CustomerMail
@@ -104,18 +103,22 @@ def smtp_relay(settings: Settings) -> SmtpRelay:
     )
 
 
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
-)
-"""Durapay's workflow modules load once per worker, not once per workflow run.
+WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
+"""Durapay's worker runs its workflows outside Temporal's sandbox.
 
-Temporal's sandbox imports a workflow's module afresh for every run it starts: creating the
-workflow class, its risk mixin and the helpers again was 10-13 % of the worker's CPU per payment
-in the payments benchmark's profile (17 ms of 79 per payment). Passed through, they load once.
-What that gives up, here only: the sandbox no longer stops a call such as ``datetime.now()`` in
-workflow code at run time. The workflow tier (``tests/workflows``) and the replay tests run the
-same workflows under the default, strict sandbox, so such a call still fails a test before it
-ships; and the workflow modules hold constants only, so nothing is shared between runs."""
+The sandbox re-imports a workflow's module for every run, and for every command and payload of
+every workflow task it runs code through ``exec`` to step into and out of its isolated globals.
+Passing the ``workflows`` package through removed the first cost (17 ms of 79 per payment in
+November 2026); the second stayed: with the sandbox, the worker spent 45-52 ms of CPU per card
+payment, without it 30-39 ms, and the benchmark's payments per second rose by a fifth to a half
+(``bench.payments``, same run, December 2026). The worker's CPU was what capped Durapay's
+throughput against bare Temporal (``bench/results/2026-12-02.md``).
+
+What that gives up: in production, nothing stops a non-deterministic call (``datetime.now()``,
+I/O, a random number) in workflow code at run time. The guard moves to the tests: the workflow
+tier (``tests/workflows``) and the replay tests over the committed histories run the same
+workflows under the default, strict sandbox, so such a call fails a test before it ships; and
+the workflow modules hold constants only, so runs share no state."""
 
 
 def build_worker(

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.inline_sqlite import begin_immediately, inline_connector
+
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -40,32 +42,36 @@ def create_engine(
     100 ms a try, with no queue), so under load some writes starve for seconds while others
     overtake them, and a workflow task waiting on one of them stalls. PostgreSQL ignores it.
 
-    Such an engine's pool does not roll back a connection it gets back: SQLAlchemy's
-    ``Connection`` ends its transaction itself (commit, or a rollback on close), so the pool's
-    rollback was a second one, an extra round trip through aiosqlite's thread after every
-    session of the worker.
+    That one connection runs its calls on the event loop's thread, and its transactions begin
+    with ``BEGIN IMMEDIATE``, waiting for the write lock with the loop free
+    (``db/inline_sqlite.py`` says why and why it is safe). Its pool does not roll back a
+    connection it gets back: SQLAlchemy's ``Connection`` ends its transaction itself (commit, or
+    a rollback on close), so the pool's rollback was a second one after every session.
     """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return _postgres_engine(url)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    queue: dict[str, Any] = (
-        {
-            "pool_size": 1,
-            "max_overflow": 0,
-            "pool_timeout": lock_wait,
-            "pool_reset_on_return": None,
-        }
-        if queue_writers
-        else {}
-    )
-    engine = create_async_engine(url, connect_args={"timeout": lock_wait}, **queue)
+    if queue_writers:
+        engine = create_async_engine(
+            url,
+            async_creator=inline_connector(url.database or ":memory:"),
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=lock_wait,
+            pool_reset_on_return=None,
+        )
+        begin_immediately(engine, lock_wait)
+        busy_timeout = 0
+    else:
+        engine = create_async_engine(url, connect_args={"timeout": lock_wait})
+        busy_timeout = int(lock_wait * 1000)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
-        for pragma in (*_SQLITE_PRAGMAS, f"PRAGMA busy_timeout={int(lock_wait * 1000)}"):
+        for pragma in (*_SQLITE_PRAGMAS, f"PRAGMA busy_timeout={busy_timeout}"):
             cursor.execute(pragma)
         cursor.close()
 
