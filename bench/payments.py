@@ -11,12 +11,14 @@ The cases run against one file-backed Temporal dev server (started here on free 
 1. ``bare-2024`` and ``bare``: ``bench.bare_payment.BarePaymentWorkflow`` in the shape Durapay's
    automatic saved-card payment had until December 2026 (three local activities, two activities;
    started and awaited) and in its current one (six local activities, an upsert and the
-   refund-window timer; answered by an update-with-start), each step returning at once. The
+   refund-window timer; answered by an update-with-start), each step returning at once, on a
+   stock ``Worker`` (the SDK's default, sandboxed runner: bare Temporal as it comes). The
    ceilings (see ``bench/bare_payment.py``).
-2. ``durapay``: ``POST /v1/payments`` through the real API app, the real worker and a migrated
-   database (SQLite, or with ``--database postgres`` a PostgreSQL server started here from
-   Debian's binaries on a free 127.0.0.1 port), with ``bench.instant_provider`` standing in for
-   Stripe. Whatever it costs beyond the bare cases is Durapay's own.
+2. ``durapay``: ``POST /v1/payments`` through the real API app, the real worker (unsandboxed:
+   ``worker.WORKFLOW_RUNNER``) and a migrated database (SQLite, or with ``--database postgres``
+   a PostgreSQL server started here from Debian's binaries on a free 127.0.0.1 port), with
+   ``bench.instant_provider`` standing in for Stripe. Whatever it costs beyond the bare cases is
+   Durapay's own.
 3. ``localstripe``: the same with Durapay's own ``python -m worker`` against localstripe: absolute
    end-to-end figures.
 
