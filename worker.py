@@ -115,10 +115,24 @@ payment, without it 30-39 ms, and the benchmark's payments per second rose by a 
 throughput against bare Temporal (``bench/results/2026-12-02.md``).
 
 What that gives up: in production, nothing stops a non-deterministic call (``datetime.now()``,
-I/O, a random number) in workflow code at run time. The guard moves to the tests: the workflow
-tier (``tests/workflows``) and the replay tests over the committed histories run the same
-workflows under the default, strict sandbox, so such a call fails a test before it ships; and
-the workflow modules hold constants only, so runs share no state."""
+I/O, a random number) in workflow code at run time. The guard moves to the tests: every workflow
+in ``WORKFLOWS`` loads under the default, strict sandbox (``tests/unit/test_workflow_sandbox.py``,
+the check a sandboxed worker makes at start), and the workflow tier (``tests/workflows``) and the
+replay tests over the committed histories run the workflows under it, so such a call fails a
+test before it ships; the workflow modules hold constants only, so runs share no state."""
+
+
+WORKFLOWS = (
+    PaymentWorkflow,
+    AttachPaymentMethodWorkflow,
+    SubscriptionWorkflow,
+    DunningWorkflow,
+    WebhookDeliveryWorkflow,
+    WebhookSweepWorkflow,
+    FundingWorkflow,
+    WithdrawalWorkflow,
+    ReconciliationWorkflow,
+)
 
 
 def build_worker(
@@ -157,17 +171,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflow_runner=WORKFLOW_RUNNER,
-        workflows=[
-            PaymentWorkflow,
-            AttachPaymentMethodWorkflow,
-            SubscriptionWorkflow,
-            DunningWorkflow,
-            WebhookDeliveryWorkflow,
-            WebhookSweepWorkflow,
-            FundingWorkflow,
-            WithdrawalWorkflow,
-            ReconciliationWorkflow,
-        ],
+        workflows=list(WORKFLOWS),
         activities=[
             payments.create_intent,
             payments.confirm_intent,
