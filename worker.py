@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -241,7 +243,19 @@ async def run_worker(settings: Settings) -> None:
     await engine.dispose()
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Run the worker, then leave without Python's interpreter teardown: the SDK core's native
+    threads (whose log lines reach Python's logging) can call into Python while it finalizes,
+    which aborted one stopped worker with "Fatal Python error: PyGILState_Release" written into
+    its log. The worker has shut down cleanly by then; only the logs are left to flush."""
     current = get_settings()
     logs.configure(current.log_level)
     asyncio.run(run_worker(current))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
