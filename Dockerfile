@@ -32,6 +32,7 @@ RUN uv sync --frozen --no-dev
 RUN python -m compileall -q settings.py worker.py money.py contracts services api cli activities workflows db documents
 
 USER durapay
-ENV PATH=/app/.venv/bin:$PATH DURAPAY_ENVIRONMENT=production
+ENV PATH=/app/.venv/bin:$PATH DURAPAY_ENVIRONMENT=production DURAPAY_API_HOST=0.0.0.0 \
+    DURAPAY_API_PORT=8000
 EXPOSE 8000
-CMD ["uvicorn", "api.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+CMD ["python", "-m", "api"]

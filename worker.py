@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import sys
 from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -44,7 +42,7 @@ from db.session import create_engine, create_session_factory
 from documents.render import load_pdf_engine
 from services import logs
 from services.reconciliation import ensure_schedule
-from services.temporal_connection import connect_temporal
+from services.temporal_connection import connect_temporal, leave_process
 from settings import Settings, get_settings
 from workflows.dunning import DunningWorkflow
 from workflows.funding import FundingWorkflow
@@ -244,17 +242,12 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    """Run the worker, then leave without Python's interpreter teardown: the SDK core's native
-    threads (whose log lines reach Python's logging) can call into Python while it finalizes,
-    which aborted one stopped worker with "Fatal Python error: PyGILState_Release" written into
-    its log. The worker has shut down cleanly by then; only the logs are left to flush."""
+    """Run the worker until it is stopped, then leave as every process holding a Temporal
+    connection does (``leave_process``)."""
     current = get_settings()
     logs.configure(current.log_level)
     asyncio.run(run_worker(current))
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    leave_process(0)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ async def api_over_tcp(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         # Long enough that every payment answers 201 with its outcome.
         "DURAPAY_PAYMENT_SETTLE_WAIT": "PT120S",
     }
-    argv = api_argv(settings)
+    argv = api_argv()
 
     def probe() -> None:
         httpx.get(f"{base_url}/health", timeout=2).raise_for_status()

@@ -83,20 +83,9 @@ class Stack:
         self.children.clear()
 
 
-def api_argv(settings: Settings) -> list[str]:
-    """The API under uvicorn on ``settings``' host and port (its access log is Durapay's own)."""
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.main:create_app",
-        "--factory",
-        "--host",
-        settings.api_host,
-        "--port",
-        str(settings.api_port),
-        "--no-access-log",
-    ]
+def api_argv() -> list[str]:
+    """The API as production runs it (``python -m api``), on the settings' host and port."""
+    return [sys.executable, "-m", "api"]
 
 
 def temporal_argv(settings: Settings, host: str, port: int) -> list[str]:
@@ -341,7 +330,7 @@ def run(settings: Settings) -> int:
         stack.spawn("worker", [sys.executable, "-m", "worker"], logs / "worker.log")
         stack.spawn(
             "api",
-            api_argv(settings),
+            api_argv(),
             logs / "api.log",
         )
         wait_for_health(settings.api_base_url, stack)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 from temporalio.client import Client
 from temporalio.runtime import (
@@ -78,6 +81,19 @@ async def connect_temporal(settings: Settings) -> Client:
         data_converter=data_converter(settings),
         runtime=core_runtime(),
     )
+
+
+def leave_process(code: int) -> NoReturn:
+    """End a process that has connected to Temporal with ``code``, skipping Python's interpreter
+    teardown: the SDK core's Tokio threads outlive the event loop and can call into Python while
+    it finalizes, which aborts the process with "Fatal Python error: PyGILState_Release"
+    (temporalio/sdk-python#300, open; the SDK has no way to stop them). Here it ended a stopped
+    worker's log with that line and made the health check die of SIGABRT instead of answering 1.
+    Callers have finished their work, so only the logs and standard streams are left to flush."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _read(path: Path | None) -> bytes | None:

@@ -17,7 +17,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-from services.temporal_connection import connect_temporal
+from services.temporal_connection import connect_temporal, leave_process
 from settings import Settings, get_settings
 
 
@@ -39,4 +39,4 @@ if __name__ == "__main__":
     healthy = asyncio.run(polls_from_this_host(get_settings()))
     if not healthy:
         sys.stderr.write("no worker on this host polls the task queue\n")
-    sys.exit(0 if healthy else 1)
+    leave_process(0 if healthy else 1)
