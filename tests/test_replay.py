@@ -37,14 +37,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.support.codec import TEST_CONVERTER, payloads_in, unencrypted
-from workflows.dunning import DunningWorkflow
-from workflows.funding import FundingWorkflow
-from workflows.payment import PaymentWorkflow
-from workflows.payment_method import AttachPaymentMethodWorkflow
-from workflows.reconciliation import ReconciliationWorkflow
-from workflows.subscription import SubscriptionWorkflow
-from workflows.webhook_delivery import WebhookDeliveryWorkflow
-from workflows.withdrawal import WithdrawalWorkflow
+from worker import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 ENCRYPTED = [path for path in HISTORIES if path.stem.endswith("_encrypted")]
@@ -57,19 +50,7 @@ def test_there_are_committed_histories() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(
-        workflows=[
-            PaymentWorkflow,
-            AttachPaymentMethodWorkflow,
-            SubscriptionWorkflow,
-            DunningWorkflow,
-            WebhookDeliveryWorkflow,
-            FundingWorkflow,
-            WithdrawalWorkflow,
-            ReconciliationWorkflow,
-        ],
-        data_converter=TEST_CONVERTER,
-    )
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=TEST_CONVERTER)
     await replayer.replay_workflow(history)
 
 
