@@ -150,7 +150,8 @@ async def _time_skipping(settings: Settings) -> WorkflowEnvironment:
 async def durapay_year(subscriptions: int, settings: Settings) -> Year:
     """Durapay's worker, API and database through the year (localstripe at ``settings``)."""
     await upgrade_to_head(settings.database_url)
-    engine = create_engine(settings.database_url)
+    # The worker's own engine (worker.run_worker): one connection on the event loop.
+    engine = create_engine(settings.database_url, queue_writers=True)
     sessions = create_session_factory(engine)
     env = await _time_skipping(settings)
     try:
